@@ -1,0 +1,80 @@
+/**
+ * Assertions for the tests, on `node:assert` (JSR's `@std/assert` is not
+ * reachable from our machines). Names follow `@std/assert` so they read the
+ * same as most Deno code.
+ */
+import nodeAssert from "node:assert/strict";
+
+/** Fails unless `actual` deep-equals `expected`. */
+export function assertEquals<T>(actual: T, expected: T, message?: string): void {
+  nodeAssert.deepStrictEqual(actual, expected, message);
+}
+
+/** Fails when `actual` deep-equals `expected`. */
+export function assertNotEquals<T>(actual: T, expected: T, message?: string): void {
+  nodeAssert.notDeepStrictEqual(actual, expected, message);
+}
+
+/** Fails unless `condition` is truthy. */
+export function assert(condition: unknown, message?: string): asserts condition {
+  nodeAssert.ok(condition, message);
+}
+
+/** Fails unless `text` contains `part`. */
+export function assertStringIncludes(text: string, part: string, message?: string): void {
+  if (!text.includes(part)) {
+    throw new nodeAssert.AssertionError({
+      message: message ?? `expected ${JSON.stringify(text)} to include ${JSON.stringify(part)}`,
+    });
+  }
+}
+
+/** Fails unless `text` matches `pattern`. */
+export function assertMatch(text: string, pattern: RegExp, message?: string): void {
+  nodeAssert.match(text, pattern, message);
+}
+
+type ErrorClass<E extends Error> = abstract new (...args: never[]) => E;
+
+function checkError<E extends Error>(
+  error: unknown,
+  errorClass?: ErrorClass<E>,
+  messageIncludes?: string,
+): E {
+  if (!(error instanceof Error)) throw new nodeAssert.AssertionError({ message: "not an Error" });
+  if (errorClass && !(error instanceof errorClass)) {
+    throw new nodeAssert.AssertionError({
+      message: `expected ${errorClass.name}, got ${error.constructor.name}: ${error.message}`,
+    });
+  }
+  if (messageIncludes !== undefined) assertStringIncludes(error.message, messageIncludes);
+  return error as E;
+}
+
+/** Fails unless `fn` throws (an `errorClass`, whose message includes the text). */
+export function assertThrows<E extends Error = Error>(
+  fn: () => unknown,
+  errorClass?: ErrorClass<E>,
+  messageIncludes?: string,
+): E {
+  try {
+    fn();
+  } catch (error) {
+    return checkError(error, errorClass, messageIncludes);
+  }
+  throw new nodeAssert.AssertionError({ message: "expected the function to throw" });
+}
+
+/** Fails unless `fn` rejects (with an `errorClass`, whose message includes the text). */
+export async function assertRejects<E extends Error = Error>(
+  fn: () => PromiseLike<unknown>,
+  errorClass?: ErrorClass<E>,
+  messageIncludes?: string,
+): Promise<E> {
+  try {
+    await fn();
+  } catch (error) {
+    return checkError(error, errorClass, messageIncludes);
+  }
+  throw new nodeAssert.AssertionError({ message: "expected the promise to reject" });
+}
