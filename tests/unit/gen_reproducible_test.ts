@@ -3,11 +3,12 @@
  * `deno task gen` run on the committed proto/ reproduces it byte for byte.
  */
 import { assertEquals } from "../support/assert.ts";
-import { fromFileUrl, join, relative } from "node:path";
+import { join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
 import { cp, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 
-const root = fromFileUrl(new URL("../../", import.meta.url));
+const root = fileURLToPath(new URL("../../", import.meta.url));
 
 async function listFiles(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });

@@ -1,0 +1,101 @@
+/**
+ * Writes a result so that the target path only ever holds a complete,
+ * verified file: data goes to a temporary file (mode 0600) beside the
+ * target, and only {@linkcode SafeOutputFile.commit} - called after every
+ * check passed - fsyncs it and renames it over the target. Disposing an
+ * uncommitted file removes the temporary file; an existing target is never
+ * touched on failure.
+ *
+ * @module
+ */
+import { basename, dirname, join } from "node:path";
+
+/**
+ * A temporary file that becomes `target` on commit.
+ *
+ * @example
+ * ```ts
+ * import { SafeOutputFile } from "./safe_output_file.ts";
+ * const dir = await Deno.makeTempDir();
+ * {
+ *   await using out = await SafeOutputFile.create(`${dir}/result.bin`);
+ *   await ReadableStream.from([new Uint8Array([1, 2])]).pipeTo(out.writable, { preventClose: true });
+ *   await out.commit();
+ * }
+ * console.assert((await Deno.readFile(`${dir}/result.bin`)).length === 2);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export class SafeOutputFile implements AsyncDisposable {
+  readonly #file: Deno.FsFile;
+  readonly #tempPath: string;
+  readonly #target: string;
+  #done = false;
+
+  private constructor(file: Deno.FsFile, tempPath: string, target: string) {
+    this.#file = file;
+    this.#tempPath = tempPath;
+    this.#target = target;
+  }
+
+  /** Creates the temporary file in `target`'s directory. */
+  static async create(target: string): Promise<SafeOutputFile> {
+    const dir = dirname(target);
+    for (let attempt = 0;; attempt++) {
+      const suffix = crypto.getRandomValues(new Uint8Array(6)).toHex();
+      const tempPath = join(dir, `.${basename(target)}.${suffix}.partial`);
+      try {
+        const file = await Deno.open(tempPath, { write: true, createNew: true, mode: 0o600 });
+        return new SafeOutputFile(file, tempPath, target);
+      } catch (error) {
+        if (!(error instanceof Deno.errors.AlreadyExists) || attempt > 5) throw error;
+      }
+    }
+  }
+
+  /** The temporary file's path (for messages and tests). */
+  get tempPath(): string {
+    return this.#tempPath;
+  }
+
+  /** Where the data goes; pipe with `preventClose: true`, then commit. */
+  get writable(): WritableStream<Uint8Array> {
+    return this.#file.writable;
+  }
+
+  /** fsyncs the data, renames it over the target and fsyncs the directory. */
+  async commit(): Promise<void> {
+    await this.#file.sync();
+    this.#file.close();
+    this.#done = true;
+    try {
+      await Deno.rename(this.#tempPath, this.#target);
+    } catch (error) {
+      await Deno.remove(this.#tempPath).catch(() => {});
+      throw error;
+    }
+    await syncDirectory(dirname(this.#target));
+  }
+
+  /** Removes the temporary file unless committed. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (this.#done) return;
+    this.#done = true;
+    try {
+      this.#file.close();
+    } catch {
+      // Already closed by an aborted pipe.
+    }
+    await Deno.remove(this.#tempPath).catch(() => {});
+  }
+}
+
+/** Makes a rename durable: the directory entry itself must reach the disk. */
+async function syncDirectory(dir: string): Promise<void> {
+  try {
+    using handle = await Deno.open(dir, { read: true });
+    await handle.sync();
+  } catch {
+    // Some filesystems refuse fsync on a directory; the data itself is synced.
+  }
+}
