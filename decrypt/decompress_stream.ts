@@ -131,7 +131,9 @@ async function* decompressChunks(
     const all = withHead(head, iterator);
     yield* found === "zstd" ? zstdChunks(all) : gzipChunks(all);
   } finally {
-    await iterator.return?.();
+    // Cancels the source when we stop early; its own complaint about being
+    // cancelled must not hide the error that made us stop.
+    await iterator.return?.()?.catch(() => {});
   }
 }
 

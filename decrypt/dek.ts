@@ -53,8 +53,12 @@ export function dekFromKeyFile(content: Uint8Array): Dek {
   const text = new TextDecoder("utf-8", { fatal: false }).decode(content).trim();
   if (/^[0-9a-fA-F]{64}$/.test(text)) return new Secret(Uint8Array.fromHex(text.toLowerCase()));
   if (/^[A-Za-z0-9+/_-]+={0,2}$/.test(text)) {
-    const bytes = decodeBase64(text, "key file");
-    if (bytes.length === DEK_SIZE) return new Secret(bytes);
+    try {
+      const bytes = decodeBase64(text, "key file");
+      if (bytes.length === DEK_SIZE) return new Secret(bytes);
+    } catch {
+      // Not base64 either: the message below says what is accepted.
+    }
   }
   throw new KeyError(
     `key file is not a DEK: expected 32 raw bytes, 64 hex characters or base64 of 32 bytes (file has ${content.length} bytes)`,

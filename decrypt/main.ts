@@ -8,6 +8,7 @@
  */
 import { resolve } from "node:path";
 import { parseFlags } from "./cli_flags.ts";
+import { fileSink } from "./file_sink.ts";
 import { decryptBackup, type DecryptBackupResult } from "./decrypt_backup.ts";
 import { type Dek, dekFromKeyFile, importDek } from "./dek.ts";
 import { BackupyError, ChecksumMismatchError, UsageError } from "./errors.ts";
@@ -216,11 +217,12 @@ async function openInput(path: string | undefined): Promise<{
   try {
     const file = await Deno.open(path, { read: true });
     const info = await file.stat();
-    if (!info.isFile) {
+    if (info.isDirectory) {
       file.close();
-      throw new BackupyError(`input ${path} is not a file`);
+      throw new BackupyError(`input ${path} is a directory`);
     }
-    return { readable: file.readable, size: info.size };
+    // Pipes and process substitutions have no size; progress then shows no total.
+    return { readable: file.readable, size: info.isFile ? info.size : undefined };
   } catch (error) {
     if (error instanceof BackupyError) throw error;
     throw new BackupyError(`cannot open input ${path}: ${(error as Error).message}`);
@@ -321,7 +323,7 @@ async function run(request: Request, stderr: (line: string) => void): Promise<nu
     if (request.output === "-") {
       let result: DecryptBackupResult;
       try {
-        result = await decryptBackup(input.readable, Deno.stdout.writable, options);
+        result = await decryptBackup(input.readable, fileSink(Deno.stdout), options);
       } catch (error) {
         if (error instanceof ChecksumMismatchError) {
           throw new ChecksumMismatchError(

@@ -9,6 +9,7 @@
  * @module
  */
 import { basename, dirname, join } from "node:path";
+import { fileSink } from "./file_sink.ts";
 
 /**
  * A temporary file that becomes `target` on commit.
@@ -30,12 +31,14 @@ export class SafeOutputFile implements AsyncDisposable {
   readonly #file: Deno.FsFile;
   readonly #tempPath: string;
   readonly #target: string;
+  readonly #writable: WritableStream<Uint8Array>;
   #done = false;
 
   private constructor(file: Deno.FsFile, tempPath: string, target: string) {
     this.#file = file;
     this.#tempPath = tempPath;
     this.#target = target;
+    this.#writable = fileSink(file);
   }
 
   /** Creates the temporary file in `target`'s directory. */
@@ -58,9 +61,9 @@ export class SafeOutputFile implements AsyncDisposable {
     return this.#tempPath;
   }
 
-  /** Where the data goes; pipe with `preventClose: true`, then commit. */
+  /** Where the data goes; then {@linkcode SafeOutputFile.commit}. */
   get writable(): WritableStream<Uint8Array> {
-    return this.#file.writable;
+    return this.#writable;
   }
 
   /** fsyncs the data, renames it over the target and fsyncs the directory. */
@@ -81,11 +84,7 @@ export class SafeOutputFile implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     if (this.#done) return;
     this.#done = true;
-    try {
-      this.#file.close();
-    } catch {
-      // Already closed by an aborted pipe.
-    }
+    this.#file.close();
     await Deno.remove(this.#tempPath).catch(() => {});
   }
 }

@@ -1,0 +1,58 @@
+/**
+ * Starts the real programs as child processes for whole-program tests: the
+ * compiled binaries when BACKUPY_DECRYPT_BIN / BACKUPY_AGENT_BIN point at
+ * them, otherwise the entry points under `deno run` with exactly the
+ * permissions `deno task compile` bakes in.
+ */
+import { fileURLToPath } from "node:url";
+
+/** The repository root. */
+export const ROOT: string = fileURLToPath(new URL("../../", import.meta.url));
+
+/** The permissions the compiled backupy-decrypt has: files only. */
+export const DECRYPT_PERMISSIONS = ["--allow-read", "--allow-write"];
+
+/** Command and arguments that start backupy-decrypt with `args`. */
+export function decryptArgv(args: string[]): [string, string[]] {
+  const binary = Deno.env.get("BACKUPY_DECRYPT_BIN");
+  if (binary) return [binary, args];
+  return [
+    Deno.execPath(),
+    ["run", "--quiet", ...DECRYPT_PERMISSIONS, `${ROOT}decrypt/main.ts`, ...args],
+  ];
+}
+
+/** What a finished child process left. */
+export interface Finished {
+  code: number;
+  signal: Deno.Signal | null;
+  stdout: Uint8Array;
+  stderr: string;
+}
+
+/** Runs backupy-decrypt to completion, feeding `stdin` when given. */
+export async function runDecrypt(
+  args: string[],
+  options: { stdin?: Uint8Array; cwd?: string } = {},
+): Promise<Finished> {
+  const [command, argv] = decryptArgv(args);
+  const child = new Deno.Command(command, {
+    args: argv,
+    cwd: options.cwd,
+    stdin: options.stdin ? "piped" : "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  if (options.stdin) {
+    const writer = child.stdin.getWriter();
+    await writer.write(options.stdin).catch(() => {});
+    await writer.close().catch(() => {});
+  }
+  const output = await child.output();
+  return {
+    code: output.code,
+    signal: output.signal,
+    stdout: output.stdout,
+    stderr: new TextDecoder().decode(output.stderr),
+  };
+}
