@@ -9,6 +9,7 @@
 import { decompressStream } from "./decompress_stream.ts";
 import { ChecksumMismatchError } from "./errors.ts";
 import { FrameDecryptStream } from "./frame_decrypt_stream.ts";
+import { GarbageReleaseStream } from "./garbage_release_stream.ts";
 import { Sha256Stream } from "./sha256_stream.ts";
 
 /** What {@linkcode decryptBackup} needs besides the streams. */
@@ -21,8 +22,8 @@ export interface DecryptBackupOptions {
   decompress: boolean;
   /** Aborts the pipeline (signals). */
   signal?: AbortSignal;
-  /** Told how many encrypted bytes have been read, as they are read. */
-  progress?: { encryptedBytes: number };
+  /** Told the hasher, whose byte count is the progress through the input. */
+  onStart?: (hasher: Sha256Stream) => void;
 }
 
 /** What a finished decryption found. */
@@ -43,8 +44,8 @@ export interface DecryptBackupResult {
  * Decrypts `input` into `output` and resolves only when every check passed:
  * every frame authenticated, the terminator present with nothing after it,
  * the decompressor finished with its checksum, and the SHA-256 equal to
- * `expectedSha256` when one is given. The output is not closed, so a file
- * can be fsynced and renamed by the caller; on failure the promise rejects
+ * `expectedSha256` when one is given. The output is neither closed nor
+ * aborted, so a file can be fsynced and renamed by the caller; on failure the promise rejects
  * with a typed error and the caller discards what was written.
  */
 export async function decryptBackup(
@@ -53,19 +54,11 @@ export async function decryptBackup(
   options: DecryptBackupOptions,
 ): Promise<DecryptBackupResult> {
   const hasher = new Sha256Stream();
+  options.onStart?.(hasher);
   let frames = 0;
   let compression: DecryptBackupResult["compression"] = "none";
   let outputBytes = 0;
-  const progress = options.progress;
-  const counted = input.pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, controller) {
-        if (progress) progress.encryptedBytes += chunk.length;
-        controller.enqueue(chunk);
-      },
-    }),
-  );
-  let plain = counted
+  let plain = input
     .pipeThrough(hasher)
     .pipeThrough(new FrameDecryptStream(options.key, { onFrame: () => frames++ }));
   if (options.decompress) {
@@ -73,16 +66,19 @@ export async function decryptBackup(
       compression = found;
     });
   }
-  await plain
-    .pipeThrough(
-      new TransformStream<Uint8Array, Uint8Array>({
-        transform(chunk, controller) {
-          outputBytes += chunk.length;
-          controller.enqueue(chunk);
-        },
-      }),
-    )
-    .pipeTo(output, { preventClose: true, signal: options.signal });
+  const writer = output.getWriter();
+  const counted = new WritableStream<Uint8Array>({
+    async write(chunk) {
+      outputBytes += chunk.length;
+      await writer.write(chunk);
+    },
+  });
+  try {
+    // Releasing garbage by output bytes covers the decompressor's buffers too.
+    await plain.pipeThrough(new GarbageReleaseStream()).pipeTo(counted, { signal: options.signal });
+  } finally {
+    writer.releaseLock();
+  }
 
   const sha256 = hasher.hex();
   if (options.expectedSha256 !== undefined && sha256 !== options.expectedSha256.toLowerCase()) {

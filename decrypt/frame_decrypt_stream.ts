@@ -11,7 +11,7 @@ import { NONCE_SIZE, TAG_SIZE } from "./v1_format.ts";
 
 /** Options of {@linkcode FrameDecryptStream}. */
 export interface FrameDecryptOptions {
-  /** Frames authenticated in parallel (default 6). */
+  /** Frames authenticated in parallel (default 4). */
   concurrency?: number;
   /** Called after each frame authenticates. */
   onFrame?: (frame: Frame) => void;
@@ -57,7 +57,7 @@ export async function openFrame(key: CryptoKey, frame: Frame): Promise<Uint8Arra
 export class FrameDecryptStream extends TransformStream<Uint8Array, Uint8Array> {
   /** Decrypts with `key` (an AES-GCM key from `importDek`). */
   constructor(key: CryptoKey, options: FrameDecryptOptions = {}) {
-    const concurrency = Math.max(1, options.concurrency ?? 6);
+    const concurrency = Math.max(1, options.concurrency ?? 4);
     const reader = new FrameReader();
     const queue = new OrderedQueue<Uint8Array>();
     const started = (frame: Frame) =>

@@ -116,6 +116,24 @@ export class FrameReader {
           this.#offset,
         );
       }
+      if (this.#body === null && this.#lengthFilled === 0 && chunk.length - at >= LENGTH_SIZE) {
+        // Fast path: a whole frame inside this chunk is handed on as a view,
+        // without a copy (reads of FULL_FRAME_STRIDE bytes hit it every time).
+        const length = new DataView(chunk.buffer, chunk.byteOffset + at, LENGTH_SIZE).getUint32(0);
+        if (length !== 0 && at + LENGTH_SIZE + length <= chunk.length) {
+          const offset = this.#offset;
+          this.#checkLength(length, offset);
+          const start = at + LENGTH_SIZE;
+          frames.push({
+            index: this.#frameIndex++,
+            offset,
+            body: chunk.subarray(start, start + length) as Uint8Array<ArrayBuffer>,
+          });
+          at = start + length;
+          this.#offset += LENGTH_SIZE + length;
+          continue;
+        }
+      }
       if (this.#body === null) {
         const take = Math.min(LENGTH_SIZE - this.#lengthFilled, chunk.length - at);
         this.#lengthBytes.set(chunk.subarray(at, at + take), this.#lengthFilled);
@@ -148,6 +166,13 @@ export class FrameReader {
       this.#terminated = true;
       return;
     }
+    this.#checkLength(length, offset);
+    this.#body = new Uint8Array(length);
+    this.#bodyFilled = 0;
+    this.#bodyOffset = offset;
+  }
+
+  #checkLength(length: number, offset: number): void {
     if (length > MAX_FRAME_LENGTH) {
       throw new FrameLengthError(
         `frame length ${length} at offset ${offset} exceeds the maximum ${MAX_FRAME_LENGTH}: not a v1 backup file?`,
@@ -162,8 +187,5 @@ export class FrameReader {
         offset,
       );
     }
-    this.#body = new Uint8Array(length);
-    this.#bodyFilled = 0;
-    this.#bodyOffset = offset;
   }
 }

@@ -9,6 +9,7 @@
 import { resolve } from "node:path";
 import { parseFlags } from "./cli_flags.ts";
 import { fileSink } from "./file_sink.ts";
+import { fileSource } from "./file_source.ts";
 import { decryptBackup, type DecryptBackupResult } from "./decrypt_backup.ts";
 import { type Dek, dekFromKeyFile, importDek } from "./dek.ts";
 import { BackupyError, ChecksumMismatchError, UsageError } from "./errors.ts";
@@ -157,14 +158,17 @@ interface KeyMaterial {
   runId?: string;
 }
 
+/** Reads a key or token file (a pipe such as `<(pass show key)` too), at most 64 KiB. */
 async function readSmallFile(path: string, what: string): Promise<Uint8Array> {
+  const limit = 64 * 1024;
   try {
-    const info = await Deno.stat(path);
-    if (!info.isFile) throw new BackupyError(`${what} ${path} is not a file`);
-    if (info.size > 64 * 1024) {
+    using file = await Deno.open(path, { read: true });
+    if ((await file.stat()).isDirectory) throw new BackupyError(`${what} ${path} is a directory`);
+    const content = await new Response(fileSource(file, limit + 1)).bytes();
+    if (content.length > limit) {
       throw new BackupyError(`${what} ${path} is too large to be a ${what}`);
     }
-    return await Deno.readFile(path);
+    return content;
   } catch (error) {
     if (error instanceof BackupyError) throw error;
     throw new BackupyError(`cannot read ${what} ${path}: ${(error as Error).message}`);
@@ -213,7 +217,7 @@ async function openInput(path: string | undefined): Promise<{
   readable: ReadableStream<Uint8Array>;
   size?: number;
 }> {
-  if (path === undefined || path === "-") return { readable: Deno.stdin.readable };
+  if (path === undefined || path === "-") return { readable: fileSource(Deno.stdin) };
   try {
     const file = await Deno.open(path, { read: true });
     const info = await file.stat();
@@ -222,7 +226,7 @@ async function openInput(path: string | undefined): Promise<{
       throw new BackupyError(`input ${path} is a directory`);
     }
     // Pipes and process substitutions have no size; progress then shows no total.
-    return { readable: file.readable, size: info.isFile ? info.size : undefined };
+    return { readable: fileSource(file), size: info.isFile ? info.size : undefined };
   } catch (error) {
     if (error instanceof BackupyError) throw error;
     throw new BackupyError(`cannot open input ${path}: ${(error as Error).message}`);
@@ -293,19 +297,21 @@ async function run(request: Request, stderr: (line: string) => void): Promise<nu
 
   const abort = new AbortController();
   const removeSignals = onSignals(abort);
-  const progress = { encryptedBytes: 0 };
+  let hasher: { bytes: number } = { bytes: 0 };
   let progressLine: ProgressLine | undefined;
   try {
     const input = await openInput(request.input);
     if (!request.quiet && Deno.stderr.isTerminal()) {
-      progressLine = new ProgressLine(() => progress.encryptedBytes, input.size);
+      progressLine = new ProgressLine(() => hasher.bytes, input.size);
     }
     const options = {
       key: key!,
       expectedSha256,
       decompress: !request.skipDecompress,
       signal: abort.signal,
-      progress,
+      onStart: (started: { bytes: number }) => {
+        hasher = started;
+      },
     };
     const runLabel = material!.runId ? ` (run ${material!.runId})` : "";
 

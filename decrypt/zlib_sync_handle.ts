@@ -60,11 +60,12 @@ export class SyncZlibHandle {
 
   /**
    * Feeds `input` with `flush` (a `zlib.constants.ZSTD_e_*` value) and
-   * returns all output produced; throws the engine's error message as an
-   * `Error`.
+   * yields the output piece by piece as the engine produces it, so a
+   * consumer that stops pulling holds the engine (and memory) where it is:
+   * a small input may expand enormously. Throws the engine's error message
+   * as an `Error`.
    */
-  write(input: Uint8Array, flush: number): Uint8Array[] {
-    const outputs: Uint8Array[] = [];
+  *write(input: Uint8Array, flush: number): Generator<Uint8Array> {
     let inOffset = 0;
     let inLength = input.length;
     for (;;) {
@@ -73,19 +74,19 @@ export class SyncZlibHandle {
       if (this.#error !== null) throw new Error(this.#error);
       const [availOut, availIn] = this.#state;
       const produced = OUTPUT_SIZE - availOut;
-      // Small pieces are copied out so the buffer is reused; big ones are handed on.
-      if (produced > 0 && produced < OUTPUT_SIZE / 2) {
-        outputs.push(output.slice(0, produced));
-      } else if (produced > 0) {
-        outputs.push(output.subarray(0, produced));
-        this.#output = new Uint8Array(OUTPUT_SIZE);
-      }
       inOffset += inLength - availIn;
       inLength = availIn;
+      // Small pieces are copied out so the buffer is reused; big ones are handed on.
+      if (produced > 0 && produced < OUTPUT_SIZE / 2) {
+        yield output.slice(0, produced);
+      } else if (produced > 0) {
+        this.#output = new Uint8Array(OUTPUT_SIZE);
+        yield output.subarray(0, produced);
+      }
       // The engine stops when the output is full; otherwise it is done.
       if (availOut > 0) {
         if (inLength > 0) throw new Error("the engine stopped with input left over");
-        return outputs;
+        return;
       }
     }
   }

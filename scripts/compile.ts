@@ -52,6 +52,8 @@ for (const program of programs) {
         "compile",
         "--quiet",
         "--no-prompt",
+        // Lets long streams release dead buffers (decrypt/garbage_release_stream.ts).
+        "--v8-flags=--expose-gc",
         ...program.permissions,
         "--target",
         target,

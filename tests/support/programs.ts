@@ -9,8 +9,11 @@ import { fileURLToPath } from "node:url";
 /** The repository root. */
 export const ROOT: string = fileURLToPath(new URL("../../", import.meta.url));
 
-/** The permissions the compiled backupy-decrypt has: files only. */
-export const DECRYPT_PERMISSIONS = ["--allow-read", "--allow-write"];
+/**
+ * How the compiled backupy-decrypt runs: files only, and `gc` exposed so
+ * long streams can release dead buffers (decrypt/garbage_release_stream.ts).
+ */
+export const DECRYPT_PERMISSIONS = ["--v8-flags=--expose-gc", "--allow-read", "--allow-write"];
 
 /** Command and arguments that start backupy-decrypt with `args`. */
 export function decryptArgv(args: string[]): [string, string[]] {

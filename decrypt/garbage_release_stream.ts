@@ -1,0 +1,55 @@
+/**
+ * Keeps a long stream's memory flat by releasing dead buffers promptly.
+ *
+ * Every chunk of a multi-gigabyte stream is a fresh ArrayBuffer (file
+ * reads, Web Crypto results, decompressor output). V8 frees them only when a
+ * GC runs, and its heuristics let tens of MiB of dead buffers pile up first:
+ * a 10 MiB and a 10 GiB backup then differ by ~70 MiB of RSS. When the
+ * runtime exposes `gc` (`--v8-flags=--expose-gc`, which the compiled
+ * binaries and the deno tasks set), this stage runs a minor GC - a young
+ * generation scavenge, a millisecond or less - after every 8 MiB that
+ * passed. Without `gc` it is a plain pass-through.
+ *
+ * @module
+ */
+
+/** Bytes between two collections. */
+export const RELEASE_EVERY = 8 * 1024 * 1024;
+
+type Gc = (options?: { type?: "minor" | "major"; execution?: "sync" | "async" }) => void;
+
+/** The runtime's `gc`, when exposed. */
+function exposedGc(): Gc | undefined {
+  const gc = (globalThis as { gc?: unknown }).gc;
+  return typeof gc === "function" ? gc as Gc : undefined;
+}
+
+/**
+ * A pass-through stage that triggers a minor GC every
+ * {@linkcode RELEASE_EVERY} bytes (when `gc` is exposed).
+ *
+ * @example
+ * ```ts
+ * import { GarbageReleaseStream } from "./garbage_release_stream.ts";
+ * const out = ReadableStream.from([new Uint8Array(3)]).pipeThrough(new GarbageReleaseStream());
+ * console.assert((await new Response(out).bytes()).length === 3);
+ * ```
+ */
+export class GarbageReleaseStream extends TransformStream<Uint8Array, Uint8Array> {
+  /** A new stage; `every` bytes between collections. */
+  constructor(every = RELEASE_EVERY) {
+    const gc = exposedGc();
+    let sinceLast = 0;
+    super({
+      transform(chunk, controller) {
+        controller.enqueue(chunk);
+        if (gc === undefined) return;
+        sinceLast += chunk.length;
+        if (sinceLast >= every) {
+          sinceLast = 0;
+          gc({ type: "minor" });
+        }
+      },
+    });
+  }
+}
