@@ -24,8 +24,15 @@ const kat1Plain = new URL("kat1.plain", vectors).pathname;
 
 const sqlDump = new TextEncoder().encode("-- PostgreSQL database dump\nSELECT 1;\n".repeat(30_000));
 
+const tempDirs: string[] = [];
+globalThis.addEventListener("unload", () => {
+  for (const dir of tempDirs) Deno.removeSync(dir, { recursive: true });
+});
+
 async function tempDir(): Promise<string> {
-  return await Deno.makeTempDir({ prefix: "backupy-decrypt-e2e-" });
+  const dir = await Deno.makeTempDir({ prefix: "backupy-decrypt-e2e-" });
+  tempDirs.push(dir);
+  return dir;
 }
 
 /** Files in `dir` (to prove nothing, not even a temporary file, was left). */
