@@ -1,0 +1,10 @@
+/**
+ * What this build can do, as Register.capabilities announces it
+ * (wire-protocol.md section 6: the Go agent's names where they exist).
+ * Only what actually works is listed.
+ *
+ * @module
+ */
+
+/** Capabilities of this build. */
+export const CAPABILITIES: readonly string[] = ["sqlite", "zstd", "gzip", "health_checks"];

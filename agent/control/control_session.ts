@@ -1,0 +1,370 @@
+/**
+ * The control channel (wire-protocol.md sections 2, 3 and 5): connect with
+ * backoff, Register / RegisterAck, flush the durable outbox in seq order,
+ * heartbeat, watch liveness, hand commands to the dispatcher, reconnect.
+ * Runs are not tied to a connection: nothing here cancels work when the
+ * socket drops.
+ *
+ * @module
+ */
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { type Envelope, EnvelopeSchema } from "@backupy/gen/backup/v1/envelope_pb.ts";
+import { type AgentMetrics, AgentMetricsSchema } from "@backupy/gen/backup/v1/common_pb.ts";
+import { HeartbeatSchema, type Register } from "@backupy/gen/backup/v1/agent_to_server_pb.ts";
+import type { Secret } from "../../decrypt/secret.ts";
+import type { Logger } from "../log/logger.ts";
+import type { AppliedConfig } from "../state/applied_config.ts";
+import type { Outbox } from "../state/outbox.ts";
+import type { StateStore } from "../state/state_store.ts";
+import { AgentSocket, KeyRejectedError } from "./agent_socket.ts";
+import { Backoff, type BackoffOptions } from "./backoff.ts";
+import { Notifier, sleep } from "./notifier.ts";
+
+/** Connection states, as the metric names them. */
+export type ConnectionState = "connected" | "reconnecting" | "disconnected";
+
+/** Timings; the defaults are the spec's, tests shrink them. */
+export interface SessionTiming {
+  dialTimeoutMs: number;
+  registerTimeoutMs: number;
+  defaultHeartbeatSec: number;
+  /** A session up this long resets the backoff. */
+  stableSessionMs: number;
+  backoff: BackoffOptions;
+}
+
+const DEFAULT_TIMING: SessionTiming = {
+  dialTimeoutMs: 15_000,
+  registerTimeoutMs: 15_000,
+  defaultHeartbeatSec: 30,
+  stableSessionMs: 60_000,
+  backoff: {},
+};
+
+/** What the session reports to metrics and the health endpoint. */
+export interface SessionObserver {
+  state?(state: ConnectionState): void;
+  reconnect?(): void;
+  keyRejected?(): void;
+  badFrame?(): void;
+  heartbeat?(atMs: number): void;
+}
+
+/** What the session needs. */
+export interface ControlSessionOptions {
+  url: string;
+  agentKey: Secret<string>;
+  log: Logger;
+  store: StateStore;
+  outbox: Outbox;
+  config: AppliedConfig;
+  /** The Register message for a new connection. */
+  register(): Promise<Register>;
+  /** Host metrics and active job ids for a heartbeat. */
+  heartbeat(): Promise<{ metrics: AgentMetrics; activeJobIds: string[] }>;
+  /** A server command after the handshake; replies go through `send`. */
+  dispatch(envelope: Envelope): void;
+  observer?: SessionObserver;
+  timing?: Partial<SessionTiming>;
+}
+
+/** How one connection ended. */
+interface SessionOutcome {
+  handshake: boolean;
+  upMs: number;
+  keyRejected: boolean;
+}
+
+/** The control channel's lifecycle. */
+export class ControlSession {
+  readonly #o: ControlSessionOptions;
+  readonly #timing: SessionTiming;
+  readonly #backoff: Backoff;
+  readonly #wake = new Notifier();
+  #stopping = false;
+  #socket: AgentSocket | null = null;
+  #ready = false;
+  #held: Uint8Array[] = [];
+  #loop: Promise<void> | null = null;
+  #keyRejectedLogged = false;
+  #sessionId = "";
+
+  /** A session that starts on {@linkcode ControlSession.start}. */
+  constructor(options: ControlSessionOptions) {
+    this.#o = options;
+    this.#timing = { ...DEFAULT_TIMING, ...options.timing };
+    this.#backoff = new Backoff(this.#timing.backoff);
+  }
+
+  /** The server's session id of the current connection. */
+  get sessionId(): string {
+    return this.#sessionId;
+  }
+
+  /** Whether the handshake is done and the outbox flushed on a live connection. */
+  get ready(): boolean {
+    return this.#ready && (this.#socket?.isOpen ?? false);
+  }
+
+  /** Starts connecting (the first dial is immediate). */
+  start(): void {
+    this.#loop ??= this.#run();
+  }
+
+  /**
+   * Stops: waits up to `flushMs` for the outbox to drain on a live
+   * connection, then closes with 1000.
+   */
+  async stop(flushMs = 5000): Promise<void> {
+    const deadline = Date.now() + flushMs;
+    while (this.ready && this.#o.outbox.depth > 0 && Date.now() < deadline) {
+      await sleep(20);
+    }
+    this.#stopping = true;
+    this.#wake.notify();
+    this.#socket?.close(1000, "agent shutting down");
+    await this.#loop;
+  }
+
+  /**
+   * Sends a message that does not go through the outbox (Heartbeat, Ack):
+   * with a fresh seq, after any outbox flush in progress; dropped when no
+   * connection is up (neither is worth keeping).
+   */
+  send(payload: Envelope["payload"], correlationId = ""): void {
+    const socket = this.#socket;
+    if (!socket?.isOpen) return;
+    const envelope = create(EnvelopeSchema, {
+      seq: this.#o.store.nextSeq(),
+      tsMs: BigInt(Date.now()),
+      correlationId,
+      payload,
+    });
+    const bytes = toBinary(EnvelopeSchema, envelope);
+    if (this.#ready) socket.send(bytes);
+    else this.#held.push(bytes);
+  }
+
+  async #run(): Promise<void> {
+    const observer = this.#o.observer;
+    let delay = 0;
+    while (!this.#stopping) {
+      if (delay > 0) {
+        observer?.state?.("reconnecting");
+        await sleep(delay, this.#wake);
+        if (this.#stopping) break;
+      }
+      const outcome = await this.#connectOnce();
+      if (this.#stopping) break;
+      observer?.reconnect?.();
+      observer?.state?.("reconnecting");
+      if (outcome.keyRejected) {
+        delay = this.#backoff.atCap();
+      } else {
+        if (outcome.handshake && outcome.upMs >= this.#timing.stableSessionMs) {
+          this.#backoff.reset();
+        }
+        delay = this.#backoff.next();
+      }
+    }
+    observer?.state?.("disconnected");
+  }
+
+  async #connectOnce(): Promise<SessionOutcome> {
+    const { log, observer } = { log: this.#o.log, observer: this.#o.observer };
+    const outcome: SessionOutcome = { handshake: false, upMs: 0, keyRejected: false };
+    let handshakeDone = false;
+    let lastDataAt = Date.now();
+    let heartbeatSec = this.#timing.defaultHeartbeatSec;
+    let resolveAck: (envelope: Envelope | null) => void = () => {};
+    const firstMessage = new Promise<Envelope | null>((resolve) => resolveAck = resolve);
+    const outboxSignal = new Notifier();
+    const unsubscribe = this.#o.outbox.onEnqueue(() => outboxSignal.notify());
+
+    let socket: AgentSocket;
+    try {
+      socket = await AgentSocket.connect(
+        this.#o.url,
+        this.#o.agentKey,
+        this.#timing.dialTimeoutMs,
+        {
+          onBinary: (bytes) => {
+            lastDataAt = Date.now();
+            let envelope: Envelope;
+            try {
+              envelope = fromBinary(EnvelopeSchema, bytes);
+            } catch (error) {
+              observer?.badFrame?.();
+              log.warn("dropped a message that is not a valid Envelope", {
+                bytes: bytes.length,
+                error,
+              });
+              return;
+            }
+            if (!handshakeDone) {
+              resolveAck(envelope);
+              return;
+            }
+            if (envelope.payload.case === "registerAck") {
+              log.debug("ignored a RegisterAck after the handshake");
+              return;
+            }
+            this.#o.dispatch(envelope);
+          },
+          onText: (length) => log.debug("ignored a text message from the server", { length }),
+          onOversize: (bytes) =>
+            log.warn("server message over 4 MiB: closing with 1009", { bytes }),
+          onClose: (code, reason) => {
+            resolveAck(null);
+            outboxSignal.notify();
+            log.info("connection closed", { code, reason });
+          },
+        },
+      );
+    } catch (error) {
+      unsubscribe();
+      if (error instanceof KeyRejectedError) {
+        observer?.keyRejected?.();
+        if (!this.#keyRejectedLogged) {
+          log.error(
+            "agent key rejected by server: check BACKUPY_AGENT_KEY; retrying every minute",
+            {
+              status: error.status,
+            },
+          );
+          this.#keyRejectedLogged = true;
+        }
+        outcome.keyRejected = true;
+      } else {
+        log.warn("cannot connect to the control plane", { error });
+      }
+      return outcome;
+    }
+
+    this.#socket = socket;
+    this.#ready = false;
+    this.#held = [];
+    const connectedAt = Date.now();
+    const timers: ReturnType<typeof setInterval>[] = [];
+    try {
+      // 1. Register first; 2. the first data message must be RegisterAck.
+      const register = await this.#o.register();
+      socket.send(
+        toBinary(
+          EnvelopeSchema,
+          create(EnvelopeSchema, {
+            seq: this.#o.store.nextSeq(),
+            tsMs: BigInt(Date.now()),
+            payload: { case: "register", value: register },
+          }),
+        ),
+      );
+      const registerTimer = setTimeout(() => resolveAck(null), this.#timing.registerTimeoutMs);
+      const ack = await firstMessage;
+      clearTimeout(registerTimer);
+      if (!socket.isOpen) return outcome;
+      if (ack?.payload.case !== "registerAck") {
+        log.warn(
+          ack
+            ? "the server's first message was not RegisterAck: closing"
+            : "no RegisterAck in time: closing",
+          { got: ack?.payload.case },
+        );
+        socket.close(1008, "expected RegisterAck");
+        await socket.closed;
+        return outcome;
+      }
+      handshakeDone = true;
+      outcome.handshake = true;
+      this.#keyRejectedLogged = false;
+      // 3. Session id, config, heartbeat interval.
+      const registerAck = ack.payload.value;
+      this.#sessionId = registerAck.sessionId;
+      if (registerAck.config) {
+        const applied = this.#o.config.offer(registerAck.config);
+        if (!applied) {
+          log.info("the server's config is older than the applied one: kept ours", {
+            offered: registerAck.config.version,
+            applied: this.#o.config.version,
+          });
+        }
+      }
+      if (registerAck.heartbeatIntervalSec > 0) heartbeatSec = registerAck.heartbeatIntervalSec;
+      this.#o.observer?.state?.("connected");
+      log.info("registered with the control plane", {
+        session_id: registerAck.sessionId,
+        heartbeat_interval_sec: heartbeatSec,
+      });
+
+      // 4. Flush the outbox; then 5. heartbeats and normal traffic.
+      const pump = this.#pumpOutbox(socket, outboxSignal, () => {
+        this.#ready = true;
+        for (const bytes of this.#held) socket.send(bytes);
+        this.#held = [];
+        void this.#sendHeartbeat();
+        timers.push(setInterval(() => void this.#sendHeartbeat(), heartbeatSec * 1000));
+      });
+      // 6. Liveness: no data for 3 intervals means the connection is dead.
+      timers.push(setInterval(() => {
+        if (Date.now() - lastDataAt > 3 * heartbeatSec * 1000) {
+          log.warn("no data from the server for 3 heartbeat intervals: reconnecting", {
+            seconds: 3 * heartbeatSec,
+          });
+          socket.close(4000, "liveness timeout");
+        }
+      }, Math.min(1000, heartbeatSec * 250)));
+      await socket.closed;
+      await pump;
+      return outcome;
+    } finally {
+      for (const timer of timers) clearInterval(timer);
+      unsubscribe();
+      socket.close();
+      this.#ready = false;
+      this.#socket = null;
+      outcome.upMs = Date.now() - connectedAt;
+    }
+  }
+
+  /** Sends outbox messages in seq order, removing each once fully written. */
+  async #pumpOutbox(socket: AgentSocket, signal: Notifier, onFlushed: () => void): Promise<void> {
+    let last = -1n;
+    let flushed = false;
+    while (socket.isOpen) {
+      const batch = this.#o.outbox.pending(last, 64);
+      if (batch.length === 0) {
+        if (!flushed) {
+          flushed = true;
+          onFlushed();
+        }
+        const woken = signal.wait();
+        // Re-check after subscribing: an enqueue may have raced the query.
+        if (this.#o.outbox.pending(last, 1).length === 0 && socket.isOpen) await woken;
+        continue;
+      }
+      for (const entry of batch) {
+        socket.send(entry.bytes);
+        if (!(await socket.drained())) return;
+        this.#o.outbox.remove(entry.seq);
+        last = entry.seq;
+      }
+    }
+  }
+
+  async #sendHeartbeat(): Promise<void> {
+    try {
+      const { metrics, activeJobIds } = await this.#o.heartbeat();
+      this.send({
+        case: "heartbeat",
+        value: create(HeartbeatSchema, {
+          configVersion: this.#o.config.version,
+          metrics: create(AgentMetricsSchema, metrics),
+          activeJobIds,
+        }),
+      });
+      this.#o.observer?.heartbeat?.(Date.now());
+    } catch (error) {
+      this.#o.log.warn("heartbeat failed", { error });
+    }
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * The one interface every engine implements (agent.md section 5): probe the
+ * server's version, estimate the size, dump to a byte stream, and say what
+ * the dump's first bytes must be. Native engines speak the wire protocol;
+ * DOCKER_EXEC ones run the engine's own tool through a {@linkcode
+ * ContainerExec}.
+ *
+ * @module
+ */
+
+/** Engine names as discovery and the manifest spell them. */
+export type EngineName = "postgresql" | "mysql" | "mariadb" | "mongodb" | "redis" | "sqlite";
+
+/** What a dump format promises at its start. */
+export interface DumpFormat {
+  /** For messages: "SQLite database file", "pg_dump custom archive", ... */
+  readonly description: string;
+  /** Bytes needed before {@linkcode DumpFormat.checkHeader} can decide. */
+  readonly headerBytes: number;
+  /** null when `head` starts as promised, else what is wrong. */
+  checkHeader(head: Uint8Array): string | null;
+}
+
+/**
+ * Facts about what was dumped, collected while dumping (restore
+ * verification builds on it). Engines fill what they know.
+ */
+export interface DumpManifest {
+  /** Objects (tables, collections, keyspaces) with their row counts. */
+  objects: { name: string; rows: number }[];
+}
+
+/** A dump in progress. */
+export interface DumpStream {
+  /** The dump's bytes. Cancelling it stops the dump. */
+  readable: ReadableStream<Uint8Array>;
+  /**
+   * Resolves when the dump ended cleanly (exit status 0, no driver error,
+   * nothing truncated) - only after `readable` was read to its end -, and
+   * rejects with the reason otherwise.
+   */
+  finished: Promise<void>;
+  /** Per-object facts, when the engine collects them. */
+  manifest?: Promise<DumpManifest>;
+}
+
+/** One database engine behind one target. */
+export interface Engine {
+  readonly name: EngineName;
+  readonly format: DumpFormat;
+  /** The server's version as it reports itself: `PostgreSQL 16.2`, `SQLite 3.45.1`, ... */
+  version(signal?: AbortSignal): Promise<string>;
+  /** Bytes the dump will roughly have, for an honest progress percentage. */
+  estimateSize(signal?: AbortSignal): Promise<number | undefined>;
+  /** Starts a consistent dump. */
+  dump(signal: AbortSignal): Promise<DumpStream>;
+}
+
+/** A dump failed; the message says what and never carries a secret. */
+export class DumpError extends Error {}
+
+/** Bytes as text for header messages: printable ASCII, hex otherwise. */
+export function describeBytes(bytes: Uint8Array): string {
+  const printable = bytes.every((b) => b >= 0x20 && b < 0x7f);
+  return printable ? JSON.stringify(new TextDecoder().decode(bytes)) : `0x${bytes.toHex()}`;
+}

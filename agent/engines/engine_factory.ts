@@ -1,0 +1,65 @@
+/**
+ * Picks the engine for a target by its type and connection strategy.
+ * Native (TCP / UNIX_SOCKET) engines reach the server themselves;
+ * DOCKER_EXEC goes through the {@linkcode ContainerExec} seam.
+ *
+ * @module
+ */
+import { ConnectionStrategy, DbType } from "@backupy/gen/backup/v1/common_pb.ts";
+import type { Target } from "@backupy/gen/backup/v1/server_to_agent_pb.ts";
+import type { ContainerExec } from "./container_exec.ts";
+import { DumpError, type Engine, type EngineName } from "./engine.ts";
+import { SqliteEngine } from "./sqlite_engine.ts";
+
+/** What engines may use. */
+export interface EngineContext {
+  /** Where engines put temporary files (inside the state directory). */
+  tempDir: string;
+  /** Docker exec, when the Docker engine is reachable. */
+  containerExec?: ContainerExec;
+}
+
+/** The lowercase engine name of a DbType. */
+export function engineName(type: DbType): EngineName | undefined {
+  switch (type) {
+    case DbType.POSTGRESQL:
+      return "postgresql";
+    case DbType.MYSQL:
+      return "mysql";
+    case DbType.MARIADB:
+      return "mariadb";
+    case DbType.MONGODB:
+      return "mongodb";
+    case DbType.REDIS:
+      return "redis";
+    case DbType.SQLITE:
+      return "sqlite";
+    default:
+      return undefined;
+  }
+}
+
+/** The engine for `target`; throws {@linkcode DumpError} naming what is missing. */
+export function createEngine(target: Target, context: EngineContext): Engine {
+  const name = engineName(target.type);
+  if (!name) {
+    throw new DumpError(`target ${target.id} has an unknown database type (${target.type})`);
+  }
+  const connection = target.connection;
+  if (!connection) throw new DumpError(`target ${target.id} has no connection settings`);
+  if (connection.strategy === ConnectionStrategy.DOCKER_EXEC) {
+    if (!context.containerExec) {
+      throw new DumpError(
+        `target ${target.id} uses DOCKER_EXEC, but the Docker engine is not reachable ` +
+          "(check BACKUPY_DOCKER_SOCKET and BACKUPY_DISABLE_DISCOVERY)",
+      );
+    }
+    throw new DumpError(`DOCKER_EXEC for ${name} is not supported by this agent build yet`);
+  }
+  switch (name) {
+    case "sqlite":
+      return new SqliteEngine(connection.database, context.tempDir);
+    default:
+      throw new DumpError(`the native ${name} engine is not supported by this agent build yet`);
+  }
+}

@@ -1,0 +1,171 @@
+/**
+ * SQLite, natively with `node:sqlite` (agent.md section 5): an online,
+ * consistent copy with `VACUUM INTO` a temporary file - taken in one read
+ * transaction, so a writer on another connection never yields half a
+ * transaction - then streamed. The backup is the database file itself: the
+ * decrypted output opens as a `.db` file.
+ *
+ * @module
+ */
+import { DatabaseSync } from "node:sqlite";
+import { join } from "node:path";
+import { fileSource } from "../../decrypt/file_source.ts";
+import {
+  describeBytes,
+  DumpError,
+  type DumpFormat,
+  type DumpStream,
+  type Engine,
+} from "./engine.ts";
+
+/** The first 16 bytes of every SQLite database file. */
+export const SQLITE_MAGIC: Uint8Array = new TextEncoder().encode("SQLite format 3\0");
+
+/** The header check for SQLite database files. */
+export const SQLITE_FORMAT: DumpFormat = {
+  description: "SQLite database file",
+  headerBytes: SQLITE_MAGIC.length,
+  checkHeader(head) {
+    const start = head.subarray(0, SQLITE_MAGIC.length);
+    return start.length === SQLITE_MAGIC.length && start.every((b, i) => b === SQLITE_MAGIC[i])
+      ? null
+      : `expected "SQLite format 3\\0", got ${describeBytes(start)}`;
+  },
+};
+
+/** The size a complete database file must have, from its header (page size x page count). */
+export function sqliteFileSize(header: Uint8Array): number {
+  const view = new DataView(header.buffer, header.byteOffset, header.byteLength);
+  const raw = view.getUint16(16);
+  const pageSize = raw === 1 ? 65536 : raw;
+  return pageSize * view.getUint32(28);
+}
+
+/** A SQLite database file the agent can read. */
+export class SqliteEngine implements Engine {
+  readonly name = "sqlite" as const;
+  readonly format = SQLITE_FORMAT;
+  readonly #path: string;
+  readonly #tempDir: string;
+
+  /** `path` is the absolute path of the database; snapshots go to `tempDir`. */
+  constructor(path: string, tempDir: string) {
+    if (!path.startsWith("/")) {
+      throw new DumpError(
+        `SQLite target needs the absolute path of the database file, got ${JSON.stringify(path)}`,
+      );
+    }
+    this.#path = path;
+    this.#tempDir = tempDir;
+  }
+
+  #checkReadable(): void {
+    let info: Deno.FileInfo;
+    try {
+      info = Deno.statSync(this.#path);
+    } catch (error) {
+      throw new DumpError(
+        `cannot read the SQLite database ${this.#path}: ${(error as Error).message}`,
+      );
+    }
+    if (!info.isFile) throw new DumpError(`${this.#path} is not a file`);
+  }
+
+  /** `SQLite x.y.z`: the library that reads the file (there is no server). */
+  version(): Promise<string> {
+    this.#checkReadable();
+    const db = new DatabaseSync(":memory:");
+    try {
+      const row = db.prepare("SELECT sqlite_version() AS v").get() as { v: string };
+      return Promise.resolve(`SQLite ${row.v}`);
+    } finally {
+      db.close();
+    }
+  }
+
+  /** The database file's size. */
+  estimateSize(): Promise<number> {
+    this.#checkReadable();
+    return Promise.resolve(Deno.statSync(this.#path).size);
+  }
+
+  /** Snapshots with VACUUM INTO in a worker, then streams the copy and removes it. */
+  async dump(signal: AbortSignal): Promise<DumpStream> {
+    this.#checkReadable();
+    await Deno.mkdir(this.#tempDir, { recursive: true, mode: 0o700 });
+    const snapshot = join(this.#tempDir, `sqlite-${crypto.randomUUID()}.db`);
+    try {
+      await vacuumInto(this.#path, snapshot, signal);
+      const file = await Deno.open(snapshot, { read: true });
+      const size = (await file.stat()).size;
+      let streamed = 0;
+      let header: Uint8Array | null = null;
+      let resolveFinished: () => void;
+      let rejectFinished: (error: Error) => void;
+      const finished = new Promise<void>((resolve, reject) => {
+        resolveFinished = resolve;
+        rejectFinished = reject;
+      });
+      finished.catch(() => {});
+      const cleanup = () => Deno.remove(snapshot).catch(() => {});
+      const readable = fileSource(file).pipeThrough(
+        new TransformStream<Uint8Array, Uint8Array>({
+          transform(chunk, controller) {
+            if (header === null) header = chunk.slice(0, 100);
+            streamed += chunk.length;
+            controller.enqueue(chunk);
+          },
+          async flush() {
+            await cleanup();
+            // A complete database file is exactly page size x page count.
+            const expected = header && header.length === 100 ? sqliteFileSize(header) : -1;
+            if (streamed !== size || (expected > 0 && expected !== streamed)) {
+              rejectFinished(
+                new DumpError(`SQLite snapshot is truncated: ${streamed} of ${expected} bytes`),
+              );
+            } else {
+              resolveFinished();
+            }
+          },
+          async cancel() {
+            await cleanup();
+            rejectFinished(new DumpError("the SQLite dump was cancelled"));
+          },
+        }),
+      );
+      signal.addEventListener("abort", () => void cleanup(), { once: true });
+      return { readable, finished };
+    } catch (error) {
+      await Deno.remove(snapshot).catch(() => {});
+      throw error;
+    }
+  }
+}
+
+/** VACUUM INTO in a worker; a cancelled run terminates it. */
+function vacuumInto(source: string, target: string, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL("./sqlite_snapshot_worker.ts", import.meta.url), {
+      type: "module",
+    });
+    const onAbort = () => {
+      worker.terminate();
+      reject(new DumpError("the SQLite snapshot was cancelled"));
+    };
+    if (signal.aborted) return onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    worker.onmessage = (event: MessageEvent<{ ok: boolean; error?: string }>) => {
+      signal.removeEventListener("abort", onAbort);
+      worker.terminate();
+      if (event.data.ok) resolve();
+      else reject(new DumpError(`SQLite snapshot of ${source} failed: ${event.data.error}`));
+    };
+    worker.onerror = (event) => {
+      event.preventDefault();
+      signal.removeEventListener("abort", onAbort);
+      worker.terminate();
+      reject(new DumpError(`SQLite snapshot of ${source} failed: ${event.message}`));
+    };
+    worker.postMessage({ source, target });
+  });
+}

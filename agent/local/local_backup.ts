@@ -1,0 +1,114 @@
+/**
+ * `backupy-agent backup`: one backup without any control plane (agent.md
+ * section 4) through the same engine and pipeline as a server run, written
+ * to a file (safely: nothing is left on failure) or to stdout.
+ *
+ * @module
+ */
+import { type Dek, dekFromKeyFile, importDek } from "../../decrypt/dek.ts";
+import type { Compression } from "../../decrypt/decompress_stream.ts";
+import { BackupyError, UsageError } from "../../decrypt/errors.ts";
+import { fileSink } from "../../decrypt/file_sink.ts";
+import { SafeOutputFile } from "../../decrypt/safe_output_file.ts";
+import { Secret } from "../../decrypt/secret.ts";
+import type { Engine } from "../engines/engine.ts";
+import { createEngine } from "../engines/engine_factory.ts";
+import { runBackupPipeline } from "../pipeline/backup_pipeline.ts";
+import { targetFromUrl } from "./target_url.ts";
+
+/** The request, from the command line. */
+export interface LocalBackupRequest {
+  target: string;
+  out: string;
+  keyFile?: string;
+  generateKey?: string;
+  compression: Compression;
+  tempDir: string;
+  signal: AbortSignal;
+}
+
+/** What was written. */
+export interface LocalBackupResult {
+  sizeBytes: number;
+  sha256: string;
+  engineVersion: string;
+  keyFile: string;
+  dumpedBytes: number;
+}
+
+/** Writes a fresh random DEK as 64 hex chars + newline, mode 0600; refuses an existing file. */
+export async function generateKeyFile(path: string): Promise<Dek> {
+  const dek = crypto.getRandomValues(new Uint8Array(32));
+  try {
+    await Deno.writeTextFile(path, `${dek.toHex()}\n`, { createNew: true, mode: 0o600 });
+  } catch (error) {
+    if (error instanceof Deno.errors.AlreadyExists) {
+      throw new BackupyError(
+        `--generate-key ${path}: the file exists; refusing to overwrite a key`,
+      );
+    }
+    throw new BackupyError(`--generate-key ${path}: ${(error as Error).message}`);
+  }
+  return new Secret(dek);
+}
+
+async function readKeyFile(path: string): Promise<Dek> {
+  let content: Uint8Array;
+  try {
+    content = await Deno.readFile(path);
+  } catch (error) {
+    throw new BackupyError(`cannot read --key-file ${path}: ${(error as Error).message}`);
+  }
+  return dekFromKeyFile(content);
+}
+
+/** Runs the backup; rejects with a typed error, leaving no partial output. */
+export async function localBackup(request: LocalBackupRequest): Promise<LocalBackupResult> {
+  if ((request.keyFile === undefined) === (request.generateKey === undefined)) {
+    throw new UsageError("give exactly one of --key-file and --generate-key");
+  }
+  const target = targetFromUrl(request.target);
+  const engine = createEngine(target, { tempDir: request.tempDir });
+  const engineVersion = await engine.version(request.signal);
+  const dek = request.keyFile !== undefined
+    ? await readKeyFile(request.keyFile)
+    : await generateKeyFile(request.generateKey!);
+  try {
+    return await backupWith(request, engine, engineVersion, await importDek(dek));
+  } catch (error) {
+    // A key generated for a backup that failed protects nothing: do not leave it.
+    if (request.generateKey !== undefined) await Deno.remove(request.generateKey).catch(() => {});
+    throw error;
+  }
+}
+
+async function backupWith(
+  request: LocalBackupRequest,
+  engine: Engine,
+  engineVersion: string,
+  key: CryptoKey,
+): Promise<LocalBackupResult> {
+  const dump = await engine.dump(request.signal);
+  const common = {
+    dump,
+    format: engine.format,
+    compression: request.compression,
+    key,
+    signal: request.signal,
+  };
+  let result;
+  if (request.out === "-") {
+    result = await runBackupPipeline({ ...common, sink: fileSink(Deno.stdout) });
+  } else {
+    await using output = await SafeOutputFile.create(request.out);
+    result = await runBackupPipeline({ ...common, sink: output.writable });
+    await output.commit();
+  }
+  return {
+    sizeBytes: result.encryptedBytes,
+    sha256: result.sha256,
+    engineVersion,
+    keyFile: (request.keyFile ?? request.generateKey)!,
+    dumpedBytes: result.dumpedBytes,
+  };
+}

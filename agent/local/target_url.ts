@@ -1,0 +1,68 @@
+/**
+ * Local-mode targets given as URLs (agent.md section 4), turned into the
+ * same `Target` a server would send: `sqlite:///path/to/file.db` today; the
+ * other engines' schemes as they land.
+ *
+ * @module
+ */
+import { create } from "@bufbuild/protobuf";
+import { ConnectionStrategy, DbType } from "@backupy/gen/backup/v1/common_pb.ts";
+import {
+  ConnectionConfigSchema,
+  type Target,
+  TargetSchema,
+} from "@backupy/gen/backup/v1/server_to_agent_pb.ts";
+import { UsageError } from "../../decrypt/errors.ts";
+
+/** Schemes known to the spec and the engine each means. */
+const SCHEMES: Record<string, DbType> = {
+  "sqlite:": DbType.SQLITE,
+  "postgres:": DbType.POSTGRESQL,
+  "postgresql:": DbType.POSTGRESQL,
+  "mysql:": DbType.MYSQL,
+  "mariadb:": DbType.MARIADB,
+  "mongodb:": DbType.MONGODB,
+  "mongodb+srv:": DbType.MONGODB,
+  "redis:": DbType.REDIS,
+  "rediss:": DbType.REDIS,
+  "docker:": DbType.DB_UNSPECIFIED,
+};
+
+/**
+ * The Target for `url`. Throws a {@linkcode UsageError} that names the
+ * problem without repeating a password.
+ *
+ * @example
+ * ```ts
+ * import { targetFromUrl } from "./target_url.ts";
+ * console.assert(targetFromUrl("sqlite:///var/lib/app/app.db").connection?.database === "/var/lib/app/app.db");
+ * ```
+ */
+export function targetFromUrl(url: string): Target {
+  const scheme = /^([a-z][a-z0-9+.-]*:)/i.exec(url)?.[1]?.toLowerCase();
+  if (!scheme || !(scheme in SCHEMES)) {
+    throw new UsageError(
+      `--target must be a URL such as sqlite:///path/to/file.db (got scheme ${scheme ?? "none"})`,
+    );
+  }
+  if (scheme === "sqlite:") {
+    const path = decodeURIComponent(url.slice("sqlite://".length));
+    if (!url.startsWith("sqlite:///") || path.length < 2) {
+      throw new UsageError(
+        "--target sqlite:///ABSOLUTE/PATH: three slashes, then the database file's absolute path",
+      );
+    }
+    return create(TargetSchema, {
+      id: "local",
+      type: DbType.SQLITE,
+      displayName: path,
+      connection: create(ConnectionConfigSchema, {
+        database: path,
+        strategy: ConnectionStrategy.TCP,
+      }),
+    });
+  }
+  throw new UsageError(
+    `${scheme.replace(":", "")} targets are not supported by this agent build yet`,
+  );
+}

@@ -1,0 +1,197 @@
+/**
+ * `backupy-agent`: the Backupy database backup agent.
+ *
+ *   run (default)   the service: connect, register, take commands, run backups
+ *   backup          one backup without a control plane (local mode)
+ *   version         version, commit, Deno version, target
+ *   health-check    exit 0 when the running agent is healthy
+ *   dump-state      the state store as JSON (secrets sealed)
+ *
+ * Exit codes: 0 success, 1 failure, 2 usage error.
+ *
+ * @module
+ */
+import { dirname, resolve } from "node:path";
+import { parseFlags } from "../decrypt/cli_flags.ts";
+import { BackupyError, UsageError } from "../decrypt/errors.ts";
+import { VERSION } from "../decrypt/version.ts";
+import { dumpState } from "./commands/dump_state_command.ts";
+import { healthProblem } from "./commands/health_check_command.ts";
+import { versionLine } from "./commands/version_command.ts";
+import { loadAgentConfig } from "./config/agent_config.ts";
+import { ConfigError } from "./config/config_error.ts";
+import { localBackup } from "./local/local_backup.ts";
+import { Logger } from "./log/logger.ts";
+import { runService } from "./service.ts";
+
+const USAGE = `backupy-agent ${VERSION}: the Backupy database backup agent
+
+Usage: backupy-agent [COMMAND] [FLAGS]
+
+Commands:
+  run            the service (default): connect to the control plane, take commands,
+                 run backups, until SIGTERM. Configured by the environment:
+                 BACKUPY_AGENT_KEY (or _FILE), BACKUPY_SERVER_URL, BACKUPY_STATE_DIR, ...
+  backup         one backup without a control plane:
+                   --target URL        sqlite:///path/to/file.db
+                   --out FILE|-        where the encrypted backup goes
+                   --key-file F        the DEK (32 bytes, 64 hex chars or base64), or
+                   --generate-key F    write a fresh DEK to F (mode 0600, refused if F exists)
+                   --compression C     zstd (default), gzip or none
+  version        print version, commit, Deno version and target
+  health-check   exit 0 when the agent running with this BACKUPY_STATE_DIR is healthy
+  dump-state     print the state store as JSON; secrets as <sealed N bytes>
+                   --allow-secrets     open them (needs BACKUPY_AGENT_KEY)
+
+Every command takes --help. Exit codes: 0 success, 1 failure, 2 usage error.
+`;
+
+const COMMANDS = ["run", "backup", "version", "health-check", "dump-state"] as const;
+type Command = typeof COMMANDS[number];
+
+const FLAGS: Record<
+  Command,
+  Record<string, { type: "string" | "boolean"; short?: string; default?: string | boolean }>
+> = {
+  run: { help: { type: "boolean", short: "h" } },
+  backup: {
+    help: { type: "boolean", short: "h" },
+    target: { type: "string" },
+    out: { type: "string" },
+    "key-file": { type: "string" },
+    "generate-key": { type: "string" },
+    compression: { type: "string", default: "zstd" },
+  },
+  version: { help: { type: "boolean", short: "h" } },
+  "health-check": { help: { type: "boolean", short: "h" } },
+  "dump-state": { help: { type: "boolean", short: "h" }, "allow-secrets": { type: "boolean" } },
+};
+
+const env = (name: string) => Deno.env.get(name);
+
+async function backupCommand(
+  values: Record<string, string | boolean | undefined>,
+): Promise<number> {
+  const target = values.target as string | undefined;
+  const out = values.out as string | undefined;
+  if (!target) throw new UsageError("backup needs --target URL");
+  if (!out) throw new UsageError("backup needs --out FILE (or - for standard output)");
+  const compression = values.compression as string;
+  if (!["zstd", "gzip", "none"].includes(compression)) {
+    throw new UsageError(
+      `--compression must be zstd, gzip or none, got ${JSON.stringify(compression)}`,
+    );
+  }
+  const abort = new AbortController();
+  const onSignal = () => abort.abort(new BackupyError("interrupted"));
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+  // Snapshots can be as big as the database: keep them beside the output,
+  // not in a /tmp that may be memory.
+  const tempDir = await Deno.makeTempDir({
+    prefix: ".backupy-local-",
+    dir: out === "-" ? undefined : dirname(resolve(out)),
+  });
+  try {
+    const result = await localBackup({
+      target,
+      out,
+      keyFile: values["key-file"] as string | undefined,
+      generateKey: values["generate-key"] as string | undefined,
+      compression: compression as "zstd" | "gzip" | "none",
+      tempDir,
+      signal: abort.signal,
+    });
+    const where = out === "-" ? "standard output" : out;
+    const outArg = out === "-" ? "BACKUP_FILE" : out;
+    console.error(
+      [
+        `OK: backed up ${result.engineVersion} (${result.dumpedBytes} bytes dumped) to ${where}`,
+        `size:    ${result.sizeBytes} bytes`,
+        `sha256:  ${result.sha256}`,
+        `key:     ${result.keyFile}`,
+        `restore: backupy-decrypt --key-file ${result.keyFile} --sha256 ${result.sha256} --in ${outArg} --out RESTORED_FILE`,
+      ].join("\n"),
+    );
+    return 0;
+  } finally {
+    Deno.removeSignalListener("SIGINT", onSignal);
+    Deno.removeSignalListener("SIGTERM", onSignal);
+    await Deno.remove(tempDir, { recursive: true }).catch(() => {});
+  }
+}
+
+/** Runs the CLI; resolves to the exit code. */
+export async function main(args: string[]): Promise<number> {
+  let command: Command = "run";
+  let rest = args;
+  if (args.length > 0 && !args[0].startsWith("-")) {
+    if (!(COMMANDS as readonly string[]).includes(args[0])) {
+      console.error(`backupy-agent: unknown command ${JSON.stringify(args[0])}\n\n${USAGE}`);
+      return 2;
+    }
+    command = args[0] as Command;
+    rest = args.slice(1);
+  }
+  try {
+    const { values, positionals } = parseFlags(rest, FLAGS[command]);
+    if (values.help) {
+      console.log(USAGE);
+      return 0;
+    }
+    if (positionals.length > 0) {
+      throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
+    }
+    switch (command) {
+      case "version":
+        console.log(versionLine());
+        return 0;
+      case "backup":
+        return await backupCommand(values);
+      case "health-check": {
+        const { config } = loadAgentConfig(env, { requireKey: false });
+        const problem = await healthProblem(config.stateDir);
+        if (problem) {
+          console.error(`unhealthy: ${problem}`);
+          return 1;
+        }
+        console.log("healthy");
+        return 0;
+      }
+      case "dump-state": {
+        const { config } = loadAgentConfig(env, { requireKey: values["allow-secrets"] === true });
+        const state = dumpState(
+          config.stateDir,
+          values["allow-secrets"] ? config.agentKey : undefined,
+        );
+        console.log(JSON.stringify(state, (_, v) => typeof v === "bigint" ? v.toString() : v, 2));
+        return 0;
+      }
+      case "run": {
+        const { config, warnings } = loadAgentConfig(env, { requireKey: true });
+        const log = Logger.create(config.logLevel);
+        for (const warning of warnings) log.warn(warning);
+        return await runService(config, log);
+      }
+    }
+  } catch (error) {
+    if (error instanceof UsageError) {
+      console.error(`backupy-agent: ${error.message}\n\n${USAGE}`);
+      return 2;
+    }
+    if (error instanceof ConfigError) {
+      console.error(`backupy-agent: configuration error: ${error.message}`);
+      return 1;
+    }
+    if (error instanceof BackupyError || error instanceof Error) {
+      console.error(`error: ${error.message}`);
+      return 1;
+    }
+    console.error(`error: ${String(error)}`);
+    return 1;
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

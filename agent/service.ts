@@ -1,0 +1,200 @@
+/**
+ * `backupy-agent run`: the service. Wires the state store, the control
+ * session, runs, health checks, metrics and logs together, and shuts down
+ * gracefully on SIGTERM/SIGINT (wire-protocol.md section 3, step 8).
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { create } from "@bufbuild/protobuf";
+import { RegisterSchema } from "@backupy/gen/backup/v1/agent_to_server_pb.ts";
+import { VERSION } from "../decrypt/version.ts";
+import { CAPABILITIES } from "./capabilities.ts";
+import { type AgentConfig, prepareStateDir } from "./config/agent_config.ts";
+import { createDispatcher } from "./control/command_dispatch.ts";
+import { ControlSession, type SessionTiming } from "./control/control_session.ts";
+import { websocketUrl } from "./control/server_endpoint.ts";
+import { HealthChecker } from "./health/health_checker.ts";
+import { hookEnvironment } from "./hook_environment.ts";
+import { HostMetrics } from "./host/host_metrics.ts";
+import type { Logger } from "./log/logger.ts";
+import { AgentMetrics } from "./metrics/agent_metrics.ts";
+import { serveMetrics } from "./metrics/metrics_server.ts";
+import { forwardRunLogs } from "./runs/run_log_forwarder.ts";
+import { RunManager, type RunTiming } from "./runs/run_manager.ts";
+import { AppliedConfig } from "./state/applied_config.ts";
+import { Outbox } from "./state/outbox.ts";
+import { RunRecords } from "./state/run_records.ts";
+import { StateStore } from "./state/state_store.ts";
+import { currentUpdateEnvironment, selfUpdateRefusal } from "./update/self_update_policy.ts";
+import { LOG_LEVELS, type LogLevelName } from "./config/agent_config.ts";
+
+/** Test hooks: shorter timings. Production uses the defaults. */
+export interface ServiceTuning {
+  session?: Partial<SessionTiming>;
+  runs?: Partial<RunTiming>;
+  shutdownGraceMs?: number;
+}
+
+/** Meta keys the `health-check` command reads. */
+export const HEALTH_META = {
+  listen: "health_listen",
+  lastHeartbeatMs: "last_heartbeat_ms",
+  heartbeatSec: "heartbeat_interval_sec",
+} as const;
+
+/** Where staged uploads and engine temporary files live. */
+export function stagingDir(stateDir: string): string {
+  return join(stateDir, "staging");
+}
+
+/** Runs the service until a signal; resolves to the exit code. */
+export async function runService(
+  config: AgentConfig,
+  log: Logger,
+  tuning: ServiceTuning =
+    (JSON.parse(Deno.env.get("BACKUPY_TEST_TUNING") ?? "{}") as ServiceTuning),
+): Promise<number> {
+  prepareStateDir(config.stateDir);
+  const store = StateStore.open(config.stateDir, {
+    agentKey: config.agentKey,
+    log: log.child("state"),
+  });
+  const staging = stagingDir(config.stateDir);
+  // Staged files of runs cut short by a crash: never useful again.
+  await Deno.remove(staging, { recursive: true }).catch(() => {});
+  await Deno.mkdir(staging, { recursive: true, mode: 0o700 });
+
+  const outbox = new Outbox(store);
+  const records = new RunRecords(store);
+  const applied = new AppliedConfig(store);
+  const metrics = new AgentMetrics(
+    () => outbox.depth,
+    Deno.env.get("BACKUPY_BUILD_COMMIT") ?? "dev",
+  );
+  const host = new HostMetrics(config.stateDir);
+  const stop = new AbortController();
+  let lastHeartbeatMs = 0;
+
+  const unforward = forwardRunLogs(log, outbox);
+  let maxParallel = config.maxParallelJobs;
+  const runs = new RunManager({
+    records,
+    outbox,
+    config: applied,
+    log: log.child("runs"),
+    metrics,
+    engines: { tempDir: staging },
+    stagingDir: staging,
+    maxParallelJobs: () => maxParallel,
+    hookEnv: hookEnvironment(),
+    timing: tuning.runs,
+  });
+  const health = new HealthChecker(outbox, log.child("health"), metrics);
+
+  const applyConfig = () => {
+    const current = applied.current;
+    metrics.configApplied(current.version);
+    const advanced = current.advanced;
+    maxParallel = advanced && advanced.maxParallelJobs > 0
+      ? advanced.maxParallelJobs
+      : config.maxParallelJobs;
+    runs.refreshSlots();
+    const level = advanced?.logLevel.toLowerCase();
+    log.setLevel(
+      level && (LOG_LEVELS as readonly string[]).includes(level)
+        ? level as LogLevelName
+        : config.logLevel,
+    );
+    health.schedule(current.healthChecks);
+  };
+  applied.onChange(applyConfig);
+  applyConfig();
+
+  if (config.metricsListen) {
+    try {
+      const { port } = await serveMetrics(
+        config.metricsListen,
+        metrics,
+        () => ({ ok: !stop.signal.aborted, detail: { last_heartbeat_ms: lastHeartbeatMs } }),
+        log.child("metrics"),
+        stop.signal,
+      );
+      store.setMeta(HEALTH_META.listen, `${config.metricsListen.hostname}:${port}`);
+      log.info("metrics and health endpoint listening", {
+        address: `${config.metricsListen.hostname}:${port}`,
+      });
+    } catch (error) {
+      log.error("cannot serve metrics: continuing without them", { error });
+    }
+  }
+
+  const session: ControlSession = new ControlSession({
+    url: websocketUrl(config.serverUrl),
+    agentKey: config.agentKey!,
+    log: log.child("control"),
+    store,
+    outbox,
+    config: applied,
+    register: () =>
+      Promise.resolve(create(RegisterSchema, {
+        agentVersion: VERSION,
+        hostname: Deno.hostname(),
+        os: "linux",
+        arch: Deno.build.arch === "aarch64" ? "arm64" : "amd64",
+        dockerVersion: "",
+        capabilities: [...CAPABILITIES],
+        lastKnownConfigVersion: applied.version,
+      })),
+    heartbeat: () => {
+      const reading = host.read();
+      return Promise.resolve({
+        metrics: { ...reading, queueDepth: outbox.depth } as never,
+        activeJobIds: runs.activeJobIds(),
+      });
+    },
+    dispatch: (envelope) => dispatch(envelope),
+    observer: {
+      state: (state) => metrics.connectionState(state),
+      reconnect: () => metrics.reconnected(),
+      keyRejected: () => metrics.keyRejected(),
+      badFrame: () => metrics.badFrame(),
+      heartbeat: (at) => {
+        lastHeartbeatMs = at;
+        store.setMeta(HEALTH_META.lastHeartbeatMs, String(at));
+      },
+    },
+    timing: tuning.session,
+  });
+
+  const dispatch = createDispatcher({
+    log: log.child("dispatch"),
+    config: applied,
+    send: (payload, correlationId) => session.send(payload, correlationId),
+    runBackup: (command) => runs.accept(command),
+    cancelJob: (jobId) => runs.cancelJob(jobId),
+    runHealthCheck: (checkId) => health.runNow(checkId),
+    selfUpdateRefusal: () =>
+      selfUpdateRefusal(
+        currentUpdateEnvironment(applied.current.advanced?.autoUpdateEnabled ?? false),
+      ),
+  });
+  runs.recover();
+  session.start();
+  log.info("agent started", { version: VERSION, state_dir: config.stateDir });
+
+  const signalled = await new Promise<Deno.Signal>((resolve) => {
+    for (const signal of ["SIGTERM", "SIGINT"] as const) {
+      Deno.addSignalListener(signal, () => resolve(signal));
+    }
+  });
+  log.info("shutting down: letting running backups finish", { signal: signalled });
+  await runs.shutdown(tuning.shutdownGraceMs ?? 30_000);
+  health.stop();
+  await session.stop(5000);
+  unforward();
+  stop.abort();
+  store.close();
+  log.info("agent stopped");
+  return 0;
+}
