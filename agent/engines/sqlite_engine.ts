@@ -1,8 +1,8 @@
 /**
  * SQLite, natively with `node:sqlite` (agent.md section 5): an online,
- * consistent copy with `VACUUM INTO` a temporary file - taken in one read
- * transaction, so a writer on another connection never yields half a
- * transaction - then streamed. The backup is the database file itself: the
+ * consistent copy with SQLite's backup API into a temporary file - taken in
+ * one read transaction, so a writer on another connection never yields half
+ * a transaction - then streamed. The backup is the database file itself: the
  * decrypted output opens as a `.db` file.
  *
  * @module
@@ -89,13 +89,13 @@ export class SqliteEngine implements Engine {
     return Promise.resolve(Deno.statSync(this.#path).size);
   }
 
-  /** Snapshots with VACUUM INTO in a worker, then streams the copy and removes it. */
+  /** Snapshots with the backup API in a worker, then streams the copy and removes it. */
   async dump(signal: AbortSignal): Promise<DumpStream> {
     this.#checkReadable();
     await Deno.mkdir(this.#tempDir, { recursive: true, mode: 0o700 });
     const snapshot = join(this.#tempDir, `sqlite-${crypto.randomUUID()}.db`);
     try {
-      await vacuumInto(this.#path, snapshot, signal);
+      await snapshotInWorker(this.#path, snapshot, signal);
       const file = await Deno.open(snapshot, { read: true });
       const size = (await file.stat()).size;
       let streamed = 0;
@@ -142,8 +142,8 @@ export class SqliteEngine implements Engine {
   }
 }
 
-/** VACUUM INTO in a worker; a cancelled run terminates it. */
-function vacuumInto(source: string, target: string, signal: AbortSignal): Promise<void> {
+/** The backup API in a worker; a cancelled run terminates it. */
+function snapshotInWorker(source: string, target: string, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(new URL("./sqlite_snapshot_worker.ts", import.meta.url), {
       type: "module",

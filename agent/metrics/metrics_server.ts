@@ -17,11 +17,12 @@ export function serveMetrics(
 ): Promise<{ port: number; finished: Promise<void> }> {
   return new Promise((resolve, reject) => {
     try {
+      let bound = 0;
       const server = Deno.serve({
         hostname: listen.hostname,
         port: listen.port,
         signal,
-        onListen: ({ port }) => resolve({ port, finished: server.finished }),
+        onListen: ({ port }) => bound = port,
         onError: (error) => {
           log.warn("metrics endpoint error", { error });
           return new Response("internal error", { status: 500 });
@@ -39,6 +40,7 @@ export function serveMetrics(
         }
         return new Response("not found", { status: 404 });
       });
+      resolve({ port: bound || server.addr.port, finished: server.finished });
     } catch (error) {
       reject(error);
     }

@@ -59,3 +59,50 @@ export async function runDecrypt(
     stderr: new TextDecoder().decode(output.stderr),
   };
 }
+
+/** The permissions the compiled backupy-agent has. */
+export const AGENT_PERMISSIONS = [
+  "--v8-flags=--expose-gc",
+  "--allow-net",
+  "--allow-read",
+  "--allow-write",
+  "--allow-env",
+  "--allow-run",
+  "--allow-sys",
+];
+
+/** Command and arguments that start backupy-agent with `args`. */
+export function agentArgv(args: string[]): [string, string[]] {
+  const binary = Deno.env.get("BACKUPY_AGENT_BIN");
+  if (binary) return [binary, args];
+  return [Deno.execPath(), [
+    "run",
+    "--quiet",
+    ...AGENT_PERMISSIONS,
+    `${ROOT}agent/main.ts`,
+    ...args,
+  ]];
+}
+
+/** Runs backupy-agent to completion with `env` added. */
+export async function runAgent(
+  args: string[],
+  env: Record<string, string> = {},
+  options: { cwd?: string } = {},
+): Promise<Finished> {
+  const [command, argv] = agentArgv(args);
+  const output = await new Deno.Command(command, {
+    args: argv,
+    env,
+    cwd: options.cwd,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return {
+    code: output.code,
+    signal: output.signal,
+    stdout: output.stdout,
+    stderr: new TextDecoder().decode(output.stderr),
+  };
+}
