@@ -1,10 +1,20 @@
 /**
  * One WebSocket connection to the control plane: the bearer header, binary
- * envelopes only, the 4 MiB inbound limit, and knowing when a sent message
- * has been fully written (the outbox may drop it only then).
+ * envelopes only, the 4 MiB inbound limit (closed with 1009), and knowing
+ * when a sent message has been fully written (the outbox may drop it only
+ * then).
+ *
+ * Why the `ws` package and not the platform's WebSocket: the protocol needs
+ * the client to close with 1008 and 1009, which the browser-style API
+ * (and Deno's WebSocketStream) refuse - only 1000 and 3000-4999 - and it
+ * hides the HTTP status of a refused upgrade, which tells a rejected key
+ * (401/403) from an outage. `ws` allows both, enforces the payload limit
+ * before buffering a huge message, and calls back once a message is written.
  *
  * @module
  */
+// @ts-types="@types/ws"
+import WebSocket from "ws";
 import type { Secret } from "../../decrypt/secret.ts";
 
 /** Largest inbound message (wire-protocol.md section 2). */
@@ -29,8 +39,8 @@ export interface SocketEvents {
   onBinary(bytes: Uint8Array): void;
   /** A text message (ignored by the protocol). */
   onText(length: number): void;
-  /** A message over the limit: the socket is being closed with 1009. */
-  onOversize(bytes: number): void;
+  /** A message over the limit: the socket is closing with 1009. */
+  onOversize(): void;
   /** The connection closed (for any reason). */
   onClose(code: number, reason: string): void;
 }
@@ -38,31 +48,25 @@ export interface SocketEvents {
 /** An open connection. */
 export class AgentSocket {
   readonly #ws: WebSocket;
-  #closed = false;
+  /** Resolves once the connection has closed. */
   readonly closed: Promise<void>;
 
   private constructor(ws: WebSocket, events: SocketEvents) {
     this.#ws = ws;
     let resolveClosed: () => void;
     this.closed = new Promise((resolve) => resolveClosed = resolve);
-    ws.onmessage = (event) => {
-      if (typeof event.data === "string") {
-        events.onText(event.data.length);
-        return;
-      }
-      const bytes = new Uint8Array(event.data as ArrayBuffer);
-      if (bytes.length > MAX_INBOUND_BYTES) {
-        events.onOversize(bytes.length);
-        this.close(1009, "message too big");
-        return;
-      }
-      events.onBinary(bytes);
-    };
-    ws.onclose = (event) => {
-      this.#closed = true;
-      events.onClose(event.code, event.reason);
+    ws.on("message", (data: Uint8Array, isBinary: boolean) => {
+      if (!isBinary) return events.onText(data.length);
+      events.onBinary(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    });
+    ws.on("error", (error: Error & { code?: string }) => {
+      // ws closes with 1009 by itself when a message is over maxPayload.
+      if (error.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") events.onOversize();
+    });
+    ws.on("close", (code: number, reason: Uint8Array) => {
+      events.onClose(code, new TextDecoder().decode(reason));
       resolveClosed();
-    };
+    });
   }
 
   /**
@@ -78,72 +82,64 @@ export class AgentSocket {
   ): Promise<AgentSocket> {
     return new Promise((resolve, reject) => {
       let settled = false;
-      // Deno's WebSocket takes extra upgrade headers as a second argument.
       const ws = new WebSocket(url, {
         headers: { Authorization: `Bearer ${agentKey.reveal()}` },
-      } as unknown as string[]);
-      ws.binaryType = "arraybuffer";
-      const timer = setTimeout(() => {
+        maxPayload: MAX_INBOUND_BYTES,
+        handshakeTimeout: timeoutMs,
+        perMessageDeflate: false,
+        followRedirects: false,
+      });
+      const fail = (error: Error) => {
         if (settled) return;
         settled = true;
-        ws.onclose = null;
-        try {
-          ws.close();
-        } catch {
-          // Not open yet.
-        }
-        reject(new ConnectError(`no connection within ${timeoutMs / 1000} s`));
-      }, timeoutMs);
-      ws.onopen = () => {
+        ws.removeAllListeners();
+        ws.on("error", () => {});
+        ws.terminate();
+        reject(error);
+      };
+      ws.once("unexpected-response", (_request: unknown, response: { statusCode?: number }) => {
+        const status = response.statusCode ?? 0;
+        fail(
+          status === 401 || status === 403
+            ? new KeyRejectedError(status)
+            : new ConnectError(`upgrade refused with HTTP ${status}`),
+        );
+      });
+      ws.once("error", (error: Error) => {
+        fail(new ConnectError(error.message.replaceAll(agentKey.reveal(), "<redacted>")));
+      });
+      ws.once("open", () => {
         if (settled) return;
         settled = true;
-        clearTimeout(timer);
+        ws.removeAllListeners();
         resolve(new AgentSocket(ws, events));
-      };
-      ws.onerror = (event) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        const message = (event as ErrorEvent).message ?? "connection failed";
-        const status = /status code:?\s*(\d{3})/i.exec(message);
-        if (status && (status[1] === "401" || status[1] === "403")) {
-          reject(new KeyRejectedError(Number(status[1])));
-        } else {
-          reject(new ConnectError(message.replaceAll(agentKey.reveal(), "<redacted>")));
-        }
-      };
+      });
     });
   }
 
-  /** Whether the socket is still open. */
+  /** Whether the socket is open. */
   get isOpen(): boolean {
-    return !this.#closed && this.#ws.readyState === WebSocket.OPEN;
+    return this.#ws.readyState === WebSocket.OPEN;
   }
 
-  /** Queues a binary message. */
-  send(bytes: Uint8Array): void {
-    this.#ws.send(bytes);
+  /** Sends a binary message; resolves true once written to the socket, false if it closed first. */
+  send(bytes: Uint8Array): Promise<boolean> {
+    return new Promise((resolve) => {
+      if (!this.isOpen) return resolve(false);
+      this.#ws.send(bytes, { binary: true }, (error?: Error) => resolve(!error));
+    });
   }
 
-  /**
-   * Resolves true once everything sent so far has been written to the
-   * socket (nothing left buffered), false if the socket closed first.
-   */
-  async drained(): Promise<boolean> {
-    while (this.isOpen) {
-      if (this.#ws.bufferedAmount === 0) return true;
-      await new Promise((resolve) => setTimeout(resolve, 2));
-    }
-    return false;
-  }
-
-  /** Closes with `code` and `reason`. */
+  /** Closes with `code` and `reason`; a peer that does not answer is cut off after 2 s. */
   close(code = 1000, reason = ""): void {
-    if (this.#closed) return;
+    if (this.#ws.readyState === WebSocket.CLOSED) return;
     try {
       this.#ws.close(code, reason);
     } catch {
-      // Already closing.
+      this.#ws.terminate();
+      return;
     }
+    const timer = setTimeout(() => this.#ws.terminate(), 2000);
+    this.closed.then(() => clearTimeout(timer));
   }
 }

@@ -141,7 +141,7 @@ export class ControlSession {
       payload,
     });
     const bytes = toBinary(EnvelopeSchema, envelope);
-    if (this.#ready) socket.send(bytes);
+    if (this.#ready) void socket.send(bytes);
     else this.#held.push(bytes);
   }
 
@@ -212,8 +212,7 @@ export class ControlSession {
             this.#o.dispatch(envelope);
           },
           onText: (length) => log.debug("ignored a text message from the server", { length }),
-          onOversize: (bytes) =>
-            log.warn("server message over 4 MiB: closing with 1009", { bytes }),
+          onOversize: () => log.warn("server message over 4 MiB: closing with 1009"),
           onClose: (code, reason) => {
             resolveAck(null);
             outboxSignal.notify();
@@ -249,7 +248,7 @@ export class ControlSession {
     try {
       // 1. Register first; 2. the first data message must be RegisterAck.
       const register = await this.#o.register();
-      socket.send(
+      void socket.send(
         toBinary(
           EnvelopeSchema,
           create(EnvelopeSchema, {
@@ -299,7 +298,7 @@ export class ControlSession {
       // 4. Flush the outbox; then 5. heartbeats and normal traffic.
       const pump = this.#pumpOutbox(socket, outboxSignal, () => {
         this.#ready = true;
-        for (const bytes of this.#held) socket.send(bytes);
+        for (const bytes of this.#held) void socket.send(bytes);
         this.#held = [];
         void this.#sendHeartbeat();
         timers.push(setInterval(() => void this.#sendHeartbeat(), heartbeatSec * 1000));
@@ -343,8 +342,7 @@ export class ControlSession {
         continue;
       }
       for (const entry of batch) {
-        socket.send(entry.bytes);
-        if (!(await socket.drained())) return;
+        if (!(await socket.send(entry.bytes))) return;
         this.#o.outbox.remove(entry.seq);
         last = entry.seq;
       }

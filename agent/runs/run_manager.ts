@@ -223,6 +223,10 @@ export class RunManager {
     if (!/^https?:\/\//.test(request.uploadCreds.presignedPutUrl)) {
       throw new InvalidRun("the upload URL is not http(s)");
     }
+    const expires = Number(request.uploadCreds.expiresAtMs);
+    if (expires > 0 && expires <= this.#now()) {
+      throw new InvalidRun(`the upload URL expired at ${new Date(expires).toISOString()}`);
+    }
     if (!(job.compression in COMPRESSIONS)) {
       throw new InvalidRun(
         `unknown compression ${JSON.stringify(job.compression)} (zstd, gzip or none)`,

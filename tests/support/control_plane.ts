@@ -10,6 +10,7 @@ import { type Envelope, EnvelopeSchema } from "@backupy/gen/backup/v1/envelope_p
 import {
   type AgentConfig,
   AgentConfigSchema,
+  PingSchema,
   RegisterAckSchema,
 } from "@backupy/gen/backup/v1/server_to_agent_pb.ts";
 import { Notifier } from "../../agent/control/notifier.ts";
@@ -33,6 +34,8 @@ export interface ControlPlaneOptions {
   refuseWith?: number;
   /** Do not answer Register (RegisterAck timeout tests). */
   silent?: boolean;
+  /** Send a Ping this often (a real server's keep-alive traffic). */
+  pingEveryMs?: number;
 }
 
 /** One envelope the agent sent, with the connection it came on. */
@@ -55,9 +58,17 @@ export class ControlPlane implements AsyncDisposable {
   #socket: WebSocket | null = null;
   #changed = new Notifier();
   #sessionCounter = 0;
+  #pinger: ReturnType<typeof setInterval> | undefined;
 
   constructor(options: ControlPlaneOptions) {
     this.options = options;
+    if (options.pingEveryMs) {
+      this.#pinger = setInterval(() => {
+        if (this.connected) {
+          this.send({ case: "ping", value: create(PingSchema, { tsMs: BigInt(Date.now()) }) });
+        }
+      }, options.pingEveryMs);
+    }
     this.#server = Deno.serve(
       { hostname: "127.0.0.1", port: 0, onListen() {} },
       (request) => this.#handle(request),
@@ -178,6 +189,7 @@ export class ControlPlane implements AsyncDisposable {
 
   /** Stops the server. */
   async [Symbol.asyncDispose](): Promise<void> {
+    clearInterval(this.#pinger);
     this.#socket?.close();
     await this.#server.shutdown();
   }
