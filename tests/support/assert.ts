@@ -7,17 +7,20 @@ import nodeAssert from "node:assert/strict";
 
 /** Fails unless `actual` deep-equals `expected`. */
 export function assertEquals<T>(actual: T, expected: T, message?: string): void {
-  nodeAssert.deepStrictEqual(actual, expected, message);
+  if (message === undefined) nodeAssert.deepStrictEqual(actual, expected);
+  else nodeAssert.deepStrictEqual(actual, expected, message);
 }
 
 /** Fails when `actual` deep-equals `expected`. */
 export function assertNotEquals<T>(actual: T, expected: T, message?: string): void {
-  nodeAssert.notDeepStrictEqual(actual, expected, message);
+  if (message === undefined) nodeAssert.notDeepStrictEqual(actual, expected);
+  else nodeAssert.notDeepStrictEqual(actual, expected, message);
 }
 
 /** Fails unless `condition` is truthy. */
 export function assert(condition: unknown, message?: string): asserts condition {
-  nodeAssert.ok(condition, message);
+  if (message === undefined) nodeAssert.ok(condition);
+  else nodeAssert.ok(condition, message);
 }
 
 /** Fails unless `text` contains `part`. */
@@ -31,7 +34,8 @@ export function assertStringIncludes(text: string, part: string, message?: strin
 
 /** Fails unless `text` matches `pattern`. */
 export function assertMatch(text: string, pattern: RegExp, message?: string): void {
-  nodeAssert.match(text, pattern, message);
+  if (message === undefined) nodeAssert.match(text, pattern);
+  else nodeAssert.match(text, pattern, message);
 }
 
 type ErrorClass<E extends Error> = abstract new (...args: never[]) => E;
