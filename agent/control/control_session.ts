@@ -30,6 +30,11 @@ export interface SessionTiming {
   defaultHeartbeatSec: number;
   /** A session up this long resets the backoff. */
   stableSessionMs: number;
+  /**
+   * How long a written outbox message must be followed by a still-open
+   * connection before it leaves the outbox (see #pumpOutbox).
+   */
+  deliveryConfirmMs: number;
   backoff: BackoffOptions;
 }
 
@@ -38,6 +43,7 @@ const DEFAULT_TIMING: SessionTiming = {
   registerTimeoutMs: 15_000,
   defaultHeartbeatSec: 30,
   stableSessionMs: 60_000,
+  deliveryConfirmMs: 3000,
   backoff: {},
 };
 
@@ -174,6 +180,8 @@ export class ControlSession {
     const { log, observer } = { log: this.#o.log, observer: this.#o.observer };
     const outcome: SessionOutcome = { handshake: false, upMs: 0, keyRejected: false };
     let handshakeDone = false;
+    let firstSeen = false;
+    const early: Envelope[] = [];
     let lastDataAt = Date.now();
     let heartbeatSec = this.#timing.defaultHeartbeatSec;
     let resolveAck: (envelope: Envelope | null) => void = () => {};
@@ -201,8 +209,14 @@ export class ControlSession {
               });
               return;
             }
-            if (!handshakeDone) {
+            if (!firstSeen) {
+              firstSeen = true;
               resolveAck(envelope);
+              return;
+            }
+            // Commands right behind RegisterAck wait until it is processed.
+            if (!handshakeDone) {
+              early.push(envelope);
               return;
             }
             if (envelope.payload.case === "registerAck") {
@@ -273,7 +287,6 @@ export class ControlSession {
         await socket.closed;
         return outcome;
       }
-      handshakeDone = true;
       outcome.handshake = true;
       this.#keyRejectedLogged = false;
       // 3. Session id, config, heartbeat interval.
@@ -289,6 +302,8 @@ export class ControlSession {
         }
       }
       if (registerAck.heartbeatIntervalSec > 0) heartbeatSec = registerAck.heartbeatIntervalSec;
+      handshakeDone = true;
+      for (const envelope of early.splice(0)) this.#o.dispatch(envelope);
       this.#o.observer?.state?.("connected");
       log.info("registered with the control plane", {
         session_id: registerAck.sessionId,
@@ -325,27 +340,45 @@ export class ControlSession {
     }
   }
 
-  /** Sends outbox messages in seq order, removing each once fully written. */
+  /**
+   * Sends outbox messages in seq order. A message leaves the outbox once it
+   * has been fully written to the socket *and* the connection then stayed
+   * open for `deliveryConfirmMs`: a server that closes the connection reads
+   * nothing that was still in flight, so what was written just before a
+   * close is sent again on the next connection, with its original seq
+   * (servers drop duplicates by seq; a lost message cannot be recovered).
+   */
   async #pumpOutbox(socket: AgentSocket, signal: Notifier, onFlushed: () => void): Promise<void> {
+    const unconfirmed: { seq: bigint; at: number }[] = [];
+    const confirm = setInterval(() => {
+      const cutoff = Date.now() - this.#timing.deliveryConfirmMs;
+      while (unconfirmed.length > 0 && unconfirmed[0].at <= cutoff && socket.isOpen) {
+        this.#o.outbox.remove(unconfirmed.shift()!.seq);
+      }
+    }, Math.max(10, Math.min(250, this.#timing.deliveryConfirmMs / 4)));
     let last = -1n;
     let flushed = false;
-    while (socket.isOpen) {
-      const batch = this.#o.outbox.pending(last, 64);
-      if (batch.length === 0) {
-        if (!flushed) {
-          flushed = true;
-          onFlushed();
+    try {
+      while (socket.isOpen) {
+        const batch = this.#o.outbox.pending(last, 64);
+        if (batch.length === 0) {
+          if (!flushed) {
+            flushed = true;
+            onFlushed();
+          }
+          const woken = signal.wait();
+          // Re-check after subscribing: an enqueue may have raced the query.
+          if (this.#o.outbox.pending(last, 1).length === 0 && socket.isOpen) await woken;
+          continue;
         }
-        const woken = signal.wait();
-        // Re-check after subscribing: an enqueue may have raced the query.
-        if (this.#o.outbox.pending(last, 1).length === 0 && socket.isOpen) await woken;
-        continue;
+        for (const entry of batch) {
+          if (!(await socket.send(entry.bytes))) return;
+          unconfirmed.push({ seq: entry.seq, at: Date.now() });
+          last = entry.seq;
+        }
       }
-      for (const entry of batch) {
-        if (!(await socket.send(entry.bytes))) return;
-        this.#o.outbox.remove(entry.seq);
-        last = entry.seq;
-      }
+    } finally {
+      clearInterval(confirm);
     }
   }
 

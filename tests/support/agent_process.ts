@@ -11,6 +11,7 @@ export const FAST_TUNING = {
     dialTimeoutMs: 3000,
     registerTimeoutMs: 2000,
     stableSessionMs: 60_000,
+    deliveryConfirmMs: 300,
     backoff: { initialMs: 50, capMs: 400 },
   },
   runs: { progressIntervalMs: 200, retryDelayScale: 0.01 },

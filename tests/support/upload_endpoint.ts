@@ -28,8 +28,8 @@ export class UploadEndpoint implements AsyncDisposable {
   readonly requests: UploadRequest[] = [];
   readonly #answers: Answer[];
   readonly #server: Deno.HttpServer<Deno.NetAddr>;
-  /** Resolves when the n-th request has arrived (its body fully read). */
-  readonly #arrivals: ((n: number) => void)[] = [];
+  /** Releases answers held back with delayMs when the endpoint stops. */
+  readonly #stopping = new AbortController();
 
   /** Answers in order; the last answer repeats. */
   constructor(answers: Answer[]) {
@@ -47,9 +47,18 @@ export class UploadEndpoint implements AsyncDisposable {
           bytes: body.length,
           body,
         });
-        for (const arrived of this.#arrivals) arrived(index);
         const answer = this.#answers[Math.min(index, this.#answers.length - 1)];
-        if (answer.delayMs) await new Promise((r) => setTimeout(r, answer.delayMs));
+        if (answer.delayMs) {
+          const signal = this.#stopping.signal;
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, answer.delayMs);
+            signal.addEventListener("abort", () => {
+              clearTimeout(timer);
+              resolve();
+            }, { once: true });
+          });
+          if (signal.aborted) return new Response("stopping", { status: 503 });
+        }
         return new Response(answer.body ?? "", { status: answer.status, headers: answer.headers });
       },
     );
@@ -74,6 +83,7 @@ export class UploadEndpoint implements AsyncDisposable {
 
   /** Stops the endpoint. */
   async [Symbol.asyncDispose](): Promise<void> {
+    this.#stopping.abort();
     await this.#server.shutdown();
   }
 }
