@@ -1,0 +1,225 @@
+/**
+ * backupy-agent's other commands as a user runs them: local-mode backup
+ * (restored with backupy-decrypt), version, health-check, dump-state, and
+ * usage errors.
+ */
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "../support/assert.ts";
+import { join } from "node:path";
+import { AgentProcess } from "../support/agent_process.ts";
+import {
+  makeSqliteDatabase,
+  readItems,
+  runBackupCommand,
+  sqliteConfig,
+  stateDirIn,
+  tempDir,
+  TEST_AGENT_KEY,
+} from "../support/agent_fixtures.ts";
+import { ControlPlane } from "../support/control_plane.ts";
+import { runAgent, runDecrypt } from "../support/programs.ts";
+import { assertNoSecrets } from "../support/secret_scan.ts";
+import { UploadEndpoint } from "../support/upload_endpoint.ts";
+
+Deno.test("local backup with --generate-key, restored by the printed backupy-decrypt command", async () => {
+  await using dir = await tempDir("backupy-local-");
+  const database = join(dir.path, "app.db");
+  makeSqliteDatabase(database, 3000);
+  const out = join(dir.path, "app.enc");
+  const key = join(dir.path, "app.key");
+  for (const compression of ["zstd", "gzip", "none"]) {
+    await Deno.remove(out).catch(() => {});
+    await Deno.remove(key).catch(() => {});
+    const result = await runAgent([
+      "backup",
+      "--target",
+      `sqlite://${database}`,
+      "--out",
+      out,
+      "--generate-key",
+      key,
+      "--compression",
+      compression,
+    ]);
+    assertEquals(result.code, 0, result.stderr);
+    assertMatch(await Deno.readTextFile(key), /^[0-9a-f]{64}\n$/);
+    assertEquals((await Deno.stat(key)).mode! & 0o777, 0o600);
+    const restore = /restore: (backupy-decrypt .*)$/m.exec(result.stderr)![1];
+    const args = restore.split(" ").slice(1).map((a) =>
+      a === "RESTORED_FILE" ? join(dir.path, `r-${compression}.db`) : a
+    );
+    if (compression === "none") args.push("--skip-decompress");
+    const decrypted = await runDecrypt(args);
+    assertEquals(decrypted.code, 0, decrypted.stderr);
+    assertEquals(readItems(join(dir.path, `r-${compression}.db`)), readItems(database));
+    assertStringIncludes(result.stderr, "SQLite 3.");
+  }
+  // Nothing but the database, key, output and restores: no temporary files left.
+  const names = [...Deno.readDirSync(dir.path)].map((e) => e.name).sort();
+  assert(names.every((n) => !n.startsWith(".")), names.join());
+});
+
+Deno.test("local backup: --key-file, --out -, refusing to overwrite a key, and failures leave nothing", async () => {
+  await using dir = await tempDir("backupy-local-");
+  const database = join(dir.path, "app.db");
+  makeSqliteDatabase(database, 100);
+  const key = join(dir.path, "k.hex");
+  await Deno.writeTextFile(key, crypto.getRandomValues(new Uint8Array(32)).toHex());
+  const [command, argv] = (await import("../support/programs.ts")).agentArgv([
+    "backup",
+    "--target",
+    `sqlite://${database}`,
+    "--out",
+    "-",
+    "--key-file",
+    key,
+  ]);
+  const piped = await new Deno.Command(command, { args: argv, stdout: "piped", stderr: "piped" })
+    .output();
+  assertEquals(piped.code, 0, new TextDecoder().decode(piped.stderr));
+  assert(piped.stdout.length > 100);
+  assertEquals(
+    piped.stdout.subarray(piped.stdout.length - 4),
+    new Uint8Array(4),
+    "ends with the terminator",
+  );
+
+  const exists = await runAgent([
+    "backup",
+    "--target",
+    `sqlite://${database}`,
+    "--out",
+    join(dir.path, "x"),
+    "--generate-key",
+    key,
+  ]);
+  assertEquals(exists.code, 1);
+  assertStringIncludes(exists.stderr, "refusing to overwrite a key");
+
+  const missing = await runAgent([
+    "backup",
+    "--target",
+    `sqlite://${join(dir.path, "missing.db")}`,
+    "--out",
+    join(dir.path, "never.enc"),
+    "--generate-key",
+    join(dir.path, "never.key"),
+  ]);
+  assertEquals(missing.code, 1);
+  assertStringIncludes(missing.stderr, "cannot read the SQLite database");
+  const names = [...Deno.readDirSync(dir.path)].map((e) => e.name).sort();
+  assertEquals(
+    names,
+    ["app.db", "app.db-shm", "app.db-wal", "k.hex"].filter((n) => names.includes(n)),
+  );
+  assert(!names.includes("never.enc") && !names.includes("never.key"));
+});
+
+Deno.test("usage errors exit 2 with the usage; version prints the build", async () => {
+  for (
+    const args of [["bogus"], ["backup", "--nope"], ["backup", "--target", "sqlite:///x.db"], [
+      "backup",
+      "--target",
+      "x",
+      "--out",
+      "o",
+      "--compression",
+      "lz4",
+    ]]
+  ) {
+    const result = await runAgent(args);
+    assertEquals(result.code, 2, `${args.join(" ")}: ${result.stderr}`);
+    assertStringIncludes(result.stderr, "Usage: backupy-agent");
+  }
+  const version = await runAgent(["version"]);
+  assertEquals(version.code, 0);
+  assertMatch(
+    new TextDecoder().decode(version.stdout),
+    /^backupy-agent \d+\.\d+\.\d+ \(commit \S+, deno 2\.9\.\d+, \S+-linux-gnu\)/,
+  );
+  const help = await runAgent(["backup", "--help"]);
+  assertEquals(help.code, 0);
+});
+
+Deno.test("a bad configuration stops run with one line that never echoes the key", async () => {
+  const bad = "bkpy_live_short_secret_value";
+  const result = await runAgent(["run"], {
+    BACKUPY_AGENT_KEY: bad,
+    BACKUPY_STATE_DIR: "/tmp/never-used-x",
+  });
+  assertEquals(result.code, 1);
+  assertStringIncludes(result.stderr, "BACKUPY_AGENT_KEY: must be");
+  assert(!result.stderr.includes(bad));
+  assertEquals(result.stderr.trim().split("\n").length, 1);
+});
+
+Deno.test("health-check, dump-state and a changed agent key, around a running agent", async () => {
+  await using dir = await tempDir("backupy-cmds-");
+  const database = join(dir.path, "app.db");
+  makeSqliteDatabase(database, 10);
+  const state = stateDirIn(dir.path);
+  await using server = new ControlPlane({
+    agentKey: TEST_AGENT_KEY,
+    config: sqliteConfig(database),
+    heartbeatIntervalSec: 1,
+    pingEveryMs: 300,
+  });
+  const env = {
+    BACKUPY_AGENT_KEY: TEST_AGENT_KEY,
+    BACKUPY_SERVER_URL: server.url,
+    BACKUPY_STATE_DIR: state,
+    BACKUPY_DEV_ALLOW_INSECURE: "true",
+  };
+  const unhealthy = await runAgent(["health-check"], env);
+  assertEquals(unhealthy.code, 1, "no agent ran here yet");
+
+  const agent = AgentProcess.start(env, state);
+  await server.waitFor("heartbeat", () => server.payloads("heartbeat").length > 0);
+  const healthy = await runAgent(["health-check"], env);
+  assertEquals(healthy.code, 0, healthy.stderr);
+
+  // A run whose request (DEK, presigned URL) is sealed in the state store.
+  await using endpoint = new UploadEndpoint([{ status: 200 }]);
+  const dek = crypto.getRandomValues(new Uint8Array(32));
+  const command = await runBackupCommand(null, "run-state", { url: endpoint.url("s"), dek });
+  server.send({ case: "runBackup", value: command });
+  await server.waitFor("completed", () => server.payloads("backupCompleted").length > 0, 60_000);
+
+  const dump = await runAgent(["dump-state"], env);
+  assertEquals(dump.code, 0, dump.stderr);
+  const text = new TextDecoder().decode(dump.stdout);
+  const parsed = JSON.parse(text);
+  assertMatch(parsed.sealed.config, /^<sealed \d+ bytes>$/);
+  assertMatch(parsed.runs[0].request, /^<sealed \d+ bytes>$/);
+  assertNoSecrets([text], [
+    TEST_AGENT_KEY,
+    dek.toHex(),
+    dek.toBase64(),
+    command.uploadCreds!.presignedPutUrl,
+  ]);
+  const secrets = await runAgent(["dump-state", "--allow-secrets"], env);
+  assertEquals(secrets.code, 0, secrets.stderr);
+  assertStringIncludes(new TextDecoder().decode(secrets.stdout), "run-state");
+  assertEquals(JSON.parse(new TextDecoder().decode(secrets.stdout)).sealed.config.version, "1");
+
+  const status = await agent.stop("SIGTERM");
+  assertEquals(status.code, 0);
+  assertNoSecrets(agent.lines, [
+    TEST_AGENT_KEY,
+    dek.toHex(),
+    dek.toBase64(),
+    command.uploadCreds!.presignedPutUrl,
+  ]);
+
+  // Another key: the state is set aside, renamed not deleted; the agent starts fresh.
+  const otherKey = "bkpy_test_OtherKeyOtherKeyOtherKeyOther123";
+  await using server2 = new ControlPlane({ agentKey: otherKey, config: sqliteConfig(database) });
+  await using second = AgentProcess.start({
+    ...env,
+    BACKUPY_AGENT_KEY: otherKey,
+    BACKUPY_SERVER_URL: server2.url,
+  }, state);
+  const register = await server2.waitFor("register", () => server2.payloads("register")[0]);
+  assertEquals(register.lastKnownConfigVersion, 0n);
+  assert(second.lines.some((l) => l.includes("sealed with another agent key")));
+  assert([...Deno.readDirSync(state)].some((e) => e.name.startsWith("state.db.unreadable-")));
+});
