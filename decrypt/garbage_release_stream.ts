@@ -6,9 +6,9 @@
  * GC runs, and its heuristics let tens of MiB of dead buffers pile up first:
  * a 10 MiB and a 10 GiB backup then differ by ~70 MiB of RSS. When the
  * runtime exposes `gc` (`--v8-flags=--expose-gc`, which the compiled
- * binaries and the deno tasks set), this stage runs a minor GC - a young
- * generation scavenge, a millisecond or less - after every 8 MiB that
- * passed. Without `gc` it is a plain pass-through.
+ * binaries and the deno tasks set), a minor GC - a young generation
+ * scavenge, a millisecond or less - runs after every 8 MiB that passed.
+ * Without `gc` this is a plain pass-through.
  *
  * @module
  */
@@ -25,6 +25,30 @@ function exposedGc(): Gc | undefined {
 }
 
 /**
+ * A counter that runs a minor GC every `every` bytes it is told about; for
+ * loops that are not streams (an upload reading a file).
+ *
+ * @example
+ * ```ts
+ * import { garbageReleaser } from "./garbage_release_stream.ts";
+ * const passed = garbageReleaser();
+ * passed(1024 * 1024); // after each chunk
+ * ```
+ */
+export function garbageReleaser(every = RELEASE_EVERY): (bytes: number) => void {
+  const gc = exposedGc();
+  if (gc === undefined) return () => {};
+  let sinceLast = 0;
+  return (bytes) => {
+    sinceLast += bytes;
+    if (sinceLast >= every) {
+      sinceLast = 0;
+      gc({ type: "minor" });
+    }
+  };
+}
+
+/**
  * A pass-through stage that triggers a minor GC every
  * {@linkcode RELEASE_EVERY} bytes (when `gc` is exposed).
  *
@@ -38,17 +62,11 @@ function exposedGc(): Gc | undefined {
 export class GarbageReleaseStream extends TransformStream<Uint8Array, Uint8Array> {
   /** A new stage; `every` bytes between collections. */
   constructor(every = RELEASE_EVERY) {
-    const gc = exposedGc();
-    let sinceLast = 0;
+    const passed = garbageReleaser(every);
     super({
       transform(chunk, controller) {
         controller.enqueue(chunk);
-        if (gc === undefined) return;
-        sinceLast += chunk.length;
-        if (sinceLast >= every) {
-          sinceLast = 0;
-          gc({ type: "minor" });
-        }
+        passed(chunk.length);
       },
     });
   }

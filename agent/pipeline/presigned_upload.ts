@@ -11,6 +11,7 @@
  */
 import http from "node:http";
 import https from "node:https";
+import { garbageReleaser } from "../../decrypt/garbage_release_stream.ts";
 import type { Secret } from "../../decrypt/secret.ts";
 import { describeUrl } from "../log/redact.ts";
 
@@ -111,13 +112,16 @@ function putOnce(
     });
     (async () => {
       file = await Deno.open(path, { read: true });
-      const buffer = new Uint8Array(1024 * 1024);
+      const released = garbageReleaser();
       let sent = 0;
       for (;;) {
+        // A fresh buffer per write: node:http may still hold the previous one.
+        const buffer = new Uint8Array(1024 * 1024);
         const n = await file.read(buffer);
         if (n === null) break;
-        const ok = request.write(buffer.slice(0, n));
+        const ok = request.write(buffer.subarray(0, n));
         sent += n;
+        released(n);
         options.onSent?.(sent);
         if (!ok) await new Promise((resume) => request.once("drain", resume));
         if (request.destroyed) return;

@@ -338,6 +338,15 @@ Deno.test("hooks: a failing pre-hook fails the run; post-hooks learn the outcome
   // Hooks never see the agent key.
   assert(!(await Deno.readTextFile(`${out}.env`)).includes(TEST_AGENT_KEY));
   assert(t.agent.lines.some((l) => l.includes("post-hook failed")));
+  // A run's WARN lines reach the server as LogEvents.
+  const logEvent = await t.server.waitFor(
+    "a LogEvent",
+    () =>
+      t.server.payloads("log").find((e) =>
+        e.jobId === "job-post" && e.message === "post-hook failed"
+      ),
+  );
+  assertEquals(logEvent.fields.run_id, "run-post");
   await Deno.remove(out);
   await Deno.remove(`${out}.env`);
 });
@@ -367,3 +376,19 @@ async function scrapeMetrics(stateDir: string): Promise<string> {
   db.close();
   return await (await fetch(`http://${row.value}/metrics`)).text();
 }
+
+Deno.test("liveness: no data from the server for 3 heartbeat intervals means reconnect", async () => {
+  await using dir = await tempDir("backupy-agent-live-");
+  await using server = new ControlPlane({ agentKey: TEST_AGENT_KEY, heartbeatIntervalSec: 1 });
+  await using agent = AgentProcess.start(
+    { BACKUPY_AGENT_KEY: TEST_AGENT_KEY, BACKUPY_SERVER_URL: server.url },
+    stateDirIn(dir.path),
+  );
+  await server.waitFor("the first session", () => server.payloads("heartbeat").length > 0);
+  const started = Date.now();
+  // The server sends nothing (no Ping): after ~3 s the agent gives the connection up.
+  await server.waitFor("a reconnect", () => server.connections >= 2, 15_000);
+  const waited = Date.now() - started;
+  assert(waited >= 2500 && waited < 8000, `reconnected after ${waited} ms`);
+  assert(agent.lines.some((l) => l.includes("no data from the server for 3 heartbeat intervals")));
+});
