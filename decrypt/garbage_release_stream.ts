@@ -7,14 +7,19 @@
  * a 10 MiB and a 10 GiB backup then differ by ~70 MiB of RSS. When the
  * runtime exposes `gc` (`--v8-flags=--expose-gc`, which the compiled
  * binaries and the deno tasks set), a minor GC - a young generation
- * scavenge, a millisecond or less - runs after every 8 MiB that passed.
+ * scavenge, a millisecond or less - runs after every 4 MiB that passed, and
+ * a full one every 32 MiB for buffers that lived long enough to be
+ * promoted (frames waiting for Web Crypto). Measured on a 256 MiB decrypt:
+ * peak RSS 91-96 MiB instead of 125-138 MiB without, and no slower.
  * Without `gc` this is a plain pass-through.
  *
  * @module
  */
 
 /** Bytes between two collections. */
-export const RELEASE_EVERY = 8 * 1024 * 1024;
+export const RELEASE_EVERY = 4 * 1024 * 1024;
+/** Every this many collections, a full (major) one. */
+const MAJOR_EVERY = 8;
 
 type Gc = (options?: { type?: "minor" | "major"; execution?: "sync" | "async" }) => void;
 
@@ -25,7 +30,7 @@ function exposedGc(): Gc | undefined {
 }
 
 /**
- * A counter that runs a minor GC every `every` bytes it is told about; for
+ * A counter that collects garbage every `every` bytes it is told about; for
  * loops that are not streams (an upload reading a file).
  *
  * @example
@@ -39,17 +44,18 @@ export function garbageReleaser(every = RELEASE_EVERY): (bytes: number) => void 
   const gc = exposedGc();
   if (gc === undefined) return () => {};
   let sinceLast = 0;
+  let collections = 0;
   return (bytes) => {
     sinceLast += bytes;
     if (sinceLast >= every) {
       sinceLast = 0;
-      gc({ type: "minor" });
+      gc({ type: ++collections % MAJOR_EVERY === 0 ? "major" : "minor" });
     }
   };
 }
 
 /**
- * A pass-through stage that triggers a minor GC every
+ * A pass-through stage that collects garbage every
  * {@linkcode RELEASE_EVERY} bytes (when `gc` is exposed).
  *
  * @example
