@@ -392,3 +392,57 @@ Deno.test("liveness: no data from the server for 3 heartbeat intervals means rec
   assert(waited >= 2500 && waited < 8000, `reconnected after ${waited} ms`);
   assert(agent.lines.some((l) => l.includes("no data from the server for 3 heartbeat intervals")));
 });
+
+Deno.test("one slot: the second run waits as QUEUED; a stalled upload fails the run as stalled", async () => {
+  await using endpoint = new UploadEndpoint([{ status: 200, delayMs: 60_000 }]);
+  const dir = await tempDir("backupy-agent-slots-");
+  const database = join(dir.path, "app.db");
+  makeSqliteDatabase(database, 50);
+  await using server = new ControlPlane({
+    agentKey: TEST_AGENT_KEY,
+    config: sqliteConfig(database, 1n, [{ jobId: "job-a" }, { jobId: "job-b" }]),
+  });
+  await using agent = AgentProcess.start(
+    {
+      BACKUPY_AGENT_KEY: TEST_AGENT_KEY,
+      BACKUPY_SERVER_URL: server.url,
+      BACKUPY_MAX_PARALLEL_JOBS: "1",
+    },
+    stateDirIn(dir.path),
+    { ...FAST_TUNING, runs: { ...FAST_TUNING.runs, stallMs: 1500 } },
+  );
+  await server.waitFor("handshake", () => server.payloads("heartbeat").length > 0);
+  server.send({
+    case: "runBackup",
+    value: await runBackupCommand(null, "run-a", { jobId: "job-a", url: endpoint.url("a") }),
+  });
+  await endpoint.waitForRequests(1);
+  server.send({
+    case: "runBackup",
+    value: await runBackupCommand(null, "run-b", { jobId: "job-b", url: endpoint.url("b") }),
+  });
+  await server.waitFor(
+    "QUEUED",
+    () =>
+      server.payloads("jobUpdate").find((u) =>
+        u.runId === "run-b" && u.status === JobStatus.QUEUED
+      ),
+  );
+  // run-a's upload never gets an answer: no byte of progress, so it fails as stalled.
+  await server.waitFor("run-a stalled", () => terminals(server, "run-a").length > 0, 20_000);
+  const failed = server.payloads("jobUpdate").find((u) =>
+    u.runId === "run-a" && u.status === JobStatus.FAILED
+  )!;
+  assertStringIncludes(failed.errorMessage, "stalled: no progress for 2 s");
+  // Then run-b gets the slot (and stalls the same way on this endpoint).
+  await server.waitFor(
+    "run-b started",
+    () =>
+      server.payloads("jobUpdate").some((u) =>
+        u.runId === "run-b" && u.status === JobStatus.RUNNING
+      ),
+    20_000,
+  );
+  await agent.stop("SIGKILL");
+  await dir[Symbol.asyncDispose]();
+});
