@@ -7,4 +7,10 @@
  */
 
 /** Capabilities of this build. */
-export const CAPABILITIES: readonly string[] = ["sqlite", "zstd", "gzip", "health_checks"];
+export const CAPABILITIES: readonly string[] = [
+  "sqlite",
+  "redis_rdb",
+  "zstd",
+  "gzip",
+  "health_checks",
+];

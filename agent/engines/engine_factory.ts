@@ -10,6 +10,8 @@ import type { Target } from "@backupy/gen/backup/v1/server_to_agent_pb.ts";
 import type { ContainerExec } from "./container_exec.ts";
 import { DumpError, type Engine, type EngineName } from "./engine.ts";
 import { SqliteEngine } from "./sqlite_engine.ts";
+import { RedisEngine } from "./redis_engine.ts";
+import { Secret } from "../../decrypt/secret.ts";
 
 /** What engines may use. */
 export interface EngineContext {
@@ -39,8 +41,17 @@ export function engineName(type: DbType): EngineName | undefined {
   }
 }
 
+/** Connection details a Target cannot carry (local-mode URLs such as rediss://). */
+export interface ConnectionExtras {
+  tls?: boolean;
+}
+
 /** The engine for `target`; throws {@linkcode DumpError} naming what is missing. */
-export function createEngine(target: Target, context: EngineContext): Engine {
+export function createEngine(
+  target: Target,
+  context: EngineContext,
+  extras: ConnectionExtras = {},
+): Engine {
   const name = engineName(target.type);
   if (!name) {
     throw new DumpError(`target ${target.id} has an unknown database type (${target.type})`);
@@ -59,6 +70,16 @@ export function createEngine(target: Target, context: EngineContext): Engine {
   switch (name) {
     case "sqlite":
       return new SqliteEngine(connection.database, context.tempDir);
+    case "redis":
+      return new RedisEngine({
+        hostname: connection.host || "127.0.0.1",
+        port: connection.port || 6379,
+        tls: extras.tls ?? false,
+        username: connection.username || undefined,
+        password: connection.passwordSecretRef
+          ? new Secret(connection.passwordSecretRef)
+          : undefined,
+      });
     default:
       throw new DumpError(`the native ${name} engine is not supported by this agent build yet`);
   }

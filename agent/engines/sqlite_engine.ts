@@ -120,12 +120,14 @@ export class SqliteEngine implements Engine {
             // A complete database file is exactly page size x page count.
             const expected = header && header.length === 100 ? sqliteFileSize(header) : -1;
             if (streamed !== size || (expected > 0 && expected !== streamed)) {
-              rejectFinished(
-                new DumpError(`SQLite snapshot is truncated: ${streamed} of ${expected} bytes`),
+              // Erroring the stream itself keeps the terminator off the encrypted output.
+              const error = new DumpError(
+                `SQLite snapshot is truncated: ${streamed} of ${expected} bytes`,
               );
-            } else {
-              resolveFinished();
+              rejectFinished(error);
+              throw error;
             }
+            resolveFinished();
           },
           async cancel() {
             await cleanup();

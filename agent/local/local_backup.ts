@@ -14,7 +14,7 @@ import { Secret } from "../../decrypt/secret.ts";
 import type { Engine } from "../engines/engine.ts";
 import { createEngine } from "../engines/engine_factory.ts";
 import { runBackupPipeline } from "../pipeline/backup_pipeline.ts";
-import { targetFromUrl } from "./target_url.ts";
+import { targetFromUrl, urlWantsTls } from "./target_url.ts";
 
 /** The request, from the command line. */
 export interface LocalBackupRequest {
@@ -68,7 +68,9 @@ export async function localBackup(request: LocalBackupRequest): Promise<LocalBac
     throw new UsageError("give exactly one of --key-file and --generate-key");
   }
   const target = targetFromUrl(request.target);
-  const engine = createEngine(target, { tempDir: request.tempDir });
+  const engine = createEngine(target, { tempDir: request.tempDir }, {
+    tls: urlWantsTls(request.target),
+  });
   const engineVersion = await engine.version(request.signal);
   const dek = request.keyFile !== undefined
     ? await readKeyFile(request.keyFile)

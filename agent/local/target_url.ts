@@ -38,7 +38,10 @@ const SCHEMES: Record<string, DbType> = {
  * console.assert(targetFromUrl("sqlite:///var/lib/app/app.db").connection?.database === "/var/lib/app/app.db");
  * ```
  */
-export function targetFromUrl(url: string): Target {
+export function targetFromUrl(
+  url: string,
+  env: (name: string) => string | undefined = (name) => Deno.env.get(name),
+): Target {
   const scheme = /^([a-z][a-z0-9+.-]*:)/i.exec(url)?.[1]?.toLowerCase();
   if (!scheme || !(scheme in SCHEMES)) {
     throw new UsageError(
@@ -62,7 +65,35 @@ export function targetFromUrl(url: string): Target {
       }),
     });
   }
+  if (scheme === "redis:" || scheme === "rediss:") {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new UsageError("--target redis://[user:password@]host[:port]: not a valid URL");
+    }
+    const password = parsed.password
+      ? decodeURIComponent(parsed.password)
+      : env("REDISCLI_AUTH") ?? "";
+    return create(TargetSchema, {
+      id: "local",
+      type: DbType.REDIS,
+      displayName: `${parsed.hostname}:${parsed.port || 6379}`,
+      connection: create(ConnectionConfigSchema, {
+        host: parsed.hostname.replace(/^\[|\]$/g, ""),
+        port: Number(parsed.port || 6379),
+        username: parsed.username ? decodeURIComponent(parsed.username) : "",
+        passwordSecretRef: password,
+        strategy: ConnectionStrategy.TCP,
+      }),
+    });
+  }
   throw new UsageError(
     `${scheme.replace(":", "")} targets are not supported by this agent build yet`,
   );
+}
+
+/** Whether a local-mode URL asks for TLS (rediss://). */
+export function urlWantsTls(url: string): boolean {
+  return /^rediss:/i.test(url);
 }

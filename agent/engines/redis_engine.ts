@@ -1,0 +1,101 @@
+/**
+ * Redis, natively (agent.md section 5): `ioredis` for the commands that
+ * describe the server (version, dataset size), a raw replication
+ * connection for the RDB snapshot itself (redis_sync.ts). The stream is
+ * checked as it passes: header, EOF opcode and CRC-64.
+ *
+ * @module
+ */
+import { Redis } from "ioredis";
+import type { Secret } from "../../decrypt/secret.ts";
+import { DumpError, type DumpStream, type Engine } from "./engine.ts";
+import { RDB_FORMAT, RdbTrailer } from "./rdb_format.ts";
+import { type RedisEndpoint, syncSnapshot } from "./redis_sync.ts";
+
+/** A field of an INFO section. */
+function infoField(info: string, name: string): string | undefined {
+  return new RegExp(`^${name}:(.*)$`, "m").exec(info)?.[1]?.trim();
+}
+
+/** A Redis server reached over TCP (or TLS). */
+export class RedisEngine implements Engine {
+  readonly name = "redis" as const;
+  readonly format = RDB_FORMAT;
+  readonly #endpoint: RedisEndpoint;
+
+  /** The server at `endpoint`. */
+  constructor(endpoint: RedisEndpoint) {
+    this.#endpoint = endpoint;
+  }
+
+  async #info(section: string): Promise<string> {
+    const e = this.#endpoint;
+    const client = new Redis({
+      host: e.hostname,
+      port: e.port,
+      username: e.username,
+      password: (e.password as Secret<string> | undefined)?.reveal(),
+      tls: e.tls ? {} : undefined,
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+      enableOfflineQueue: false,
+      connectTimeout: 10_000,
+    });
+    client.on("error", () => {});
+    try {
+      await client.connect();
+      return await client.info(section);
+    } catch (error) {
+      throw new DumpError(`Redis at ${e.hostname}:${e.port}: ${(error as Error).message}`);
+    } finally {
+      client.disconnect();
+    }
+  }
+
+  /** `Redis x.y.z` from INFO server. */
+  async version(): Promise<string> {
+    const version = infoField(await this.#info("server"), "redis_version");
+    if (!version) throw new DumpError("Redis did not report redis_version");
+    return `Redis ${version}`;
+  }
+
+  /** INFO memory used_memory_dataset: an upper bound of the RDB, usually well above it. */
+  async estimateSize(): Promise<number | undefined> {
+    const dataset = Number(infoField(await this.#info("memory"), "used_memory_dataset"));
+    return Number.isFinite(dataset) && dataset > 0 ? dataset : undefined;
+  }
+
+  /** The RDB snapshot through SYNC, validated to its last byte. */
+  async dump(signal: AbortSignal): Promise<DumpStream> {
+    const snapshot = await syncSnapshot(this.#endpoint, signal);
+    const trailer = new RdbTrailer();
+    let resolveFinished: () => void;
+    let rejectFinished: (error: Error) => void;
+    const finished = new Promise<void>((resolve, reject) => {
+      resolveFinished = resolve;
+      rejectFinished = reject;
+    });
+    finished.catch(() => {});
+    const readable = snapshot.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, controller) {
+          trailer.update(chunk);
+          controller.enqueue(chunk);
+        },
+        flush() {
+          const problem = trailer.problem();
+          if (problem === null) return resolveFinished();
+          // Erroring the stream itself keeps the terminator off the encrypted output.
+          const error = new DumpError(problem);
+          rejectFinished(error);
+          throw error;
+        },
+        cancel() {
+          rejectFinished(new DumpError("the Redis dump was cancelled"));
+        },
+      }),
+    );
+    return { readable, finished };
+  }
+}

@@ -1,0 +1,271 @@
+/**
+ * The native Redis engine against the real redis-server that
+ * tests/services.sh starts: the RDB snapshot through SYNC in both framings
+ * (disk `$len` and diskless `$EOF:`), checked to its CRC-64, restored by a
+ * second redis-server with the same keys; an ACL user with only
+ * sync/replconf/info; credentials never echoed.
+ */
+import {
+  assert,
+  assertEquals,
+  assertMatch,
+  assertRejects,
+  assertStringIncludes,
+} from "../support/assert.ts";
+import { join } from "node:path";
+import { Redis } from "ioredis";
+import { Buffer } from "node:buffer";
+import { RedisEngine } from "../../agent/engines/redis_engine.ts";
+import { RdbTrailer } from "../../agent/engines/rdb_format.ts";
+import { DumpError } from "../../agent/engines/engine.ts";
+import { Secret } from "../../decrypt/secret.ts";
+import { freePort, waitForPort } from "../support/free_port.ts";
+import { tempDir } from "../support/agent_fixtures.ts";
+import { runAgent, runDecrypt } from "../support/programs.ts";
+
+const url = new URL(Deno.env.get("BACKUPY_TEST_REDIS_URL") ?? "redis://127.0.0.1:6379");
+const hostname = url.hostname;
+const port = Number(url.port || 6379);
+const DB = 9; // this test's keys live in database 9
+
+function client(db = DB, extra: Record<string, unknown> = {}): Redis {
+  const redis = new Redis({
+    host: hostname,
+    port,
+    db,
+    lazyConnect: true,
+    maxRetriesPerRequest: 1,
+    ...extra,
+  });
+  redis.on("error", () => {});
+  return redis;
+}
+
+async function seed(): Promise<void> {
+  const redis = client();
+  await redis.connect();
+  await redis.flushdb();
+  const pipeline = redis.pipeline();
+  for (let i = 0; i < 20_000; i++) pipeline.set(`key:${i}`, `value ${i} ${"x".repeat(i % 300)}`);
+  pipeline.hset("user:1", { name: "Ada", email: "ada@example.com" });
+  pipeline.rpush("queue", "a", "b", "c");
+  pipeline.sadd("tags", "x", "y");
+  pipeline.set("binary", Buffer.from(Uint8Array.from({ length: 256 }, (_, i) => i)));
+  pipeline.set("expiring", "soon", "EX", 3600);
+  await pipeline.exec();
+  redis.disconnect();
+}
+
+/** Dumps with `mode` framing; returns the RDB bytes. */
+async function dumpWith(
+  mode: "disk" | "diskless",
+  engine = new RedisEngine({ hostname, port, tls: false }),
+) {
+  const admin = client(0);
+  await admin.connect();
+  const previous = await admin.config("GET", "repl-diskless-sync") as string[];
+  await admin.config("SET", "repl-diskless-sync", mode === "diskless" ? "yes" : "no");
+  await admin.config("SET", "repl-diskless-sync-delay", "0");
+  try {
+    const dump = await engine.dump(new AbortController().signal);
+    const rdb = await new Response(dump.readable).bytes();
+    await dump.finished;
+    return rdb;
+  } finally {
+    await admin.config("SET", "repl-diskless-sync", previous[1]);
+    admin.disconnect();
+  }
+}
+
+/** Starts a throwaway redis-server on `rdb` and returns a client of DB 9. */
+async function restore(
+  rdb: Uint8Array,
+  dir: string,
+): Promise<{ redis: Redis; stop: () => Promise<void> }> {
+  await Deno.writeFile(join(dir, "dump.rdb"), rdb);
+  const restorePort = freePort();
+  const server = new Deno.Command("redis-server", {
+    args: [
+      "--port",
+      String(restorePort),
+      "--bind",
+      "127.0.0.1",
+      "--dir",
+      dir,
+      "--dbfilename",
+      "dump.rdb",
+      "--save",
+      "",
+      "--appendonly",
+      "no",
+    ],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  await waitForPort(restorePort, 20_000, "restored redis-server");
+  const redis = new Redis({ host: "127.0.0.1", port: restorePort, db: DB, lazyConnect: true });
+  redis.on("error", () => {});
+  await redis.connect();
+  // Loading a large RDB takes a moment: wait until it answers.
+  for (let i = 0; i < 100; i++) {
+    try {
+      await redis.ping();
+      break;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return {
+    redis,
+    stop: async () => {
+      redis.disconnect();
+      server.kill("SIGKILL");
+      await server.status;
+    },
+  };
+}
+
+for (const mode of ["disk", "diskless"] as const) {
+  Deno.test(`SYNC snapshot (${mode}) restores with every key`, async () => {
+    await seed();
+    const rdb = await dumpWith(mode);
+    assertMatch(new TextDecoder().decode(rdb.subarray(0, 9)), /^REDIS\d{4}$/);
+    const trailer = new RdbTrailer();
+    trailer.update(rdb);
+    assertEquals(trailer.problem(), null);
+    await using dir = await tempDir("backupy-redis-restore-");
+    const { redis, stop } = await restore(rdb, dir.path);
+    try {
+      assertEquals(await redis.dbsize(), 20_005);
+      assertEquals(await redis.get("key:12345"), `value 12345 ${"x".repeat(12345 % 300)}`);
+      assertEquals(await redis.hgetall("user:1"), { name: "Ada", email: "ada@example.com" });
+      assertEquals(await redis.lrange("queue", 0, -1), ["a", "b", "c"]);
+      assertEquals(
+        new Uint8Array(await redis.getBuffer("binary") as Uint8Array),
+        Uint8Array.from({ length: 256 }, (_, i) => i),
+      );
+      assert((await redis.ttl("expiring")) > 3000, "TTLs survive");
+    } finally {
+      await stop();
+    }
+  });
+}
+
+Deno.test("version and size estimate come from the server", async () => {
+  const engine = new RedisEngine({ hostname, port, tls: false });
+  assertMatch(await engine.version(), /^Redis \d+\.\d+\.\d+$/);
+  assert(((await engine.estimateSize()) ?? 0) > 0);
+});
+
+Deno.test("an ACL user with only sync, replconf and info can dump; a wrong password is refused without echo", async () => {
+  const admin = client(0);
+  await admin.connect();
+  const password = "s3cret-acl-password";
+  await admin.call(
+    "ACL",
+    "SETUSER",
+    "backupy-sync",
+    "on",
+    `>${password}`,
+    "-@all",
+    "+sync",
+    "+replconf",
+    "+info",
+    "+psync",
+  );
+  try {
+    await seed();
+    const engine = new RedisEngine({
+      hostname,
+      port,
+      tls: false,
+      username: "backupy-sync",
+      password: new Secret(password),
+    });
+    assertMatch(await engine.version(), /^Redis /);
+    const rdb = await dumpWith("diskless", engine);
+    const trailer = new RdbTrailer();
+    trailer.update(rdb);
+    assertEquals(trailer.problem(), null);
+
+    const wrong = new RedisEngine({
+      hostname,
+      port,
+      tls: false,
+      username: "backupy-sync",
+      password: new Secret("nope-wrong-pw"),
+    });
+    const error = await assertRejects(
+      () => wrong.dump(new AbortController().signal),
+      DumpError,
+      "refused the credentials",
+    );
+    assert(!error.message.includes("nope-wrong-pw"));
+  } finally {
+    await admin.call("ACL", "DELUSER", "backupy-sync");
+    admin.disconnect();
+  }
+});
+
+Deno.test("a closed port is a clear error", async () => {
+  const engine = new RedisEngine({ hostname: "127.0.0.1", port: 1, tls: false });
+  await assertRejects(
+    () => engine.dump(new AbortController().signal),
+    DumpError,
+    "cannot connect to Redis at 127.0.0.1:1",
+  );
+});
+
+Deno.test("local mode backs up redis:// with REDISCLI_AUTH, restorable after decrypt", async () => {
+  await seed();
+  await using dir = await tempDir("backupy-redis-local-");
+  const admin = client(0);
+  await admin.connect();
+  await admin.call(
+    "ACL",
+    "SETUSER",
+    "backupy-local",
+    "on",
+    ">local-pw-123",
+    "-@all",
+    "+sync",
+    "+replconf",
+    "+info",
+    "+psync",
+  );
+  try {
+    const out = join(dir.path, "r.enc");
+    const key = join(dir.path, "r.key");
+    const result = await runAgent(
+      [
+        "backup",
+        "--target",
+        `redis://backupy-local@${hostname}:${port}`,
+        "--out",
+        out,
+        "--generate-key",
+        key,
+      ],
+      { REDISCLI_AUTH: "local-pw-123" },
+    );
+    assertEquals(result.code, 0, result.stderr);
+    assertStringIncludes(result.stderr, "OK: backed up Redis ");
+    assert(!result.stderr.includes("local-pw-123"));
+    const command = /restore: (backupy-decrypt .*)$/m.exec(result.stderr)![1];
+    const rdbPath = join(dir.path, "restored.rdb");
+    const decrypted = await runDecrypt(
+      command.split(" ").slice(1).map((a) => a === "RESTORED_FILE" ? rdbPath : a),
+    );
+    assertEquals(decrypted.code, 0, decrypted.stderr);
+    await using restoreDir = await tempDir("backupy-redis-restore-");
+    const { redis, stop } = await restore(await Deno.readFile(rdbPath), restoreDir.path);
+    try {
+      assertEquals(await redis.dbsize(), 20_005);
+    } finally {
+      await stop();
+    }
+  } finally {
+    await admin.call("ACL", "DELUSER", "backupy-local");
+    admin.disconnect();
+  }
+});
