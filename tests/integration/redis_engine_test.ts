@@ -52,8 +52,22 @@ async function seed(): Promise<void> {
   pipeline.sadd("tags", "x", "y");
   pipeline.set("binary", Buffer.from(Uint8Array.from({ length: 256 }, (_, i) => i)));
   pipeline.set("expiring", "soon", "EX", 3600);
+  pipeline.zadd("scores", 1, "one", 2.5, "two-and-a-half", -3, "minus-three");
+  pipeline.xadd("events", "1-1", "type", "created", "id", "7");
+  pipeline.xadd("events", "2-1", "type", "paid", "id", "7");
+  pipeline.xgroup("CREATE", "events", "billing", "0");
+  pipeline.set("large", "L".repeat(5 * 1024 * 1024));
+  pipeline.set(Buffer.from([0, 255, 10, 13, 0x80]), "binary key");
   await pipeline.exec();
+  // A consumer reads one entry: the group's pending list must survive too.
+  await redis.xreadgroup("GROUP", "billing", "worker-1", "COUNT", 1, "STREAMS", "events", ">");
   redis.disconnect();
+  // A second logical database.
+  const other = client(DB + 1);
+  await other.connect();
+  await other.flushdb();
+  await other.set("in-db-10", "yes");
+  other.disconnect();
 }
 
 /** Dumps with `mode` framing; returns the RDB bytes. */
@@ -136,7 +150,7 @@ for (const mode of ["disk", "diskless"] as const) {
     await using dir = await tempDir("backupy-redis-restore-");
     const { redis, stop } = await restore(rdb, dir.path);
     try {
-      assertEquals(await redis.dbsize(), 20_005);
+      assertEquals(await redis.dbsize(), 20_009);
       assertEquals(await redis.get("key:12345"), `value 12345 ${"x".repeat(12345 % 300)}`);
       assertEquals(await redis.hgetall("user:1"), { name: "Ada", email: "ada@example.com" });
       assertEquals(await redis.lrange("queue", 0, -1), ["a", "b", "c"]);
@@ -145,6 +159,22 @@ for (const mode of ["disk", "diskless"] as const) {
         Uint8Array.from({ length: 256 }, (_, i) => i),
       );
       assert((await redis.ttl("expiring")) > 3000, "TTLs survive");
+      assertEquals(await redis.zrange("scores", 0, -1, "WITHSCORES"), [
+        "minus-three",
+        "-3",
+        "one",
+        "1",
+        "two-and-a-half",
+        "2.5",
+      ]);
+      assertEquals((await redis.xrange("events", "-", "+")).length, 2);
+      const groups = await redis.xinfo("GROUPS", "events") as unknown[][];
+      assertEquals(groups.length, 1);
+      assertEquals(groups[0][groups[0].indexOf("pending") + 1], 1);
+      assertEquals(await redis.strlen("large"), 5 * 1024 * 1024);
+      assertEquals(await redis.get(Buffer.from([0, 255, 10, 13, 0x80])), "binary key");
+      await redis.select(DB + 1);
+      assertEquals(await redis.get("in-db-10"), "yes");
     } finally {
       await stop();
     }
@@ -260,12 +290,43 @@ Deno.test("local mode backs up redis:// with REDISCLI_AUTH, restorable after dec
     await using restoreDir = await tempDir("backupy-redis-restore-");
     const { redis, stop } = await restore(await Deno.readFile(rdbPath), restoreDir.path);
     try {
-      assertEquals(await redis.dbsize(), 20_005);
+      assertEquals(await redis.dbsize(), 20_009);
     } finally {
       await stop();
     }
   } finally {
     await admin.call("ACL", "DELUSER", "backupy-local");
     admin.disconnect();
+  }
+});
+
+Deno.test("a writer during the snapshot: the RDB is one point in time", async () => {
+  await seed();
+  const writer = client();
+  await writer.connect();
+  let stop = false;
+  let pairs = 0;
+  const writing = (async () => {
+    for (let n = 0; !stop; n++) {
+      // Both keys of a pair in one transaction: a snapshot has both or neither.
+      await writer.multi().set(`pair:a:${n}`, n).set(`pair:b:${n}`, n).incr("pairs").exec();
+      pairs++;
+    }
+  })();
+  await new Promise((r) => setTimeout(r, 50));
+  const rdb = await dumpWith("diskless");
+  stop = true;
+  await writing;
+  writer.disconnect();
+  assert(pairs > 0);
+  await using dir = await tempDir("backupy-redis-restore-");
+  const { redis, stop: stopServer } = await restore(rdb, dir.path);
+  try {
+    const counted = Number(await redis.get("pairs") ?? 0);
+    const a = (await redis.keys("pair:a:*")).length;
+    const b = (await redis.keys("pair:b:*")).length;
+    assertEquals([a, b], [counted, counted], "every transaction whole, none half");
+  } finally {
+    await stopServer();
   }
 });
