@@ -10,6 +10,7 @@ import { resolve } from "node:path";
 import { parseFlags } from "./cli_flags.ts";
 import { fileSink } from "./file_sink.ts";
 import { fileSource } from "./file_source.ts";
+import { readSmallFile } from "./small_file.ts";
 import { decryptBackup, type DecryptBackupResult } from "./decrypt_backup.ts";
 import { type Dek, dekFromKeyFile, importDek } from "./dek.ts";
 import { BackupyError, ChecksumMismatchError, UsageError } from "./errors.ts";
@@ -156,23 +157,6 @@ interface KeyMaterial {
   dek: Dek;
   sha256?: string;
   runId?: string;
-}
-
-/** Reads a key or token file (a pipe such as `<(pass show key)` too), at most 64 KiB. */
-async function readSmallFile(path: string, what: string): Promise<Uint8Array> {
-  const limit = 64 * 1024;
-  try {
-    using file = await Deno.open(path, { read: true });
-    if ((await file.stat()).isDirectory) throw new BackupyError(`${what} ${path} is a directory`);
-    const content = await new Response(fileSource(file, limit + 1)).bytes();
-    if (content.length > limit) {
-      throw new BackupyError(`${what} ${path} is too large to be a ${what}`);
-    }
-    return content;
-  } catch (error) {
-    if (error instanceof BackupyError) throw error;
-    throw new BackupyError(`cannot read ${what} ${path}: ${(error as Error).message}`);
-  }
 }
 
 async function resolveKey(request: Request, warn: (line: string) => void): Promise<KeyMaterial> {

@@ -8,6 +8,7 @@
  */
 import { Redis } from "ioredis";
 import type { Secret } from "../../decrypt/secret.ts";
+import { checkedDump } from "./checked_dump.ts";
 import { DumpError, type DumpStream, type Engine } from "./engine.ts";
 import { RDB_FORMAT, RdbTrailer } from "./rdb_format.ts";
 import { type RedisEndpoint, syncSnapshot } from "./redis_sync.ts";
@@ -69,33 +70,6 @@ export class RedisEngine implements Engine {
   /** The RDB snapshot through SYNC, validated to its last byte. */
   async dump(signal: AbortSignal): Promise<DumpStream> {
     const snapshot = await syncSnapshot(this.#endpoint, signal);
-    const trailer = new RdbTrailer();
-    let resolveFinished: () => void;
-    let rejectFinished: (error: Error) => void;
-    const finished = new Promise<void>((resolve, reject) => {
-      resolveFinished = resolve;
-      rejectFinished = reject;
-    });
-    finished.catch(() => {});
-    const readable = snapshot.pipeThrough(
-      new TransformStream<Uint8Array, Uint8Array>({
-        transform(chunk, controller) {
-          trailer.update(chunk);
-          controller.enqueue(chunk);
-        },
-        flush() {
-          const problem = trailer.problem();
-          if (problem === null) return resolveFinished();
-          // Erroring the stream itself keeps the terminator off the encrypted output.
-          const error = new DumpError(problem);
-          rejectFinished(error);
-          throw error;
-        },
-        cancel() {
-          rejectFinished(new DumpError("the Redis dump was cancelled"));
-        },
-      }),
-    );
-    return { readable, finished };
+    return checkedDump(snapshot, new RdbTrailer(), { cancelled: "the Redis dump was cancelled" });
   }
 }

@@ -10,6 +10,7 @@
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
 import { fileSource } from "../../decrypt/file_source.ts";
+import { checkedDump, type CompletenessCheck } from "./checked_dump.ts";
 import {
   describeBytes,
   DumpError,
@@ -98,49 +99,38 @@ export class SqliteEngine implements Engine {
       await snapshotInWorker(this.#path, snapshot, signal);
       const file = await Deno.open(snapshot, { read: true });
       const size = (await file.stat()).size;
-      let streamed = 0;
-      let header: Uint8Array | null = null;
-      let resolveFinished: () => void;
-      let rejectFinished: (error: Error) => void;
-      const finished = new Promise<void>((resolve, reject) => {
-        resolveFinished = resolve;
-        rejectFinished = reject;
-      });
-      finished.catch(() => {});
       const cleanup = () => Deno.remove(snapshot).catch(() => {});
-      const readable = fileSource(file).pipeThrough(
-        new TransformStream<Uint8Array, Uint8Array>({
-          transform(chunk, controller) {
-            if (header === null) header = chunk.slice(0, 100);
-            streamed += chunk.length;
-            controller.enqueue(chunk);
-          },
-          async flush() {
-            await cleanup();
-            // A complete database file is exactly page size x page count.
-            const expected = header && header.length === 100 ? sqliteFileSize(header) : -1;
-            if (streamed !== size || (expected > 0 && expected !== streamed)) {
-              // Erroring the stream itself keeps the terminator off the encrypted output.
-              const error = new DumpError(
-                `SQLite snapshot is truncated: ${streamed} of ${expected} bytes`,
-              );
-              rejectFinished(error);
-              throw error;
-            }
-            resolveFinished();
-          },
-          async cancel() {
-            await cleanup();
-            rejectFinished(new DumpError("the SQLite dump was cancelled"));
-          },
-        }),
-      );
+      const dump = checkedDump(fileSource(file), new SqliteFileCheck(size), {
+        cleanup,
+        cancelled: "the SQLite dump was cancelled",
+      });
       signal.addEventListener("abort", () => void cleanup(), { once: true });
-      return { readable, finished };
+      return dump;
     } catch (error) {
       await Deno.remove(snapshot).catch(() => {});
       throw error;
     }
+  }
+}
+
+/**
+ * A complete database file: as many bytes as the snapshot file has, and
+ * exactly page size x page count by its own header.
+ */
+class SqliteFileCheck implements CompletenessCheck {
+  #header: Uint8Array | null = null;
+  #streamed = 0;
+  constructor(readonly size: number) {}
+
+  update(chunk: Uint8Array): void {
+    if (this.#header === null) this.#header = chunk.slice(0, 100);
+    this.#streamed += chunk.length;
+  }
+
+  problem(): string | null {
+    const expected = this.#header?.length === 100 ? sqliteFileSize(this.#header) : -1;
+    if (this.#streamed === this.size && (expected <= 0 || expected === this.#streamed)) return null;
+    return `SQLite snapshot is truncated: ${this.#streamed} of ${expected} bytes`;
   }
 }
 

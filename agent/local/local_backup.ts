@@ -10,6 +10,7 @@ import type { Compression } from "../../decrypt/decompress_stream.ts";
 import { BackupyError, UsageError } from "../../decrypt/errors.ts";
 import { fileSink } from "../../decrypt/file_sink.ts";
 import { SafeOutputFile } from "../../decrypt/safe_output_file.ts";
+import { readSmallFile } from "../../decrypt/small_file.ts";
 import { Secret } from "../../decrypt/secret.ts";
 import type { Engine } from "../engines/engine.ts";
 import { createEngine } from "../engines/engine_factory.ts";
@@ -53,13 +54,7 @@ export async function generateKeyFile(path: string): Promise<Dek> {
 }
 
 async function readKeyFile(path: string): Promise<Dek> {
-  let content: Uint8Array;
-  try {
-    content = await Deno.readFile(path);
-  } catch (error) {
-    throw new BackupyError(`cannot read --key-file ${path}: ${(error as Error).message}`);
-  }
-  return dekFromKeyFile(content);
+  return dekFromKeyFile(await readSmallFile(path, "key file"));
 }
 
 /** Runs the backup; rejects with a typed error, leaving no partial output. */

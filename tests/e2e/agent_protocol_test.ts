@@ -6,7 +6,6 @@
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../support/assert.ts";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { join } from "node:path";
-import { DatabaseSync } from "node:sqlite";
 import { CheckType, JobStatus } from "@backupy/gen/backup/v1/common_pb.ts";
 import { EnvelopeSchema } from "@backupy/gen/backup/v1/envelope_pb.ts";
 import {
@@ -17,7 +16,7 @@ import {
   RunHealthCheckSchema,
   SelfUpdateSchema,
 } from "@backupy/gen/backup/v1/server_to_agent_pb.ts";
-import { AgentProcess, FAST_TUNING } from "../support/agent_process.ts";
+import { AgentProcess, FAST_TUNING, scrapeMetrics } from "../support/agent_process.ts";
 import {
   makeSqliteDatabase,
   runBackupCommand,
@@ -72,16 +71,6 @@ function ackFor(server: ControlPlane, correlationId: string) {
     );
     return found?.envelope.payload.case === "ack" ? found.envelope.payload.value : undefined;
   });
-}
-
-/** Scrapes the agent's /metrics (its port is in the state store). */
-async function scrapeMetrics(stateDir: string): Promise<string> {
-  const db = new DatabaseSync(join(stateDir, "state.db"), { readOnly: true });
-  const row = db.prepare("SELECT value FROM meta WHERE key = 'health_listen'").get() as {
-    value: string;
-  };
-  db.close();
-  return await (await fetch(`http://${row.value}/metrics`)).text();
 }
 
 Deno.test("ping gets an Ack with the same correlation_id; seq strictly increases", async () => {

@@ -8,9 +8,8 @@ import { assert, assertEquals, assertMatch, assertStringIncludes } from "../supp
 import { toBinary } from "@bufbuild/protobuf";
 import { EnvelopeSchema } from "@backupy/gen/backup/v1/envelope_pb.ts";
 import { join } from "node:path";
-import { DatabaseSync } from "node:sqlite";
 import { JobStatus } from "@backupy/gen/backup/v1/common_pb.ts";
-import { AgentProcess, FAST_TUNING } from "../support/agent_process.ts";
+import { AgentProcess, FAST_TUNING, scrapeMetrics } from "../support/agent_process.ts";
 import {
   type JobOptions,
   makeSqliteDatabase,
@@ -366,16 +365,6 @@ Deno.test("SIGTERM: a running backup finishes within the grace period, then a cl
   await t.server.waitFor("the close", () => t.server.closeCodes.length > 0);
   assertEquals(t.server.closeCodes.at(-1), 1000);
 });
-
-/** Scrapes the agent's /metrics (its port is in the state store). */
-async function scrapeMetrics(stateDir: string): Promise<string> {
-  const db = new DatabaseSync(join(stateDir, "state.db"), { readOnly: true });
-  const row = db.prepare("SELECT value FROM meta WHERE key = 'health_listen'").get() as {
-    value: string;
-  };
-  db.close();
-  return await (await fetch(`http://${row.value}/metrics`)).text();
-}
 
 Deno.test("liveness: no data from the server for 3 heartbeat intervals means reconnect", async () => {
   await using dir = await tempDir("backupy-agent-live-");

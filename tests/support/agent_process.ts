@@ -3,7 +3,19 @@
  * environment configures it; stderr carries its JSON log lines, which the
  * tests keep (and grep for secrets).
  */
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import { agentArgv } from "./programs.ts";
+
+/** Scrapes a running agent's /metrics; its address is in the state store. */
+export async function scrapeMetrics(stateDir: string): Promise<string> {
+  const db = new DatabaseSync(join(stateDir, "state.db"), { readOnly: true });
+  const row = db.prepare("SELECT value FROM meta WHERE key = 'health_listen'").get() as {
+    value: string;
+  };
+  db.close();
+  return await (await fetch(`http://${row.value}/metrics`)).text();
+}
 
 /** Test-only timing overrides (see agent/service.ts ServiceTuning). */
 export const FAST_TUNING = {
