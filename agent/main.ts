@@ -33,9 +33,11 @@ Commands:
                  run backups, until SIGTERM. Configured by the environment:
                  BACKUPY_AGENT_KEY (or _FILE), BACKUPY_SERVER_URL, BACKUPY_STATE_DIR, ...
   backup         one backup without a control plane:
-                   --target URL        sqlite:///path/to/file.db or
+                   --target URL        sqlite:///path/to/file.db,
+                                       mysql://user[:password]@host[:port]/[database] (or
+                                       mariadb://; password also from MYSQL_PWD),
                                        redis://[user:password@]host[:port] (rediss:// for TLS;
-                                       the password may come from REDISCLI_AUTH)
+                                       password also from REDISCLI_AUTH)
                    --out FILE|-        where the encrypted backup goes
                    --key-file F        the DEK (32 bytes, 64 hex chars or base64), or
                    --generate-key F    write a fresh DEK to F (mode 0600, refused if F exists)

@@ -44,6 +44,12 @@ export interface DumpStream {
   manifest?: Promise<DumpManifest>;
 }
 
+/** What a dump may tell its caller while it runs. */
+export interface DumpOptions {
+  /** Something the user should read in the run's log (a non-transactional table). */
+  warn?: (message: string) => void;
+}
+
 /** One database engine behind one target. */
 export interface Engine {
   readonly name: EngineName;
@@ -53,7 +59,7 @@ export interface Engine {
   /** Bytes the dump will roughly have, for an honest progress percentage. */
   estimateSize(signal?: AbortSignal): Promise<number | undefined>;
   /** Starts a consistent dump. */
-  dump(signal: AbortSignal): Promise<DumpStream>;
+  dump(signal: AbortSignal, options?: DumpOptions): Promise<DumpStream>;
 }
 
 /** A dump failed; the message says what and never carries a secret. */

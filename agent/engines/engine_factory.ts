@@ -11,6 +11,7 @@ import type { ContainerExec } from "./container_exec.ts";
 import { DumpError, type Engine, type EngineName } from "./engine.ts";
 import { SqliteEngine } from "./sqlite_engine.ts";
 import { RedisEngine } from "./redis_engine.ts";
+import { MysqlEngine, type MysqlSslMode } from "./mysql_engine.ts";
 import { Secret } from "../../decrypt/secret.ts";
 
 /** What engines may use. */
@@ -44,6 +45,9 @@ export function engineName(type: DbType): EngineName | undefined {
 /** Connection details a Target cannot carry (local-mode URLs such as rediss://). */
 export interface ConnectionExtras {
   tls?: boolean;
+  /** MySQL/MariaDB ssl-mode and CA file. */
+  sslMode?: MysqlSslMode;
+  sslCa?: string;
 }
 
 /** The engine for `target`; throws {@linkcode DumpError} naming what is missing. */
@@ -70,6 +74,23 @@ export function createEngine(
   switch (name) {
     case "sqlite":
       return new SqliteEngine(connection.database, context.tempDir);
+    case "mysql":
+    case "mariadb":
+      return new MysqlEngine({
+        host: connection.host || "127.0.0.1",
+        port: connection.port || 3306,
+        socketPath:
+          connection.strategy === ConnectionStrategy.UNIX_SOCKET || connection.host.startsWith("/")
+            ? connection.host
+            : undefined,
+        user: connection.username || "root",
+        password: connection.passwordSecretRef
+          ? new Secret(connection.passwordSecretRef)
+          : undefined,
+        database: connection.database,
+        sslMode: extras.sslMode,
+        sslCa: extras.sslCa,
+      }, name);
     case "redis":
       return new RedisEngine({
         hostname: connection.host || "127.0.0.1",

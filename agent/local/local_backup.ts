@@ -15,7 +15,7 @@ import { Secret } from "../../decrypt/secret.ts";
 import type { Engine } from "../engines/engine.ts";
 import { createEngine } from "../engines/engine_factory.ts";
 import { runBackupPipeline } from "../pipeline/backup_pipeline.ts";
-import { targetFromUrl, urlWantsTls } from "./target_url.ts";
+import { targetFromUrl, urlExtras } from "./target_url.ts";
 
 /** The request, from the command line. */
 export interface LocalBackupRequest {
@@ -63,9 +63,7 @@ export async function localBackup(request: LocalBackupRequest): Promise<LocalBac
     throw new UsageError("give exactly one of --key-file and --generate-key");
   }
   const target = targetFromUrl(request.target);
-  const engine = createEngine(target, { tempDir: request.tempDir }, {
-    tls: urlWantsTls(request.target),
-  });
+  const engine = createEngine(target, { tempDir: request.tempDir }, urlExtras(request.target));
   const engineVersion = await engine.version(request.signal);
   const dek = request.keyFile !== undefined
     ? await readKeyFile(request.keyFile)
@@ -85,7 +83,9 @@ async function backupWith(
   engineVersion: string,
   key: CryptoKey,
 ): Promise<LocalBackupResult> {
-  const dump = await engine.dump(request.signal);
+  const dump = await engine.dump(request.signal, {
+    warn: (message) => console.error(`warning: ${message}`),
+  });
   const common = {
     dump,
     format: engine.format,

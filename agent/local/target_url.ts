@@ -13,6 +13,7 @@ import {
   TargetSchema,
 } from "@backupy/gen/backup/v1/server_to_agent_pb.ts";
 import { UsageError } from "../../decrypt/errors.ts";
+import type { ConnectionExtras } from "../engines/engine_factory.ts";
 
 /** Schemes known to the spec and the engine each means. */
 const SCHEMES: Record<string, DbType> = {
@@ -65,6 +66,31 @@ export function targetFromUrl(
       }),
     });
   }
+  if (scheme === "mysql:" || scheme === "mariadb:") {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new UsageError(
+        `--target ${scheme}//user[:password]@host[:port]/[database]: not a valid URL`,
+      );
+    }
+    const socket = parsed.searchParams.get("socket");
+    const password = parsed.password ? decodeURIComponent(parsed.password) : env("MYSQL_PWD") ?? "";
+    return create(TargetSchema, {
+      id: "local",
+      type: scheme === "mariadb:" ? DbType.MARIADB : DbType.MYSQL,
+      displayName: socket ?? `${parsed.hostname}:${parsed.port || 3306}`,
+      connection: create(ConnectionConfigSchema, {
+        host: socket ?? parsed.hostname.replace(/^\[|\]$/g, ""),
+        port: Number(parsed.port || 3306),
+        database: decodeURIComponent(parsed.pathname.replace(/^\//, "")),
+        username: parsed.username ? decodeURIComponent(parsed.username) : "root",
+        passwordSecretRef: password,
+        strategy: socket ? ConnectionStrategy.UNIX_SOCKET : ConnectionStrategy.TCP,
+      }),
+    });
+  }
   if (scheme === "redis:" || scheme === "rediss:") {
     let parsed: URL;
     try {
@@ -93,7 +119,22 @@ export function targetFromUrl(
   );
 }
 
-/** Whether a local-mode URL asks for TLS (rediss://). */
-export function urlWantsTls(url: string): boolean {
-  return /^rediss:/i.test(url);
+/** Connection details a Target cannot carry: TLS for rediss://, ssl-mode for MySQL. */
+export function urlExtras(url: string): ConnectionExtras {
+  if (/^rediss:/i.test(url)) return { tls: true };
+  const query = /\?(.*)$/.exec(url)?.[1];
+  if (!/^(mysql|mariadb):/i.test(url) || !query) return {};
+  const params = new URLSearchParams(query);
+  const mode = (params.get("ssl-mode") ?? params.get("sslmode") ?? "").toUpperCase();
+  if (
+    mode && !["DISABLED", "PREFERRED", "REQUIRED", "VERIFY_CA", "VERIFY_IDENTITY"].includes(mode)
+  ) {
+    throw new UsageError(
+      `ssl-mode must be DISABLED, PREFERRED, REQUIRED, VERIFY_CA or VERIFY_IDENTITY, got ${mode}`,
+    );
+  }
+  return {
+    sslMode: (mode || undefined) as ConnectionExtras["sslMode"],
+    sslCa: params.get("ssl-ca") ?? undefined,
+  };
 }

@@ -1,0 +1,64 @@
+/**
+ * A growable byte buffer for building dump text without a string per value.
+ *
+ * @example
+ * ```ts
+ * import { ByteBuilder } from "./byte_builder.ts";
+ * const b = new ByteBuilder();
+ * b.text("INSERT ");
+ * b.byte(0x28);
+ * console.assert(new TextDecoder().decode(b.take()) === "INSERT (");
+ * ```
+ */
+export class ByteBuilder {
+  #buffer: Uint8Array;
+  #length = 0;
+  static #encoder = new TextEncoder();
+
+  /** Starts with room for `capacity` bytes. */
+  constructor(capacity = 64 * 1024) {
+    this.#buffer = new Uint8Array(capacity);
+  }
+
+  /** Bytes written since the last take. */
+  get length(): number {
+    return this.#length;
+  }
+
+  #reserve(extra: number): void {
+    const needed = this.#length + extra;
+    if (needed <= this.#buffer.length) return;
+    let size = this.#buffer.length * 2;
+    while (size < needed) size *= 2;
+    const grown = new Uint8Array(size);
+    grown.set(this.#buffer.subarray(0, this.#length));
+    this.#buffer = grown;
+  }
+
+  /** Appends one byte. */
+  byte(value: number): void {
+    this.#reserve(1);
+    this.#buffer[this.#length++] = value;
+  }
+
+  /** Appends bytes. */
+  bytes(values: Uint8Array): void {
+    this.#reserve(values.length);
+    this.#buffer.set(values, this.#length);
+    this.#length += values.length;
+  }
+
+  /** Appends text as UTF-8. */
+  text(value: string): void {
+    this.#reserve(value.length * 3);
+    this.#length +=
+      ByteBuilder.#encoder.encodeInto(value, this.#buffer.subarray(this.#length)).written;
+  }
+
+  /** The bytes so far, leaving the builder empty. */
+  take(): Uint8Array {
+    const out = this.#buffer.slice(0, this.#length);
+    this.#length = 0;
+    return out;
+  }
+}

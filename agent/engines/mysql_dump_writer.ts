@@ -1,0 +1,324 @@
+/**
+ * The SQL text of a MySQL/MariaDB dump (agent.md section 5), read inside one
+ * consistent snapshot: session settings saved and restored around the
+ * body, tables from SHOW CREATE TABLE, rows streamed as multi-row INSERTs
+ * with explicit column lists (generated columns left out), triggers after
+ * their table's data, routines and events with DELIMITER, views last over
+ * placeholders so views on views always restore. A single-database dump
+ * names no database, so it restores under any name.
+ *
+ * @module
+ */
+import type { Connection as PromiseConnection, RowDataPacket } from "mysql2/promise";
+import { VERSION } from "../../decrypt/version.ts";
+import { ByteBuilder } from "./byte_builder.ts";
+import { DumpError } from "./engine.ts";
+import { appendLiteral, type LiteralKind, literalKind, quoteName } from "./sql_literal.ts";
+
+/** What the writer needs to know. */
+export interface DumpWriterOptions {
+  /** "MariaDB" or "MySQL": the header line names it. */
+  flavor: "MariaDB" | "MySQL";
+  /** The server's own version string. */
+  serverVersion: string;
+  /** The database to dump, or null for every non-system database (with CREATE DATABASE/USE). */
+  database: string | null;
+  /** Told about things the user should know (non-transactional tables). */
+  warn: (message: string) => void;
+  /** Largest INSERT statement; well below the default max_allowed_packet. */
+  maxStatementBytes?: number;
+  /** Yield output in pieces of about this size. */
+  chunkBytes?: number;
+}
+
+/** Databases that belong to the server, never dumped. */
+export const SYSTEM_DATABASES = ["information_schema", "performance_schema", "mysql", "sys"];
+
+/** Engines whose rows a snapshot covers; others get a warning. */
+const TRANSACTIONAL = new Set(["innodb", "xtradb", "rocksdb", "tokudb"]);
+
+interface TableInfo {
+  name: string;
+  type: "BASE TABLE" | "VIEW" | "SEQUENCE" | string;
+  engine: string | null;
+}
+
+interface ColumnInfo {
+  name: string;
+  kind: LiteralKind;
+  generated: boolean;
+}
+
+type Row = RowDataPacket & Record<string, unknown>;
+
+async function rows(conn: PromiseConnection, sql: string, params: unknown[] = []): Promise<Row[]> {
+  const [result] = await conn.query<Row[]>(sql, params);
+  return result;
+}
+
+/** The one column of a SHOW CREATE result; a null means the user may not read it. */
+function definition(row: Row | undefined, column: string, what: string): string {
+  const value = row?.[column];
+  if (typeof value !== "string" || value === "") {
+    throw new DumpError(
+      `cannot read the definition of ${what}: the user lacks the privilege to see it`,
+    );
+  }
+  return value;
+}
+
+function utcStamp(): string {
+  return new Date().toISOString().replace("T", " ").slice(0, 19);
+}
+
+/**
+ * Generates the dump, in pieces. `conn` must already be inside the
+ * consistent-snapshot transaction, with `SET NAMES utf8mb4` and the
+ * session time zone at UTC.
+ */
+export async function* writeMysqlDump(
+  conn: PromiseConnection,
+  options: DumpWriterOptions,
+): AsyncGenerator<Uint8Array> {
+  const out = new ByteBuilder();
+  const chunkBytes = options.chunkBytes ?? 256 * 1024;
+  const maxStatement = options.maxStatementBytes ?? 1024 * 1024;
+  const flush = function* () {
+    if (out.length >= chunkBytes) yield out.take();
+  };
+
+  out.text(
+    `-- ${options.flavor} dump (backupy-agent ${VERSION})\n--\n` +
+      `-- Database: ${options.database ?? "(all databases)"}\n` +
+      `-- Server version: ${options.serverVersion}\n` +
+      `-- Read in one REPEATABLE READ transaction WITH CONSISTENT SNAPSHOT\n` +
+      `-- ------------------------------------------------------\n\n` +
+      `/*!40101 SET @OLD_CHARACTER_SET_CLIENT=@@CHARACTER_SET_CLIENT */;\n` +
+      `/*!40101 SET @OLD_CHARACTER_SET_RESULTS=@@CHARACTER_SET_RESULTS */;\n` +
+      `/*!40101 SET @OLD_COLLATION_CONNECTION=@@COLLATION_CONNECTION */;\n` +
+      `/*!40101 SET NAMES utf8mb4 */;\n` +
+      `/*!40103 SET @OLD_TIME_ZONE=@@TIME_ZONE */;\n` +
+      `/*!40103 SET TIME_ZONE='+00:00' */;\n` +
+      `/*!40014 SET @OLD_UNIQUE_CHECKS=@@UNIQUE_CHECKS, UNIQUE_CHECKS=0 */;\n` +
+      `/*!40014 SET @OLD_FOREIGN_KEY_CHECKS=@@FOREIGN_KEY_CHECKS, FOREIGN_KEY_CHECKS=0 */;\n` +
+      `/*!40101 SET @OLD_SQL_MODE=@@SQL_MODE, SQL_MODE='NO_AUTO_VALUE_ON_ZERO' */;\n` +
+      `/*!40111 SET @OLD_SQL_NOTES=@@SQL_NOTES, SQL_NOTES=0 */;\n\n`,
+  );
+
+  let databases: string[];
+  if (options.database !== null) {
+    databases = [options.database];
+  } else {
+    databases = (await rows(conn, "SHOW DATABASES"))
+      .map((row) => String(Object.values(row)[0]))
+      .filter((name) => !SYSTEM_DATABASES.includes(name.toLowerCase()))
+      .sort();
+  }
+
+  for (const database of databases) {
+    const db = quoteName(database);
+    // SHOW CREATE qualifies names outside the default database: with it set,
+    // views, foreign keys and routines name only their own database implicitly,
+    // so the dump restores under any database name.
+    await conn.query(`USE ${db}`);
+    if (options.database === null) {
+      const create = definition(
+        (await rows(conn, `SHOW CREATE DATABASE ${db}`))[0],
+        "Create Database",
+        `database ${database}`,
+      );
+      out.text(
+        `--\n-- Database ${db}\n--\n\n${
+          create.replace(/^CREATE DATABASE /, "CREATE DATABASE /*!32312 IF NOT EXISTS*/ ")
+        };\n\nUSE ${db};\n\n`,
+      );
+    }
+    const tables = (await rows(
+      conn,
+      "SELECT TABLE_NAME AS name, TABLE_TYPE AS type, ENGINE AS engine FROM information_schema.TABLES " +
+        "WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME",
+      [database],
+    )) as unknown as TableInfo[];
+    const views = tables.filter((t) => t.type === "VIEW");
+
+    for (const table of tables.filter((t) => t.type !== "VIEW")) {
+      if (table.type === "SEQUENCE") {
+        throw new DumpError(
+          `${database}.${table.name} is a SEQUENCE, which this dump does not support yet`,
+        );
+      }
+      const name = quoteName(table.name);
+      if (table.engine && !TRANSACTIONAL.has(table.engine.toLowerCase())) {
+        options.warn(
+          `table ${database}.${table.name} uses ${table.engine}, which is not transactional: ` +
+            "its rows are not guaranteed consistent with the rest of the dump",
+        );
+      }
+      const create = definition(
+        (await rows(conn, `SHOW CREATE TABLE ${db}.${name}`))[0],
+        "Create Table",
+        `table ${database}.${table.name}`,
+      );
+      out.text(
+        `--\n-- Table structure for table ${name}\n--\n\nDROP TABLE IF EXISTS ${name};\n${create};\n\n`,
+      );
+
+      const columns: ColumnInfo[] = (await rows(
+        conn,
+        "SELECT COLUMN_NAME AS name, DATA_TYPE AS type, EXTRA AS extra FROM information_schema.COLUMNS " +
+          "WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION",
+        [database, table.name],
+      )).map((c) => ({
+        name: String(c.name),
+        kind: literalKind(String(c.type)),
+        generated: /GENERATED|^VIRTUAL$|^PERSISTENT$|^STORED$/i.test(String(c.extra ?? "")),
+      }));
+      const stored = columns.filter((c) => !c.generated);
+      const columnList = stored.map((c) => quoteName(c.name)).join(",");
+      out.text(
+        `--\n-- Dumping data for table ${name}\n--\n\n/*!40000 ALTER TABLE ${name} DISABLE KEYS */;\n`,
+      );
+      yield* flush();
+
+      const head = `INSERT INTO ${name} (${columnList}) VALUES `;
+      let statementBytes = 0;
+      const query = (conn as unknown as { connection: CoreConnection }).connection.query({
+        sql: `SELECT ${columnList} FROM ${db}.${name}`,
+        rowsAsArray: true,
+        typeCast: (field: { buffer(): Uint8Array | null }) => field.buffer(),
+      });
+      for await (
+        const row of query.stream({ highWaterMark: 256 }) as AsyncIterable<(Uint8Array | null)[]>
+      ) {
+        const before = out.length;
+        if (statementBytes === 0) out.text(head);
+        else out.byte(0x2c); // ,
+        out.byte(0x28); // (
+        for (let i = 0; i < stored.length; i++) {
+          if (i > 0) out.byte(0x2c);
+          appendLiteral(out, row[i], stored[i].kind);
+        }
+        out.byte(0x29); // )
+        statementBytes += out.length - before;
+        if (statementBytes >= maxStatement) {
+          out.text(";\n");
+          statementBytes = 0;
+        }
+        yield* flush();
+      }
+      if (statementBytes > 0) out.text(";\n");
+      out.text(`/*!40000 ALTER TABLE ${name} ENABLE KEYS */;\n\n`);
+
+      for (
+        const trigger of await rows(conn, `SHOW TRIGGERS FROM ${db} WHERE \`Table\` = ?`, [
+          table.name,
+        ])
+      ) {
+        const triggerName = String(trigger.Trigger);
+        const row = (await rows(conn, `SHOW CREATE TRIGGER ${db}.${quoteName(triggerName)}`))[0];
+        const statement = definition(
+          row,
+          "SQL Original Statement",
+          `trigger ${database}.${triggerName}`,
+        );
+        out.text(
+          withSqlMode(String(row.sql_mode ?? ""), `DELIMITER ;;\n${statement} ;;\nDELIMITER ;\n`),
+        );
+      }
+      yield* flush();
+    }
+
+    // Placeholders with the views' columns: later views may select from earlier ones.
+    for (const view of views) {
+      const columns = await rows(
+        conn,
+        "SELECT COLUMN_NAME AS name FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION",
+        [database, view.name],
+      );
+      const list = columns.map((c) => `1 AS ${quoteName(String(c.name))}`).join(", ") ||
+        "1 AS `placeholder`";
+      out.text(
+        `--\n-- Placeholder for view ${quoteName(view.name)}\n--\n\nDROP TABLE IF EXISTS ${
+          quoteName(view.name)
+        };\n` +
+          `DROP VIEW IF EXISTS ${quoteName(view.name)};\n/*!50001 CREATE VIEW ${
+            quoteName(view.name)
+          } AS SELECT ${list} */;\n\n`,
+      );
+    }
+
+    for (const kind of ["PROCEDURE", "FUNCTION"] as const) {
+      for (const routine of await rows(conn, `SHOW ${kind} STATUS WHERE Db = ?`, [database])) {
+        const routineName = String(routine.Name);
+        const row = (await rows(conn, `SHOW CREATE ${kind} ${db}.${quoteName(routineName)}`))[0];
+        const column = kind === "PROCEDURE" ? "Create Procedure" : "Create Function";
+        const statement = definition(
+          row,
+          column,
+          `${kind.toLowerCase()} ${database}.${routineName}`,
+        );
+        out.text(
+          `--\n-- ${kind.toLowerCase()} ${
+            quoteName(routineName)
+          }\n--\n\n/*!50003 DROP ${kind} IF EXISTS ${quoteName(routineName)} */;\n` +
+            withSqlMode(String(row.sql_mode ?? ""), `DELIMITER ;;\n${statement} ;;\nDELIMITER ;\n`),
+        );
+      }
+    }
+
+    for (const event of await rows(conn, `SHOW EVENTS FROM ${db}`)) {
+      const eventName = String(event.Name);
+      const row = (await rows(conn, `SHOW CREATE EVENT ${db}.${quoteName(eventName)}`))[0];
+      const statement = definition(row, "Create Event", `event ${database}.${eventName}`);
+      out.text(
+        `--\n-- event ${quoteName(eventName)}\n--\n\n/*!50106 DROP EVENT IF EXISTS ${
+          quoteName(eventName)
+        } */;\n` +
+          withSqlMode(
+            String(row.sql_mode ?? ""),
+            `DELIMITER ;;\n/*!50106 ${statement} */ ;;\nDELIMITER ;\n`,
+          ),
+      );
+    }
+
+    for (const view of views) {
+      const row = (await rows(conn, `SHOW CREATE VIEW ${db}.${quoteName(view.name)}`))[0];
+      const statement = definition(row, "Create View", `view ${database}.${view.name}`);
+      out.text(
+        `--\n-- View ${quoteName(view.name)}\n--\n\nDROP VIEW IF EXISTS ${
+          quoteName(view.name)
+        };\n${statement};\n\n`,
+      );
+    }
+    yield* flush();
+  }
+
+  out.text(
+    `/*!40103 SET TIME_ZONE=@OLD_TIME_ZONE */;\n` +
+      `/*!40101 SET SQL_MODE=@OLD_SQL_MODE */;\n` +
+      `/*!40014 SET FOREIGN_KEY_CHECKS=@OLD_FOREIGN_KEY_CHECKS */;\n` +
+      `/*!40014 SET UNIQUE_CHECKS=@OLD_UNIQUE_CHECKS */;\n` +
+      `/*!40101 SET CHARACTER_SET_CLIENT=@OLD_CHARACTER_SET_CLIENT */;\n` +
+      `/*!40101 SET CHARACTER_SET_RESULTS=@OLD_CHARACTER_SET_RESULTS */;\n` +
+      `/*!40101 SET COLLATION_CONNECTION=@OLD_COLLATION_CONNECTION */;\n` +
+      `/*!40111 SET SQL_NOTES=@OLD_SQL_NOTES */;\n\n` +
+      `-- Dump completed on ${utcStamp()} UTC\n`,
+  );
+  yield out.take();
+}
+
+/** Runs `body` under the object's own sql_mode, as the server stored it. */
+function withSqlMode(sqlMode: string, body: string): string {
+  const mode = sqlMode.replaceAll("'", "''");
+  return `/*!50003 SET @saved_sql_mode = @@sql_mode */;\n/*!50003 SET sql_mode = '${mode}' */;\n${body}` +
+    `/*!50003 SET sql_mode = @saved_sql_mode */;\n\n`;
+}
+
+/** The callback-style connection under mysql2's promise wrapper (for streaming queries). */
+interface CoreConnection {
+  query(options: {
+    sql: string;
+    rowsAsArray: boolean;
+    typeCast: (field: { buffer(): Uint8Array | null }) => unknown;
+  }): { stream(options: { highWaterMark: number }): unknown };
+}

@@ -1,0 +1,228 @@
+/**
+ * MySQL and MariaDB, natively with `mysql2` (agent.md section 5): the whole
+ * dump is read inside one `REPEATABLE READ` transaction started `WITH
+ * CONSISTENT SNAPSHOT` - no global read lock, no LOCK TABLES - and written
+ * as SQL that the `mysql`/`mariadb` client restores (mysql_dump_writer.ts).
+ *
+ * @module
+ */
+import mysql from "mysql2/promise";
+import type { Connection, ConnectionOptions } from "mysql2/promise";
+import { readFileSync } from "node:fs";
+import type { Secret } from "../../decrypt/secret.ts";
+import { checkedDump, type CompletenessCheck } from "./checked_dump.ts";
+import {
+  describeBytes,
+  DumpError,
+  type DumpFormat,
+  type DumpOptions,
+  type DumpStream,
+  type Engine,
+} from "./engine.ts";
+import { SYSTEM_DATABASES, writeMysqlDump } from "./mysql_dump_writer.ts";
+
+/** ssl-mode values, as the mysql client spells them. */
+export type MysqlSslMode = "DISABLED" | "PREFERRED" | "REQUIRED" | "VERIFY_CA" | "VERIFY_IDENTITY";
+
+/** Where and how to connect. */
+export interface MysqlEndpoint {
+  host: string;
+  port: number;
+  /** A UNIX socket path instead of host and port. */
+  socketPath?: string;
+  user: string;
+  password?: Secret<string>;
+  /** Empty: every non-system database. */
+  database: string;
+  sslMode?: MysqlSslMode;
+  /** CA file for VERIFY_CA / VERIFY_IDENTITY. */
+  sslCa?: string;
+}
+
+/** What a dump's first line must be: `-- MySQL dump` or `-- MariaDB dump`, maybe after the sandbox line. */
+export const MYSQL_FORMAT: DumpFormat = {
+  description: "MySQL/MariaDB SQL dump",
+  headerBytes: 64,
+  checkHeader(head) {
+    const text = new TextDecoder().decode(head);
+    // mariadb-dump since 10.11.8 / 11.x starts with the sandbox-mode line first.
+    const body = text.replace(/^\/\*M!999999\\- enable the sandbox mode \*\/\s*\n/, "");
+    return /^-- (MySQL|MariaDB) dump/.test(body)
+      ? null
+      : `expected "-- MySQL dump" or "-- MariaDB dump", got ${describeBytes(head.subarray(0, 24))}`;
+  },
+};
+
+/** "MariaDB 10.11.6" or "MySQL 8.0.36" from SELECT VERSION(). */
+export function describeServer(version: string): { flavor: "MariaDB" | "MySQL"; label: string } {
+  const plain = version.replace(/^5\.5\.5-/, ""); // MariaDB's old replication prefix
+  const number = /^(\d+\.\d+\.\d+)/.exec(plain)?.[1] ?? plain;
+  const flavor = /mariadb/i.test(plain) ? "MariaDB" : "MySQL";
+  return { flavor, label: `${flavor} ${number}` };
+}
+
+function connectionOptions(endpoint: MysqlEndpoint): ConnectionOptions {
+  const options: ConnectionOptions = {
+    user: endpoint.user,
+    password: endpoint.password?.reveal(),
+    // No default database: every name is qualified, and a missing database
+    // gets a clearer message from the dump than from the handshake.
+    charset: "utf8mb4",
+    connectTimeout: 15_000,
+    multipleStatements: false,
+    dateStrings: true,
+    supportBigNumbers: true,
+    bigNumberStrings: true,
+  };
+  if (endpoint.socketPath) options.socketPath = endpoint.socketPath;
+  else {
+    options.host = endpoint.host;
+    options.port = endpoint.port;
+  }
+  switch (endpoint.sslMode) {
+    case "REQUIRED":
+      options.ssl = { rejectUnauthorized: false };
+      break;
+    case "VERIFY_CA":
+      // The CA must sign the certificate; the host name is not checked
+      // (mysql2 hands these options to node:tls, which knows checkServerIdentity).
+      options.ssl = {
+        ca: readCa(endpoint.sslCa),
+        rejectUnauthorized: true,
+        checkServerIdentity: () => undefined,
+      } as ConnectionOptions["ssl"];
+      break;
+    case "VERIFY_IDENTITY":
+      options.ssl = { ca: readCa(endpoint.sslCa), rejectUnauthorized: true };
+      break;
+  }
+  return options;
+}
+
+function readCa(path: string | undefined): string {
+  if (!path) throw new DumpError("ssl-mode VERIFY_CA and VERIFY_IDENTITY need a CA file (ssl-ca)");
+  try {
+    return readFileSync(path, "utf8");
+  } catch (error) {
+    throw new DumpError(`cannot read the CA file ${path}: ${(error as Error).message}`);
+  }
+}
+
+/** The last line our dump writer always ends with. */
+class CompletionTrailer implements CompletenessCheck {
+  #tail = "";
+  update(chunk: Uint8Array): void {
+    this.#tail =
+      (this.#tail + new TextDecoder().decode(chunk.subarray(Math.max(0, chunk.length - 200))))
+        .slice(-200);
+  }
+  problem(): string | null {
+    return /-- Dump completed on [^\n]+\n$/.test(this.#tail)
+      ? null
+      : "the dump ended without its completion line";
+  }
+}
+
+/** A MySQL or MariaDB server. */
+export class MysqlEngine implements Engine {
+  readonly name: "mysql" | "mariadb";
+  readonly format = MYSQL_FORMAT;
+  readonly #endpoint: MysqlEndpoint;
+
+  /** `name` is what the target says; the dump's header follows what the server says. */
+  constructor(endpoint: MysqlEndpoint, name: "mysql" | "mariadb" = "mysql") {
+    this.#endpoint = endpoint;
+    this.name = name;
+  }
+
+  async #connect(): Promise<Connection> {
+    const where = this.#endpoint.socketPath ?? `${this.#endpoint.host}:${this.#endpoint.port}`;
+    try {
+      return await mysql.createConnection(connectionOptions(this.#endpoint));
+    } catch (error) {
+      throw new DumpError(
+        `cannot connect to ${where} as ${this.#endpoint.user}: ${(error as Error).message}`,
+      );
+    }
+  }
+
+  async #withConnection<T>(work: (conn: Connection) => Promise<T>): Promise<T> {
+    const conn = await this.#connect();
+    try {
+      return await work(conn);
+    } catch (error) {
+      if (error instanceof DumpError) throw error;
+      throw new DumpError((error as Error).message);
+    } finally {
+      conn.destroy();
+    }
+  }
+
+  /** `MariaDB x.y.z` or `MySQL x.y.z`, from the server itself. */
+  version(): Promise<string> {
+    return this.#withConnection(async (conn) => {
+      const [rows] = await conn.query<mysql.RowDataPacket[]>("SELECT VERSION() AS v");
+      return describeServer(String(rows[0].v)).label;
+    });
+  }
+
+  /** The data length of the tables to dump. */
+  estimateSize(): Promise<number | undefined> {
+    return this.#withConnection(async (conn) => {
+      const database = this.#endpoint.database;
+      const [rows] = await conn.query<mysql.RowDataPacket[]>(
+        database
+          ? "SELECT SUM(DATA_LENGTH) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?"
+          : `SELECT SUM(DATA_LENGTH) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA NOT IN (${
+            SYSTEM_DATABASES.map(() => "?").join(",")
+          })`,
+        database ? [database] : SYSTEM_DATABASES,
+      );
+      const n = Number(rows[0]?.n ?? 0);
+      return n > 0 ? n : undefined;
+    });
+  }
+
+  /** Opens the snapshot and streams the dump; the connection closes with the stream. */
+  async dump(signal: AbortSignal, options: DumpOptions = {}): Promise<DumpStream> {
+    const conn = await this.#connect();
+    const close = () => conn.destroy();
+    signal.addEventListener("abort", close, { once: true });
+    try {
+      const [rows] = await conn.query<mysql.RowDataPacket[]>("SELECT VERSION() AS v");
+      const server = describeServer(String(rows[0].v));
+      if (this.#endpoint.database) {
+        const [found] = await conn.query<mysql.RowDataPacket[]>(
+          "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?",
+          [this.#endpoint.database],
+        );
+        if (found.length === 0) {
+          throw new DumpError(
+            `database ${this.#endpoint.database} does not exist (or is not visible to this user)`,
+          );
+        }
+      }
+      // Everything below reads one point in time.
+      await conn.query("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ");
+      await conn.query("SET time_zone = '+00:00'");
+      await conn.query("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY");
+      const source = ReadableStream.from(writeMysqlDump(conn, {
+        flavor: server.flavor,
+        serverVersion: String(rows[0].v),
+        database: this.#endpoint.database || null,
+        warn: options.warn ?? (() => {}),
+      }));
+      return checkedDump(source, new CompletionTrailer(), {
+        cancelled: "the MySQL dump was cancelled",
+        cleanup: () => {
+          signal.removeEventListener("abort", close);
+          return conn.end().catch(close);
+        },
+      });
+    } catch (error) {
+      close();
+      if (error instanceof DumpError) throw error;
+      throw new DumpError((error as Error).message);
+    }
+  }
+}
