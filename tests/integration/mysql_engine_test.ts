@@ -329,3 +329,89 @@ Deno.test("local mode: mariadb:// with MYSQL_PWD, header and sandbox-line check"
     ) !== null,
   );
 });
+
+Deno.test("every non-system database with CREATE DATABASE and USE when no database is named", async () => {
+  const admin = await connect();
+  await admin.query(
+    "DROP DATABASE IF EXISTS backupy_all_a; CREATE DATABASE backupy_all_a; CREATE TABLE backupy_all_a.t (id INT PRIMARY KEY); INSERT INTO backupy_all_a.t VALUES (7)",
+  );
+  await admin.end();
+  await using dir = await tempDir("backupy-mysql-all-");
+  const engine = new MysqlEngine({
+    ...server,
+    password: new Secret(server.password),
+    database: "",
+  });
+  const path = join(dir.path, "all.sql");
+  await dumpToFile(engine, path, []);
+  const text = await Deno.readTextFile(path);
+  assertMatch(text, /CREATE DATABASE \/\*!32312 IF NOT EXISTS\*\/ `backupy_all_a`/);
+  assertStringIncludes(text, "USE `backupy_all_a`;");
+  for (const system of ["mysql", "sys", "information_schema", "performance_schema"]) {
+    assert(!text.includes(`USE \`${system}\`;`), system);
+  }
+});
+
+Deno.test("a UNIX socket connection (local mode ?socket=)", async () => {
+  const socket = "/run/mysqld/mysqld.sock";
+  await using dir = await tempDir("backupy-mysql-sock-");
+  const result = await runAgent(
+    [
+      "backup",
+      "--target",
+      `mariadb://${server.user}@localhost/backupy_all_a?socket=${socket}`,
+      "--out",
+      join(dir.path, "s.enc"),
+      "--generate-key",
+      join(dir.path, "s.key"),
+    ],
+    { MYSQL_PWD: server.password },
+  );
+  assertEquals(result.code, 0, result.stderr);
+});
+
+Deno.test("a connection killed mid-dump and a table the user may not read fail with a clear message", async () => {
+  await createFixture();
+  const admin = await connect();
+  // A user who sees `types` (it may insert there) but may not read it.
+  await admin.query("DROP USER IF EXISTS 'backupy_partial'@'%'");
+  await admin.query("CREATE USER 'backupy_partial'@'%' IDENTIFIED BY 'partial-pw-1'");
+  await admin.query(`GRANT SELECT ON ${SOURCE}.z_parent TO 'backupy_partial'@'%'`);
+  await admin.query(`GRANT INSERT ON ${SOURCE}.types TO 'backupy_partial'@'%'`);
+  try {
+    const partial = new MysqlEngine({
+      ...server,
+      user: "backupy_partial",
+      password: new Secret("partial-pw-1"),
+      database: SOURCE,
+    });
+    const dump = await partial.dump(new AbortController().signal);
+    const outcome = await Promise.allSettled([new Response(dump.readable).bytes(), dump.finished]);
+    const reason = outcome.find((o) => o.status === "rejected") as
+      | PromiseRejectedResult
+      | undefined;
+    assert(reason, "the dump must fail, not skip the table");
+    assertStringIncludes(String(reason.reason?.message), "types");
+    assert(!String(reason.reason?.message).includes("partial-pw-1"));
+
+    const engine = new MysqlEngine({
+      ...server,
+      password: new Secret(server.password),
+      database: SOURCE,
+    });
+    const killed = await engine.dump(new AbortController().signal);
+    const [[{ id }]] = await admin.query<mysql.RowDataPacket[]>(
+      "SELECT ID AS id FROM information_schema.PROCESSLIST WHERE USER = ? AND DB = ? ORDER BY ID DESC LIMIT 1",
+      [server.user, SOURCE],
+    );
+    await admin.query(`KILL CONNECTION ${Number(id)}`);
+    const result = await Promise.allSettled([
+      new Response(killed.readable).bytes(),
+      killed.finished,
+    ]);
+    assert(result.some((r) => r.status === "rejected"), "a killed connection fails the dump");
+  } finally {
+    await admin.query("DROP USER IF EXISTS 'backupy_partial'@'%'");
+    await admin.end();
+  }
+});
