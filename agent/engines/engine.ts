@@ -60,6 +60,19 @@ export interface Engine {
   estimateSize(signal?: AbortSignal): Promise<number | undefined>;
   /** Starts a consistent dump. */
   dump(signal: AbortSignal, options?: DumpOptions): Promise<DumpStream>;
+  /**
+   * Replays a dump this agent wrote into the target (local-mode restore);
+   * absent when the engine restores only with its own server tooling.
+   */
+  restore?(source: ReadableStream<Uint8Array>, signal: AbortSignal): Promise<RestoreResult>;
+}
+
+/** What a restore did. */
+export interface RestoreResult {
+  /** Statements executed, or bytes written for file-based engines. */
+  units: number;
+  /** What `units` counts. */
+  unit: "statements" | "bytes";
 }
 
 /** A dump failed; the message says what and never carries a secret. */

@@ -18,8 +18,11 @@ import {
   type DumpOptions,
   type DumpStream,
   type Engine,
+  type RestoreResult,
 } from "./engine.ts";
 import { SYSTEM_DATABASES, writeMysqlDump } from "./mysql_dump_writer.ts";
+import { quoteName } from "./sql_literal.ts";
+import { StatementSplitter } from "./sql_statement_splitter.ts";
 
 /** ssl-mode values, as the mysql client spells them. */
 export type MysqlSslMode = "DISABLED" | "PREFERRED" | "REQUIRED" | "VERIFY_CA" | "VERIFY_IDENTITY";
@@ -223,6 +226,51 @@ export class MysqlEngine implements Engine {
       close();
       if (error instanceof DumpError) throw error;
       throw new DumpError((error as Error).message);
+    }
+  }
+
+  /**
+   * Replays a dump through the driver, statement by statement (DELIMITER
+   * aware), into the target's database - created when missing - or, for an
+   * all-databases dump, into the databases it names.
+   */
+  async restore(source: ReadableStream<Uint8Array>, signal: AbortSignal): Promise<RestoreResult> {
+    const conn = await this.#connect();
+    const close = () => conn.destroy();
+    signal.addEventListener("abort", close, { once: true });
+    let executed = 0;
+    try {
+      const database = this.#endpoint.database;
+      if (database) {
+        await conn.query(`CREATE DATABASE IF NOT EXISTS ${quoteName(database)}`);
+        await conn.query(`USE ${quoteName(database)}`);
+      }
+      const splitter = new StatementSplitter();
+      const run = async (statement: string) => {
+        try {
+          await conn.query(statement);
+        } catch (error) {
+          throw new DumpError(
+            `restore failed at statement ${executed + 1} (${
+              JSON.stringify(statement.slice(0, 120))
+            }): ${(error as Error).message}`,
+          );
+        }
+        executed++;
+      };
+      for await (const text of source.pipeThrough(new TextDecoderStream())) {
+        for (const statement of splitter.push(text)) await run(statement);
+      }
+      for (const statement of splitter.finish()) await run(statement);
+      return { units: executed, unit: "statements" };
+    } catch (error) {
+      if (error instanceof DumpError) throw error;
+      throw new DumpError(
+        `restore failed after ${executed} statements: ${(error as Error).message}`,
+      );
+    } finally {
+      signal.removeEventListener("abort", close);
+      await conn.end().catch(close);
     }
   }
 }

@@ -10,13 +10,16 @@
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
 import { fileSource } from "../../decrypt/file_source.ts";
+import { SafeOutputFile } from "../../decrypt/safe_output_file.ts";
 import { checkedDump, type CompletenessCheck } from "./checked_dump.ts";
+import { HeaderCheckStream } from "./header_check_stream.ts";
 import {
   describeBytes,
   DumpError,
   type DumpFormat,
   type DumpStream,
   type Engine,
+  type RestoreResult,
 } from "./engine.ts";
 
 /** The first 16 bytes of every SQLite database file. */
@@ -110,6 +113,46 @@ export class SqliteEngine implements Engine {
       await Deno.remove(snapshot).catch(() => {});
       throw error;
     }
+  }
+
+  /**
+   * Writes a backed-up database file to the target path, which must not
+   * exist: restoring never overwrites a database. The file appears only
+   * after it passed `PRAGMA integrity_check`.
+   */
+  async restore(source: ReadableStream<Uint8Array>, signal: AbortSignal): Promise<RestoreResult> {
+    try {
+      Deno.statSync(this.#path);
+      throw new DumpError(
+        `${this.#path} exists: restore into a new path (it never overwrites a database)`,
+      );
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+    await using output = await SafeOutputFile.create(this.#path);
+    let bytes = 0;
+    await source
+      .pipeThrough(new HeaderCheckStream(SQLITE_FORMAT))
+      .pipeThrough(
+        new TransformStream({
+          transform(chunk, controller) {
+            bytes += chunk.length;
+            controller.enqueue(chunk);
+          },
+        }),
+      )
+      .pipeTo(output.writable, { signal });
+    const db = new DatabaseSync(output.tempPath, { readOnly: true });
+    try {
+      const row = db.prepare("PRAGMA integrity_check").get() as { integrity_check: string };
+      if (row.integrity_check !== "ok") {
+        throw new DumpError(`the restored database fails integrity_check: ${row.integrity_check}`);
+      }
+    } finally {
+      db.close();
+    }
+    await output.commit();
+    return { units: bytes, unit: "bytes" };
   }
 }
 

@@ -223,3 +223,69 @@ Deno.test("health-check, dump-state and a changed agent key, around a running ag
   assert(second.lines.some((l) => l.includes("sealed with another agent key")));
   assert([...Deno.readDirSync(state)].some((e) => e.name.startsWith("state.db.unreadable-")));
 });
+
+Deno.test("restore: a SQLite backup into a new path; never over an existing file; a wrong key touches nothing", async () => {
+  await using dir = await tempDir("backupy-restore-");
+  const database = join(dir.path, "app.db");
+  makeSqliteDatabase(database, 500);
+  const out = join(dir.path, "app.enc");
+  const key = join(dir.path, "app.key");
+  const backup = await runAgent([
+    "backup",
+    "--target",
+    `sqlite://${database}`,
+    "--out",
+    out,
+    "--generate-key",
+    key,
+  ]);
+  assertEquals(backup.code, 0, backup.stderr);
+  const sha = /sha256:\s+([0-9a-f]{64})/.exec(backup.stderr)![1];
+  const restored = join(dir.path, "restored.db");
+  const result = await runAgent([
+    "restore",
+    "--target",
+    `sqlite://${restored}`,
+    "--in",
+    out,
+    "--key-file",
+    key,
+    "--sha256",
+    sha,
+  ]);
+  assertEquals(result.code, 0, result.stderr);
+  assertEquals(readItems(restored), readItems(database));
+
+  const again = await runAgent([
+    "restore",
+    "--target",
+    `sqlite://${restored}`,
+    "--in",
+    out,
+    "--key-file",
+    key,
+    "--sha256",
+    sha,
+  ]);
+  assertEquals(again.code, 1);
+  assertStringIncludes(again.stderr, "exists: restore into a new path");
+
+  const wrongKey = join(dir.path, "wrong.key");
+  await Deno.writeTextFile(wrongKey, "11".repeat(32));
+  const elsewhere = join(dir.path, "elsewhere.db");
+  const wrong = await runAgent([
+    "restore",
+    "--target",
+    `sqlite://${elsewhere}`,
+    "--in",
+    out,
+    "--key-file",
+    wrongKey,
+  ]);
+  assertEquals(wrong.code, 1);
+  assertStringIncludes(wrong.stderr, "AES-GCM authentication failed in frame 0");
+  assert(
+    ![...Deno.readDirSync(dir.path)].some((e) => e.name.includes("elsewhere")),
+    "nothing written",
+  );
+});

@@ -415,3 +415,67 @@ Deno.test("a connection killed mid-dump and a table the user may not read fail w
     await admin.end();
   }
 });
+
+Deno.test("native restore: backupy-agent restore replays our dump into another database, object for object", async () => {
+  await createFixture();
+  await using dir = await tempDir("backupy-mysql-restore-");
+  const out = join(dir.path, "b.enc");
+  const key = join(dir.path, "b.key");
+  const env = { MYSQL_PWD: server.password };
+  const base = `mariadb://${server.user}@${server.host}:${server.port}`;
+  const backup = await runAgent([
+    "backup",
+    "--target",
+    `${base}/${SOURCE}`,
+    "--out",
+    out,
+    "--generate-key",
+    key,
+  ], env);
+  assertEquals(backup.code, 0, backup.stderr);
+  const sha = /sha256:\s+([0-9a-f]{64})/.exec(backup.stderr)![1];
+
+  const target = "backupy_native_restored";
+  const admin = await connect();
+  await admin.query(`DROP DATABASE IF EXISTS ${target}`);
+  const restore = await runAgent([
+    "restore",
+    "--target",
+    `${base}/${target}`,
+    "--in",
+    out,
+    "--key-file",
+    key,
+    "--sha256",
+    sha,
+  ], env);
+  assertEquals(restore.code, 0, restore.stderr);
+  assertMatch(restore.stderr, /OK: restored \d+ statements/);
+  const before = await objects(SOURCE);
+  const after = await objects(target);
+  assertEquals(Object.keys(after).sort(), Object.keys(before).sort());
+  for (const name of Object.keys(before)) assertEquals(after[name], before[name], name);
+
+  // A corrupted file is refused before a single statement runs: the database is not even created.
+  const bytes = await Deno.readFile(out);
+  bytes[bytes.length - 100] ^= 1;
+  await Deno.writeFile(out, bytes);
+  const other = "backupy_never_created";
+  await admin.query(`DROP DATABASE IF EXISTS ${other}`);
+  const refused = await runAgent([
+    "restore",
+    "--target",
+    `${base}/${other}`,
+    "--in",
+    out,
+    "--key-file",
+    key,
+    "--sha256",
+    sha,
+  ], env);
+  assertEquals(refused.code, 1);
+  assertStringIncludes(refused.stderr, "AES-GCM authentication failed");
+  const [found] = await admin.query<mysql.RowDataPacket[]>("SHOW DATABASES LIKE ?", [other]);
+  assertEquals(found.length, 0);
+  await admin.end();
+});

@@ -6,7 +6,7 @@ import { RunSlots } from "../../agent/runs/run_slots.ts";
 import { redactText } from "../../agent/log/redact.ts";
 import { Logger } from "../../agent/log/logger.ts";
 import { Secret } from "../../decrypt/secret.ts";
-import { HeaderCheckStream } from "../../agent/pipeline/header_check_stream.ts";
+import { HeaderCheckStream } from "../../agent/engines/header_check_stream.ts";
 import { SQLITE_FORMAT } from "../../agent/engines/sqlite_engine.ts";
 import { DumpError } from "../../agent/engines/engine.ts";
 import { targetFromUrl } from "../../agent/local/target_url.ts";

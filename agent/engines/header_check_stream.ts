@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { DumpError, type DumpFormat } from "../engines/engine.ts";
+import { DumpError, type DumpFormat } from "./engine.ts";
 
 /**
  * Passes bytes through once `format.checkHeader` accepted the start.

@@ -1,0 +1,72 @@
+/**
+ * `backupy-agent restore`: puts a backup made by this agent back into a
+ * database without any server tooling (agent.md section 4): the v1 file is
+ * verified end to end first (every frame, the SHA-256, the compressed
+ * stream), then decrypted, decompressed and replayed by the target's engine.
+ *
+ * @module
+ */
+import { decryptBackup } from "../../decrypt/decrypt_backup.ts";
+import { dekFromKeyFile, importDek } from "../../decrypt/dek.ts";
+import { BackupyError, UsageError } from "../../decrypt/errors.ts";
+import { fileSource } from "../../decrypt/file_source.ts";
+import { readSmallFile } from "../../decrypt/small_file.ts";
+import type { RestoreResult } from "../engines/engine.ts";
+import { createEngine } from "../engines/engine_factory.ts";
+import { targetFromUrl, urlExtras } from "./target_url.ts";
+
+/** The request, from the command line. */
+export interface LocalRestoreRequest {
+  target: string;
+  /** The encrypted backup file. */
+  input: string;
+  keyFile: string;
+  sha256?: string;
+  skipDecompress: boolean;
+  tempDir: string;
+  signal: AbortSignal;
+}
+
+async function open(path: string): Promise<ReadableStream<Uint8Array>> {
+  try {
+    return fileSource(await Deno.open(path, { read: true }));
+  } catch (error) {
+    throw new BackupyError(`cannot open --in ${path}: ${(error as Error).message}`);
+  }
+}
+
+/** Verifies, then restores; rejects with a typed error. */
+export async function localRestore(request: LocalRestoreRequest): Promise<RestoreResult> {
+  const target = targetFromUrl(request.target);
+  const engine = createEngine(target, { tempDir: request.tempDir }, urlExtras(request.target));
+  if (!engine.restore) {
+    throw new UsageError(
+      `${engine.name} backups are restored with the server's own tools (see the README)`,
+    );
+  }
+  const key = await importDek(dekFromKeyFile(await readSmallFile(request.keyFile, "key file")));
+  const options = {
+    key,
+    expectedSha256: request.sha256?.toLowerCase(),
+    decompress: !request.skipDecompress,
+    signal: request.signal,
+  };
+  // First pass: prove the whole file before a single statement touches the database.
+  await decryptBackup(await open(request.input), new WritableStream(), options);
+  // Second pass: stream it into the engine.
+  const plain = new TransformStream<Uint8Array, Uint8Array>();
+  const writer = plain.writable.getWriter();
+  const feeding = decryptBackup(
+    await open(request.input),
+    new WritableStream({ write: (chunk) => writer.write(chunk) }),
+    options,
+  ).then(
+    () => writer.close(),
+    (error) => {
+      writer.abort(error).catch(() => {});
+      throw error;
+    },
+  );
+  const [result] = await Promise.all([engine.restore(plain.readable, request.signal), feeding]);
+  return result;
+}
