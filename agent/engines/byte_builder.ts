@@ -1,3 +1,5 @@
+const HEX = new TextEncoder().encode("0123456789ABCDEF");
+
 /**
  * A growable byte buffer for building dump text without a string per value.
  *
@@ -53,6 +55,21 @@ export class ByteBuilder {
     this.#reserve(value.length * 3);
     this.#length +=
       ByteBuilder.#encoder.encodeInto(value, this.#buffer.subarray(this.#length)).written;
+  }
+
+  /** Appends `0x` and the bytes as uppercase hex (a MySQL hex literal). */
+  hex(values: Uint8Array): void {
+    this.#reserve(2 + values.length * 2);
+    const buffer = this.#buffer;
+    let at = this.#length;
+    buffer[at++] = 0x30; // 0
+    buffer[at++] = 0x78; // x
+    for (let i = 0; i < values.length; i++) {
+      const b = values[i];
+      buffer[at++] = HEX[b >> 4];
+      buffer[at++] = HEX[b & 15];
+    }
+    this.#length = at;
   }
 
   /** The bytes so far, leaving the builder empty. */

@@ -187,24 +187,25 @@ export async function* writeMysqlDump(
         rowsAsArray: true,
         typeCast: (field: { buffer(): Uint8Array | null }) => field.buffer(),
       });
-      for await (
-        const row of query.stream({ highWaterMark: 256 }) as AsyncIterable<(Uint8Array | null)[]>
-      ) {
-        const before = out.length;
-        if (statementBytes === 0) out.text(head);
-        else out.byte(0x2c); // ,
-        out.byte(0x28); // (
-        for (let i = 0; i < stored.length; i++) {
-          if (i > 0) out.byte(0x2c);
-          appendLiteral(out, row[i], stored[i].kind);
+      const stream = query.stream({ highWaterMark: 256 }) as unknown as NodeRowStream;
+      for await (const batch of rowBatches(stream)) {
+        for (const row of batch) {
+          const before = out.length;
+          if (statementBytes === 0) out.text(head);
+          else out.byte(0x2c); // ,
+          out.byte(0x28); // (
+          for (let i = 0; i < stored.length; i++) {
+            if (i > 0) out.byte(0x2c);
+            appendLiteral(out, row[i], stored[i].kind);
+          }
+          out.byte(0x29); // )
+          statementBytes += out.length - before;
+          if (statementBytes >= maxStatement) {
+            out.text(";\n");
+            statementBytes = 0;
+          }
         }
-        out.byte(0x29); // )
-        statementBytes += out.length - before;
-        if (statementBytes >= maxStatement) {
-          out.text(";\n");
-          statementBytes = 0;
-        }
-        yield* flush();
+        if (out.length >= chunkBytes) yield out.take();
       }
       if (statementBytes > 0) out.text(";\n");
       out.text(`/*!40000 ALTER TABLE ${name} ENABLE KEYS */;\n\n`);
@@ -312,6 +313,61 @@ function withSqlMode(sqlMode: string, body: string): string {
   const mode = sqlMode.replaceAll("'", "''");
   return `/*!50003 SET @saved_sql_mode = @@sql_mode */;\n/*!50003 SET sql_mode = '${mode}' */;\n${body}` +
     `/*!50003 SET sql_mode = @saved_sql_mode */;\n\n`;
+}
+
+/** The Node stream of rows mysql2 returns for a streaming query. */
+interface NodeRowStream {
+  on(event: "data", listener: (row: (Uint8Array | null)[]) => void): void;
+  on(event: "end", listener: () => void): void;
+  on(event: "error", listener: (error: Error) => void): void;
+  pause(): void;
+  resume(): void;
+}
+
+/**
+ * Rows in batches: one promise per batch instead of one per row (the
+ * per-row async iteration cost more than formatting the row). The stream is
+ * paused while a full batch waits, so memory stays bounded.
+ */
+async function* rowBatches(
+  stream: NodeRowStream,
+  size = 512,
+): AsyncGenerator<(Uint8Array | null)[][]> {
+  let batch: (Uint8Array | null)[][] = [];
+  let ended = false;
+  let failure: Error | null = null;
+  let wake: (() => void) | null = null;
+  const notify = () => {
+    wake?.();
+    wake = null;
+  };
+  stream.on("data", (row) => {
+    batch.push(row);
+    if (batch.length >= size) {
+      stream.pause();
+      notify();
+    }
+  });
+  stream.on("end", () => {
+    ended = true;
+    notify();
+  });
+  stream.on("error", (error) => {
+    failure = error;
+    notify();
+  });
+  for (;;) {
+    if (failure) throw failure;
+    if (batch.length >= size || (ended && batch.length > 0)) {
+      const full = batch;
+      batch = [];
+      yield full;
+      stream.resume();
+      continue;
+    }
+    if (ended) return;
+    await new Promise<void>((resolve) => wake = resolve);
+  }
 }
 
 /** The callback-style connection under mysql2's promise wrapper (for streaming queries). */

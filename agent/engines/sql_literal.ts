@@ -80,7 +80,7 @@ export function appendLiteral(out: ByteBuilder, value: Uint8Array | null, kind: 
     case "number":
       return out.bytes(value);
     case "binary":
-      return value.length === 0 ? out.text("''") : out.text(`0x${value.toHex().toUpperCase()}`);
+      return value.length === 0 ? out.text("''") : out.hex(value);
     case "bit": {
       let bits = "";
       for (const b of value) bits += b.toString(2).padStart(8, "0");

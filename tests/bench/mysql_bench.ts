@@ -1,0 +1,79 @@
+/**
+ * Benchmark: the agent's native MariaDB dump of a large database against
+ * `mariadb-dump --single-transaction` to /dev/null on the same server in
+ * the same run (target <= 1.3x), with peak RSS.
+ *
+ *   BENCH_MYSQL_MIB=1024 BENCH_ONLY=mysql deno task bench
+ */
+import { join } from "node:path";
+import mysql from "mysql2/promise";
+import { AGENT_PERMISSIONS, ROOT } from "../support/programs.ts";
+import { measure } from "./measure.ts";
+
+const MIB = Number(Deno.env.get("BENCH_MYSQL_MIB") ?? 1024);
+const url = new URL(
+  Deno.env.get("BACKUPY_TEST_MARIADB_URL") ?? "mariadb://backupy:backupy-test-pw@127.0.0.1:3306/",
+);
+const server = {
+  host: url.hostname,
+  port: Number(url.port || 3306),
+  user: decodeURIComponent(url.username),
+  password: decodeURIComponent(url.password),
+};
+const DB = "backupy_bench";
+
+const conn = await mysql.createConnection({ ...server, multipleStatements: true });
+try {
+  console.log(`\nmysql benchmark: MariaDB ${MIB} MiB database`);
+  const rows = Math.ceil((MIB * 1024 * 1024) / 260);
+  await conn.query(
+    `DROP DATABASE IF EXISTS ${DB}; CREATE DATABASE ${DB}; USE ${DB};
+     CREATE TABLE orders (id BIGINT PRIMARY KEY, customer VARCHAR(64), note TEXT, amount DECIMAL(12,2), created DATETIME(3), payload VARBINARY(64)) ENGINE=InnoDB;`,
+  );
+  for (let start = 1; start <= rows; start += 500_000) {
+    const end = Math.min(rows, start + 499_999);
+    await conn.query(
+      `INSERT INTO orders SELECT seq, CONCAT('customer-', seq % 10007), REPEAT(CONCAT('note ', seq, ' '), 8), seq * 0.37,
+       '2026-01-01' + INTERVAL (seq % 100000) SECOND, UNHEX(SHA2(seq, 256)) FROM seq_${start}_to_${end}`,
+    );
+  }
+  const env = { MYSQL_PWD: server.password };
+  const reference = await measureWith(env, "sh", [
+    "-c",
+    `mariadb-dump --single-transaction --routines --triggers --events --hex-blob -h ${server.host} -P ${server.port} -u ${server.user} ${DB} > /dev/null`,
+  ]);
+  const ours = await measureWith(env, Deno.execPath(), [
+    "run",
+    ...AGENT_PERMISSIONS,
+    join(ROOT, "tests/bench/mysql_dump.ts"),
+    server.host,
+    String(server.port),
+    server.user,
+    DB,
+  ]);
+  const line = (label: string, m: { seconds: number; peakRssMiB: number }) =>
+    `${label.padEnd(40)} ${m.seconds.toFixed(2).padStart(6)} s  peak RSS ${
+      m.peakRssMiB.toFixed(0)
+    } MiB`;
+  console.log(line("mariadb-dump --single-transaction", reference));
+  console.log(line("backupy MariaDB engine", ours));
+  console.log(
+    `ratio (ours / mariadb-dump time): ${
+      (ours.seconds / reference.seconds).toFixed(2)
+    }x (target <= 1.3x)`,
+  );
+} finally {
+  await conn.query(`DROP DATABASE IF EXISTS ${DB}`);
+  await conn.end();
+}
+
+async function measureWith(env: Record<string, string>, command: string, args: string[]) {
+  const previous = Deno.env.get("MYSQL_PWD");
+  Deno.env.set("MYSQL_PWD", env.MYSQL_PWD);
+  try {
+    return await measure(command, args);
+  } finally {
+    if (previous === undefined) Deno.env.delete("MYSQL_PWD");
+    else Deno.env.set("MYSQL_PWD", previous);
+  }
+}
