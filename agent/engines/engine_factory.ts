@@ -48,6 +48,8 @@ export interface ConnectionExtras {
   /** MySQL/MariaDB ssl-mode and CA file. */
   sslMode?: MysqlSslMode;
   sslCa?: string;
+  /** MySQL/MariaDB: leave DEFINER clauses out. */
+  omitDefiner?: boolean;
 }
 
 /** The engine for `target`; throws {@linkcode DumpError} naming what is missing. */
@@ -90,6 +92,7 @@ export function createEngine(
         database: connection.database,
         sslMode: extras.sslMode,
         sslCa: extras.sslCa,
+        omitDefiner: extras.omitDefiner,
       }, name);
     case "redis":
       return new RedisEngine({

@@ -27,6 +27,12 @@ export interface DumpWriterOptions {
   warn: (message: string) => void;
   /** Largest INSERT statement; well below the default max_allowed_packet. */
   maxStatementBytes?: number;
+  /**
+   * Leave `DEFINER=user@host` out of views, routines, triggers and events,
+   * for restoring on a server where that account does not exist (the
+   * restoring user becomes the definer). Default: kept as the server reports it.
+   */
+  omitDefiner?: boolean;
   /** Yield output in pieces of about this size. */
   chunkBytes?: number;
 }
@@ -81,6 +87,10 @@ export async function* writeMysqlDump(
   options: DumpWriterOptions,
 ): AsyncGenerator<Uint8Array> {
   const out = new ByteBuilder();
+  const definer = (statement: string) =>
+    options.omitDefiner
+      ? statement.replace(/ DEFINER=`(?:[^`]|``)*`@`(?:[^`]|``)*`/, "")
+      : statement;
   const chunkBytes = options.chunkBytes ?? 256 * 1024;
   const maxStatement = options.maxStatementBytes ?? 1024 * 1024;
   const flush = function* () {
@@ -217,11 +227,11 @@ export async function* writeMysqlDump(
       ) {
         const triggerName = String(trigger.Trigger);
         const row = (await rows(conn, `SHOW CREATE TRIGGER ${db}.${quoteName(triggerName)}`))[0];
-        const statement = definition(
+        const statement = definer(definition(
           row,
           "SQL Original Statement",
           `trigger ${database}.${triggerName}`,
-        );
+        ));
         out.text(
           withSqlMode(String(row.sql_mode ?? ""), `DELIMITER ;;\n${statement} ;;\nDELIMITER ;\n`),
         );
@@ -253,11 +263,11 @@ export async function* writeMysqlDump(
         const routineName = String(routine.Name);
         const row = (await rows(conn, `SHOW CREATE ${kind} ${db}.${quoteName(routineName)}`))[0];
         const column = kind === "PROCEDURE" ? "Create Procedure" : "Create Function";
-        const statement = definition(
+        const statement = definer(definition(
           row,
           column,
           `${kind.toLowerCase()} ${database}.${routineName}`,
-        );
+        ));
         out.text(
           `--\n-- ${kind.toLowerCase()} ${
             quoteName(routineName)
@@ -270,7 +280,7 @@ export async function* writeMysqlDump(
     for (const event of await rows(conn, `SHOW EVENTS FROM ${db}`)) {
       const eventName = String(event.Name);
       const row = (await rows(conn, `SHOW CREATE EVENT ${db}.${quoteName(eventName)}`))[0];
-      const statement = definition(row, "Create Event", `event ${database}.${eventName}`);
+      const statement = definer(definition(row, "Create Event", `event ${database}.${eventName}`));
       out.text(
         `--\n-- event ${quoteName(eventName)}\n--\n\n/*!50106 DROP EVENT IF EXISTS ${
           quoteName(eventName)
@@ -284,7 +294,7 @@ export async function* writeMysqlDump(
 
     for (const view of views) {
       const row = (await rows(conn, `SHOW CREATE VIEW ${db}.${quoteName(view.name)}`))[0];
-      const statement = definition(row, "Create View", `view ${database}.${view.name}`);
+      const statement = definer(definition(row, "Create View", `view ${database}.${view.name}`));
       out.text(
         `--\n-- View ${quoteName(view.name)}\n--\n\nDROP VIEW IF EXISTS ${
           quoteName(view.name)

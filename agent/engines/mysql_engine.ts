@@ -40,6 +40,8 @@ export interface MysqlEndpoint {
   sslMode?: MysqlSslMode;
   /** CA file for VERIFY_CA / VERIFY_IDENTITY. */
   sslCa?: string;
+  /** Leave DEFINER clauses out of the dump. */
+  omitDefiner?: boolean;
 }
 
 /** What a dump's first line must be: `-- MySQL dump` or `-- MariaDB dump`, maybe after the sandbox line. */
@@ -214,6 +216,7 @@ export class MysqlEngine implements Engine {
         serverVersion: String(rows[0].v),
         database: this.#endpoint.database || null,
         warn: options.warn ?? (() => {}),
+        omitDefiner: this.#endpoint.omitDefiner,
       }));
       return checkedDump(source, new CompletionTrailer(), {
         cancelled: "the MySQL dump was cancelled",

@@ -133,8 +133,13 @@ export function urlExtras(url: string): ConnectionExtras {
       `ssl-mode must be DISABLED, PREFERRED, REQUIRED, VERIFY_CA or VERIFY_IDENTITY, got ${mode}`,
     );
   }
+  const definer = params.get("definer");
+  if (definer !== null && definer !== "keep" && definer !== "omit") {
+    throw new UsageError(`definer must be keep or omit, got ${definer}`);
+  }
   return {
     sslMode: (mode || undefined) as ConnectionExtras["sslMode"],
     sslCa: params.get("ssl-ca") ?? undefined,
+    omitDefiner: definer === "omit",
   };
 }

@@ -20,7 +20,7 @@ import { describeServer, MYSQL_FORMAT, MysqlEngine } from "../../agent/engines/m
 import { DumpError } from "../../agent/engines/engine.ts";
 import { Secret } from "../../decrypt/secret.ts";
 import { tempDir } from "../support/agent_fixtures.ts";
-import { runAgent } from "../support/programs.ts";
+import { runAgent, runDecrypt } from "../support/programs.ts";
 
 const url = new URL(
   Deno.env.get("BACKUPY_TEST_MYSQL_URL") ?? Deno.env.get("BACKUPY_TEST_MARIADB_URL") ??
@@ -478,4 +478,51 @@ Deno.test("native restore: backupy-agent restore replays our dump into another d
   const [found] = await admin.query<mysql.RowDataPacket[]>("SHOW DATABASES LIKE ?", [other]);
   assertEquals(found.length, 0);
   await admin.end();
+});
+
+Deno.test("?definer=omit leaves DEFINER out of views, routines, triggers and events", async () => {
+  await createFixture();
+  await using dir = await tempDir("backupy-mysql-definer-");
+  const out = join(dir.path, "d.enc");
+  const key = join(dir.path, "d.key");
+  const result = await runAgent(
+    [
+      "backup",
+      "--target",
+      `mariadb://${server.user}@${server.host}:${server.port}/${SOURCE}?definer=omit`,
+      "--out",
+      out,
+      "--generate-key",
+      key,
+      "--compression",
+      "none",
+    ],
+    { MYSQL_PWD: server.password },
+  );
+  assertEquals(result.code, 0, result.stderr);
+  const sql = join(dir.path, "d.sql");
+  const decrypted = await runDecrypt([
+    "--key-file",
+    key,
+    "--in",
+    out,
+    "--out",
+    sql,
+    "--skip-decompress",
+    "--quiet",
+  ]);
+  assertEquals(decrypted.code, 0, decrypted.stderr);
+  const text = await Deno.readTextFile(sql);
+  assert(!text.includes("DEFINER="), "no DEFINER left");
+  for (
+    const object of [
+      "VIEW `v_a`",
+      "PROCEDURE `add_child`",
+      "FUNCTION `twice`",
+      "TRIGGER child_note",
+      "EVENT `nightly`",
+    ]
+  ) {
+    assert(text.includes(object), `${object} is in the dump`);
+  }
 });

@@ -27,7 +27,10 @@ export function assert(condition: unknown, message?: string): asserts condition 
 export function assertStringIncludes(text: string, part: string, message?: string): void {
   if (!text.includes(part)) {
     throw new nodeAssert.AssertionError({
-      message: message ?? `expected ${JSON.stringify(text)} to include ${JSON.stringify(part)}`,
+      message: message ??
+        `expected ${
+          JSON.stringify(text.length > 2000 ? `${text.slice(0, 2000)}...` : text)
+        } to include ${JSON.stringify(part)}`,
     });
   }
 }
