@@ -22,6 +22,7 @@ import { loadAgentConfig } from "./config/agent_config.ts";
 import { ConfigError } from "./config/config_error.ts";
 import { localBackup } from "./local/local_backup.ts";
 import { localRestore } from "./local/local_restore.ts";
+import { ProgressLine } from "../decrypt/progress_line.ts";
 import { Logger } from "./log/logger.ts";
 import { runService } from "./service.ts";
 
@@ -163,6 +164,7 @@ async function restoreCommand(
   Deno.addSignalListener("SIGINT", onSignal);
   Deno.addSignalListener("SIGTERM", onSignal);
   const tempDir = await Deno.makeTempDir({ prefix: "backupy-restore-" });
+  let progress: ProgressLine | undefined;
   try {
     const result = await localRestore({
       target,
@@ -172,10 +174,18 @@ async function restoreCommand(
       skipDecompress: values["skip-decompress"] === true,
       tempDir,
       signal: abort.signal,
+      onPass: (pass, reader, size) => {
+        progress?.stop();
+        if (!Deno.stderr.isTerminal()) return;
+        console.error(pass === "verify" ? "verifying the backup..." : "restoring...");
+        progress = new ProgressLine(() => reader.bytes, size || undefined);
+      },
     });
+    progress?.stop();
     console.error(`OK: restored ${result.units} ${result.unit} from ${input}`);
     return 0;
   } finally {
+    progress?.stop();
     Deno.removeSignalListener("SIGINT", onSignal);
     Deno.removeSignalListener("SIGTERM", onSignal);
     await Deno.remove(tempDir, { recursive: true }).catch(() => {});

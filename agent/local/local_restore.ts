@@ -20,6 +20,8 @@ export interface LocalRestoreRequest {
   target: string;
   /** The encrypted backup file. */
   input: string;
+  /** Told each pass's reader, whose byte count is the progress through the file. */
+  onPass?: (pass: "verify" | "restore", reader: { bytes: number }, size: number) => void;
   keyFile: string;
   sha256?: string;
   skipDecompress: boolean;
@@ -45,21 +47,23 @@ export async function localRestore(request: LocalRestoreRequest): Promise<Restor
     );
   }
   const key = await importDek(dekFromKeyFile(await readSmallFile(request.keyFile, "key file")));
-  const options = {
+  const size = (await Deno.stat(request.input).catch(() => ({ size: 0 }))).size;
+  const options = (pass: "verify" | "restore") => ({
     key,
     expectedSha256: request.sha256?.toLowerCase(),
     decompress: !request.skipDecompress,
     signal: request.signal,
-  };
+    onStart: (reader: { bytes: number }) => request.onPass?.(pass, reader, size),
+  });
   // First pass: prove the whole file before a single statement touches the database.
-  await decryptBackup(await open(request.input), new WritableStream(), options);
+  await decryptBackup(await open(request.input), new WritableStream(), options("verify"));
   // Second pass: stream it into the engine.
   const plain = new TransformStream<Uint8Array, Uint8Array>();
   const writer = plain.writable.getWriter();
   const feeding = decryptBackup(
     await open(request.input),
     new WritableStream({ write: (chunk) => writer.write(chunk) }),
-    options,
+    options("restore"),
   ).then(
     () => writer.close(),
     (error) => {

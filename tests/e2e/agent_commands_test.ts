@@ -16,7 +16,7 @@ import {
   TEST_AGENT_KEY,
 } from "../support/agent_fixtures.ts";
 import { ControlPlane } from "../support/control_plane.ts";
-import { runAgent, runDecrypt } from "../support/programs.ts";
+import { agentArgv, runAgent, runDecrypt } from "../support/programs.ts";
 import { assertNoSecrets } from "../support/secret_scan.ts";
 import { UploadEndpoint } from "../support/upload_endpoint.ts";
 
@@ -64,7 +64,7 @@ Deno.test("local backup: --key-file, --out -, refusing to overwrite a key, and f
   makeSqliteDatabase(database, 100);
   const key = join(dir.path, "k.hex");
   await Deno.writeTextFile(key, crypto.getRandomValues(new Uint8Array(32)).toHex());
-  const [command, argv] = (await import("../support/programs.ts")).agentArgv([
+  const [command, argv] = agentArgv([
     "backup",
     "--target",
     `sqlite://${database}`,
@@ -288,4 +288,45 @@ Deno.test("restore: a SQLite backup into a new path; never over an existing file
     ![...Deno.readDirSync(dir.path)].some((e) => e.name.includes("elsewhere")),
     "nothing written",
   );
+});
+
+Deno.test("restore shows its passes and progress on a terminal only", async () => {
+  await using dir = await tempDir("backupy-restore-tty-");
+  const database = join(dir.path, "app.db");
+  makeSqliteDatabase(database, 20_000);
+  const out = join(dir.path, "app.enc");
+  const key = join(dir.path, "app.key");
+  const backup = await runAgent([
+    "backup",
+    "--target",
+    `sqlite://${database}`,
+    "--out",
+    out,
+    "--generate-key",
+    key,
+  ]);
+  assertEquals(backup.code, 0, backup.stderr);
+  const args = (
+    target: string,
+  ) => ["restore", "--target", `sqlite://${target}`, "--in", out, "--key-file", key];
+  const piped = await runAgent(args(join(dir.path, "piped.db")));
+  assertEquals(piped.code, 0, piped.stderr);
+  assert(
+    !piped.stderr.includes("verifying the backup"),
+    "no progress when stderr is not a terminal",
+  );
+
+  const [command, argv] = agentArgv(args(join(dir.path, "tty.db")));
+  const quoted = [command, ...argv].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(" ");
+  const screen = await new Deno.Command("script", {
+    args: ["-qefc", quoted, "/dev/null"],
+    stdout: "piped",
+    stderr: "piped",
+  })
+    .output();
+  const text = new TextDecoder().decode(screen.stdout);
+  assertEquals(screen.code, 0, text);
+  assertStringIncludes(text, "verifying the backup...");
+  assertStringIncludes(text, "restoring...");
+  assertStringIncludes(text, "OK: restored");
 });
