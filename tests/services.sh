@@ -15,6 +15,9 @@ MARIADB_PORT=${BACKUPY_TEST_MARIADB_PORT:-3306}
 REDIS_PORT=${BACKUPY_TEST_REDIS_PORT:-6379}
 DOCKER_SOCK=${BACKUPY_TEST_DOCKER_SOCKET:-/var/run/docker.sock}
 TEST_PASSWORD=backupy-test-pw
+# A test CA and a server certificate for 127.0.0.1/localhost: MariaDB serves
+# TLS with it, and the TLS tests start their own servers with it.
+TLS_DIR=${BACKUPY_TEST_TLS_DIR:-/var/lib/backupy-test-tls}
 
 print_env() {
   cat <<EOF
@@ -22,6 +25,7 @@ BACKUPY_TEST_PG_URL=postgres://backupy:${TEST_PASSWORD}@127.0.0.1:${PG_PORT}/pos
 BACKUPY_TEST_MARIADB_URL=mariadb://backupy:${TEST_PASSWORD}@127.0.0.1:${MARIADB_PORT}/
 BACKUPY_TEST_REDIS_URL=redis://127.0.0.1:${REDIS_PORT}
 BACKUPY_TEST_DOCKER_SOCKET=${DOCKER_SOCK}
+BACKUPY_TEST_TLS_DIR=${TLS_DIR}
 EOF
 }
 
@@ -92,9 +96,47 @@ END\$\$;
 SQL
 }
 
+make_test_certs() {
+  if [[ -s "${TLS_DIR}/server.pem" ]]; then return 0; fi
+  mkdir -p "${TLS_DIR}"
+  local tmp
+  tmp=$(mktemp -d)
+  openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=Backupy Test CA" \
+    -keyout "${tmp}/ca-key.pem" -out "${tmp}/ca.pem" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" \
+    -keyout "${tmp}/server-key.pem" -out "${tmp}/server.csr" 2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >"${tmp}/san.ext"
+  openssl x509 -req -in "${tmp}/server.csr" -CA "${tmp}/ca.pem" -CAkey "${tmp}/ca-key.pem" \
+    -CAcreateserial -days 3650 -extfile "${tmp}/san.ext" -out "${tmp}/server.pem" 2>/dev/null
+  # An unrelated CA, for "wrong CA" tests.
+  openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=Other CA" \
+    -keyout "${tmp}/other-ca-key.pem" -out "${tmp}/other-ca.pem" 2>/dev/null
+  cp "${tmp}/ca.pem" "${tmp}/server.pem" "${tmp}/server-key.pem" "${tmp}/other-ca.pem" "${TLS_DIR}/"
+  chmod 644 "${TLS_DIR}"/*.pem
+  rm -rf "${tmp}"
+}
+
+# Writes MariaDB's TLS settings; true (0) when the file changed.
+mariadb_tls_config() {
+  local conf=/etc/mysql/mariadb.conf.d/99-backupy-test-tls.cnf
+  local want
+  want=$(printf '[mariadbd]\nssl-ca=%s/ca.pem\nssl-cert=%s/server.pem\nssl-key=%s/server-key.pem' \
+    "${TLS_DIR}" "${TLS_DIR}" "${TLS_DIR}")
+  if [[ -f "$conf" && "$(cat "$conf")" == "$want" ]]; then return 1; fi
+  mkdir -p "$(dirname "$conf")"
+  printf '%s\n' "$want" >"$conf"
+  return 0
+}
+
 mariadb_up() { mariadb-admin --protocol=tcp -h 127.0.0.1 -P "$MARIADB_PORT" -u backupy -p"$TEST_PASSWORD" ping; }
 
 start_mariadb() {
+  local changed=0
+  if mariadb_tls_config; then changed=1; fi
+  if ((changed)) && mariadb-admin ping >/dev/null 2>&1; then
+    log "mariadb: TLS configuration changed, restarting"
+    mariadb-admin shutdown
+  fi
   if mariadb-admin ping >/dev/null 2>&1; then
     log "mariadb already up"
   else
@@ -141,6 +183,7 @@ start_docker() {
 
 install_packages
 need_root
+make_test_certs
 # The four servers are independent: start them side by side.
 pids=()
 start_postgres & pids+=($!)

@@ -52,6 +52,14 @@ export interface ConnectionExtras {
   omitDefiner?: boolean;
 }
 
+function readPem(path: string): string {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch (error) {
+    throw new DumpError(`cannot read the CA file ${path}: ${(error as Error).message}`);
+  }
+}
+
 /** The engine for `target`; throws {@linkcode DumpError} naming what is missing. */
 export function createEngine(
   target: Target,
@@ -99,6 +107,7 @@ export function createEngine(
         hostname: connection.host || "127.0.0.1",
         port: connection.port || 6379,
         tls: extras.tls ?? false,
+        caCerts: extras.tls && extras.sslCa ? [readPem(extras.sslCa)] : undefined,
         username: connection.username || undefined,
         password: connection.passwordSecretRef
           ? new Secret(connection.passwordSecretRef)

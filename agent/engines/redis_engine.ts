@@ -36,7 +36,7 @@ export class RedisEngine implements Engine {
       port: e.port,
       username: e.username,
       password: (e.password as Secret<string> | undefined)?.reveal(),
-      tls: e.tls ? {} : undefined,
+      tls: e.tls ? { ca: e.caCerts } : undefined,
       lazyConnect: true,
       maxRetriesPerRequest: 0,
       retryStrategy: () => null,

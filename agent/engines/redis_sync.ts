@@ -15,6 +15,8 @@ export interface RedisEndpoint {
   hostname: string;
   port: number;
   tls: boolean;
+  /** PEM CA certificates to trust for TLS (else the system's). */
+  caCerts?: string[];
   username?: string;
   password?: Secret<string>;
 }
@@ -110,7 +112,11 @@ export async function syncSnapshot(
   let conn: Deno.Conn;
   try {
     conn = endpoint.tls
-      ? await Deno.connectTls({ hostname: endpoint.hostname, port: endpoint.port })
+      ? await Deno.connectTls({
+        hostname: endpoint.hostname,
+        port: endpoint.port,
+        caCerts: endpoint.caCerts,
+      })
       : await Deno.connect({ hostname: endpoint.hostname, port: endpoint.port });
   } catch (error) {
     throw new DumpError(`cannot connect to Redis at ${where}: ${(error as Error).message}`);

@@ -121,7 +121,13 @@ export function targetFromUrl(
 
 /** Connection details a Target cannot carry: TLS for rediss://, ssl-mode for MySQL. */
 export function urlExtras(url: string): ConnectionExtras {
-  if (/^rediss:/i.test(url)) return { tls: true };
+  if (/^rediss:/i.test(url)) {
+    const query = /\?(.*)$/.exec(url)?.[1];
+    return {
+      tls: true,
+      sslCa: query ? new URLSearchParams(query).get("ssl-ca") ?? undefined : undefined,
+    };
+  }
   const query = /\?(.*)$/.exec(url)?.[1];
   if (!/^(mysql|mariadb):/i.test(url) || !query) return {};
   const params = new URLSearchParams(query);

@@ -526,3 +526,53 @@ Deno.test("?definer=omit leaves DEFINER out of views, routines, triggers and eve
     assert(text.includes(object), `${object} is in the dump`);
   }
 });
+
+Deno.test("ssl-mode REQUIRED, VERIFY_CA and VERIFY_IDENTITY against a server with TLS; another CA is refused", async () => {
+  const tls = Deno.env.get("BACKUPY_TEST_TLS_DIR") ?? "/var/lib/backupy-test-tls";
+  const admin = await connect();
+  // This user may only connect over TLS: a plain connection would be refused.
+  await admin.query(
+    "DROP USER IF EXISTS 'backupy_tls'@'%'; CREATE USER 'backupy_tls'@'%' IDENTIFIED BY 'tls-pw-1' REQUIRE SSL",
+  );
+  await admin.query(
+    "DROP DATABASE IF EXISTS backupy_tls_db; CREATE DATABASE backupy_tls_db; CREATE TABLE backupy_tls_db.t (id INT PRIMARY KEY)",
+  );
+  await admin.query(
+    "GRANT SELECT, SHOW VIEW, EVENT, TRIGGER ON backupy_tls_db.* TO 'backupy_tls'@'%'",
+  );
+  try {
+    await using dir = await tempDir("backupy-mysql-tls-");
+    const run = (query: string, name: string) =>
+      runAgent(
+        [
+          "backup",
+          "--target",
+          `mariadb://backupy_tls@127.0.0.1:${server.port}/backupy_tls_db?${query}`,
+          "--out",
+          join(dir.path, `${name}.enc`),
+          "--generate-key",
+          join(dir.path, `${name}.key`),
+        ],
+        { MYSQL_PWD: "tls-pw-1" },
+      );
+    for (
+      const [query, name] of [
+        ["ssl-mode=REQUIRED", "required"],
+        [`ssl-mode=VERIFY_CA&ssl-ca=${tls}/ca.pem`, "verify-ca"],
+        [`ssl-mode=VERIFY_IDENTITY&ssl-ca=${tls}/ca.pem`, "verify-identity"],
+      ]
+    ) {
+      const result = await run(query, name);
+      assertEquals(result.code, 0, `${name}: ${result.stderr}`);
+    }
+    const plain = await run("ssl-mode=DISABLED", "plain");
+    assertEquals(plain.code, 1, "the REQUIRE SSL user cannot connect without TLS");
+    const wrongCa = await run(`ssl-mode=VERIFY_CA&ssl-ca=${tls}/other-ca.pem`, "wrong-ca");
+    assertEquals(wrongCa.code, 1);
+    assertStringIncludes(wrongCa.stderr, "cannot connect");
+    assert(!wrongCa.stderr.includes("tls-pw-1"));
+  } finally {
+    await admin.query("DROP USER IF EXISTS 'backupy_tls'@'%'");
+    await admin.end();
+  }
+});

@@ -330,3 +330,67 @@ Deno.test("a writer during the snapshot: the RDB is one point in time", async ()
     await stopServer();
   }
 });
+
+Deno.test("rediss:// with the server's CA (?ssl-ca=), and a clear failure with another CA", async () => {
+  const tls = Deno.env.get("BACKUPY_TEST_TLS_DIR") ?? "/var/lib/backupy-test-tls";
+  await using dir = await tempDir("backupy-redis-tls-");
+  const tlsPort = freePort();
+  const server = new Deno.Command("redis-server", {
+    args: [
+      "--port",
+      "0",
+      "--tls-port",
+      String(tlsPort),
+      "--bind",
+      "127.0.0.1",
+      "--dir",
+      dir.path,
+      "--save",
+      "",
+      "--tls-cert-file",
+      `${tls}/server.pem`,
+      "--tls-key-file",
+      `${tls}/server-key.pem`,
+      "--tls-ca-cert-file",
+      `${tls}/ca.pem`,
+      "--tls-auth-clients",
+      "no",
+      "--repl-diskless-sync-delay",
+      "0",
+    ],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  try {
+    await waitForPort(tlsPort, 20_000, "TLS redis-server");
+    const target = (ca: string) => `rediss://127.0.0.1:${tlsPort}?ssl-ca=${ca}`;
+    const ok = await runAgent([
+      "backup",
+      "--target",
+      target(`${tls}/ca.pem`),
+      "--out",
+      join(dir.path, "t.enc"),
+      "--generate-key",
+      join(dir.path, "t.key"),
+    ]);
+    assertEquals(ok.code, 0, ok.stderr);
+    assertStringIncludes(ok.stderr, "OK: backed up Redis ");
+    const wrong = await runAgent([
+      "backup",
+      "--target",
+      target(`${tls}/other-ca.pem`),
+      "--out",
+      join(dir.path, "w.enc"),
+      "--generate-key",
+      join(dir.path, "w.key"),
+    ]);
+    assertEquals(wrong.code, 1);
+    assert(
+      !(await Array.fromAsync(Deno.readDir(dir.path))).some((e) => e.name.startsWith("w.")),
+      "nothing left on failure",
+    );
+  } finally {
+    server.kill("SIGKILL");
+    await server.status;
+  }
+});
