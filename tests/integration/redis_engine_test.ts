@@ -22,6 +22,7 @@ import { Secret } from "../../decrypt/secret.ts";
 import { freePort, waitForPort } from "../support/free_port.ts";
 import { tempDir } from "../support/agent_fixtures.ts";
 import { runAgent, runDecrypt } from "../support/programs.ts";
+import { fakeRedis } from "../support/fake_redis.ts";
 
 const url = new URL(Deno.env.get("BACKUPY_TEST_REDIS_URL") ?? "redis://127.0.0.1:6379");
 const hostname = url.hostname;
@@ -393,4 +394,37 @@ Deno.test("rediss:// with the server's CA (?ssl-ca=), and a clear failure with a
     server.kill("SIGKILL");
     await server.status;
   }
+});
+
+Deno.test("a server that closes mid-stream and wrong credentials fail local mode with no output", async () => {
+  await using dir = await tempDir("backupy-redis-fail-");
+  const rdbStart = new TextEncoder().encode("REDIS0011\u00fa\u0009redis-ver\u00057.2.4");
+  await using truncated = fakeRedis([`$100000\r\n`, rdbStart]);
+  const cut = await runAgent([
+    "backup",
+    "--target",
+    `redis://127.0.0.1:${truncated.port}`,
+    "--out",
+    join(dir.path, "cut.enc"),
+    "--generate-key",
+    join(dir.path, "cut.key"),
+  ]);
+  assertEquals(cut.code, 1);
+  assertStringIncludes(cut.stderr, "Redis closed the connection");
+  await using locked = fakeRedis([], { password: "right-password" });
+  const denied = await runAgent(
+    [
+      "backup",
+      "--target",
+      `redis://127.0.0.1:${locked.port}`,
+      "--out",
+      join(dir.path, "auth.enc"),
+      "--generate-key",
+      join(dir.path, "auth.key"),
+    ],
+    { REDISCLI_AUTH: "wrong-password-77" },
+  );
+  assertEquals(denied.code, 1);
+  assert(!denied.stderr.includes("wrong-password-77"));
+  assertEquals((await Array.fromAsync(Deno.readDir(dir.path))).length, 0, "no output, no key left");
 });
