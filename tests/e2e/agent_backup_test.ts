@@ -6,7 +6,15 @@
  */
 import { assert, assertEquals, assertMatch } from "../support/assert.ts";
 import { join } from "node:path";
-import { JobStatus } from "@backupy/gen/backup/v1/common_pb.ts";
+import { create, toJson } from "@bufbuild/protobuf";
+import { DbType, JobStatus } from "@backupy/gen/backup/v1/common_pb.ts";
+import { EnvelopeSchema } from "@backupy/gen/backup/v1/envelope_pb.ts";
+import {
+  AgentConfigSchema,
+  BackupJobSpecSchema,
+  ConnectionConfigSchema,
+  TargetSchema,
+} from "@backupy/gen/backup/v1/server_to_agent_pb.ts";
 import { AgentProcess } from "../support/agent_process.ts";
 import {
   makeSqliteDatabase,
@@ -112,5 +120,91 @@ Deno.test("RunBackup of a SQLite database: uploaded, reported, restorable", asyn
     dek.toHex(),
     dek.toBase64(),
     command.uploadCreds!.presignedPutUrl,
+  ]);
+});
+
+Deno.test("RunBackup of MariaDB and Redis targets: versions from the servers, no password anywhere", async () => {
+  const mariadb = new URL(
+    Deno.env.get("BACKUPY_TEST_MARIADB_URL") ?? "mariadb://backupy:backupy-test-pw@127.0.0.1:3306/",
+  );
+  const redis = new URL(Deno.env.get("BACKUPY_TEST_REDIS_URL") ?? "redis://127.0.0.1:6379");
+  const password = decodeURIComponent(mariadb.password);
+  const setup = await new Deno.Command("mariadb", {
+    args: [
+      "-h",
+      mariadb.hostname,
+      "-P",
+      mariadb.port || "3306",
+      "-u",
+      decodeURIComponent(mariadb.username),
+      "-e",
+      "CREATE DATABASE IF NOT EXISTS backupy_e2e; CREATE TABLE IF NOT EXISTS backupy_e2e.t (id INT PRIMARY KEY); REPLACE INTO backupy_e2e.t VALUES (1)",
+    ],
+    env: { MYSQL_PWD: password },
+  }).output();
+  assertEquals(setup.code, 0, new TextDecoder().decode(setup.stderr));
+
+  await using dir = await tempDir("backupy-agent-engines-");
+  await using s3 = await S3Server.start();
+  const config = create(AgentConfigSchema, {
+    version: 1n,
+    targets: [
+      create(TargetSchema, {
+        id: "t-maria",
+        type: DbType.MARIADB,
+        connection: create(ConnectionConfigSchema, {
+          host: mariadb.hostname,
+          port: Number(mariadb.port || 3306),
+          username: decodeURIComponent(mariadb.username),
+          passwordSecretRef: password,
+          database: "backupy_e2e",
+        }),
+      }),
+      create(TargetSchema, {
+        id: "t-redis",
+        type: DbType.REDIS,
+        connection: create(ConnectionConfigSchema, {
+          host: redis.hostname,
+          port: Number(redis.port || 6379),
+        }),
+      }),
+    ],
+    jobs: [
+      create(BackupJobSpecSchema, { id: "job-maria", targetId: "t-maria", compression: "zstd" }),
+      create(BackupJobSpecSchema, { id: "job-redis", targetId: "t-redis", compression: "gzip" }),
+    ],
+  });
+  await using server = new ControlPlane({ agentKey: TEST_AGENT_KEY, config });
+  await using agent = AgentProcess.start({
+    BACKUPY_AGENT_KEY: TEST_AGENT_KEY,
+    BACKUPY_SERVER_URL: server.url,
+  }, stateDirIn(dir.path));
+  await server.waitFor("handshake", () => server.payloads("heartbeat").length > 0);
+  const commands = [
+    await runBackupCommand(s3, "run-maria", { jobId: "job-maria" }),
+    await runBackupCommand(s3, "run-redis", { jobId: "job-redis" }),
+  ];
+  for (const command of commands) server.send({ case: "runBackup", value: command });
+  await server.waitFor(
+    "both completed",
+    () => server.payloads("backupCompleted").length === 2,
+    60_000,
+  );
+  const byRun = Object.fromEntries(server.payloads("backupCompleted").map((c) => [c.runId, c]));
+  assertMatch(byRun["run-maria"].dbEngineVersion, /^MariaDB \d+\.\d+\.\d+$/);
+  assertMatch(byRun["run-redis"].dbEngineVersion, /^Redis \d+\.\d+\.\d+$/);
+  assertEquals(byRun["run-redis"].compression, "gzip");
+  for (const completed of Object.values(byRun)) {
+    assertEquals(sha256Hex((await s3.get(completed.s3Key))!), completed.sha256);
+  }
+  await agent.stop();
+  const everything = [
+    ...agent.lines,
+    ...server.received.map((r) => JSON.stringify(toJson(EnvelopeSchema, r.envelope))),
+  ];
+  assertNoSecrets(everything, [
+    TEST_AGENT_KEY,
+    password,
+    ...commands.flatMap((c) => [c.uploadCreds!.presignedPutUrl, c.encryptedDek.toHex()]),
   ]);
 });
