@@ -12,6 +12,7 @@ import { DumpError, type Engine, type EngineName } from "./engine.ts";
 import { SqliteEngine } from "./sqlite_engine.ts";
 import { RedisEngine } from "./redis_engine.ts";
 import { MysqlEngine, type MysqlSslMode } from "./mysql_engine.ts";
+import { PostgresEngine, type PostgresSslMode } from "./postgres_engine.ts";
 import { Secret } from "../../decrypt/secret.ts";
 
 /** What engines may use. */
@@ -50,6 +51,8 @@ export interface ConnectionExtras {
   sslCa?: string;
   /** MySQL/MariaDB: leave DEFINER clauses out. */
   omitDefiner?: boolean;
+  /** PostgreSQL sslmode (sslrootcert goes in sslCa). */
+  pgSslMode?: PostgresSslMode;
 }
 
 function readPem(path: string): string {
@@ -84,6 +87,18 @@ export function createEngine(
   switch (name) {
     case "sqlite":
       return new SqliteEngine(connection.database, context.tempDir);
+    case "postgresql":
+      return new PostgresEngine({
+        host: connection.host || "127.0.0.1",
+        port: connection.port || 5432,
+        user: connection.username || "postgres",
+        password: connection.passwordSecretRef
+          ? new Secret(connection.passwordSecretRef)
+          : undefined,
+        database: connection.database,
+        sslMode: extras.pgSslMode,
+        sslRootCert: extras.sslCa,
+      });
     case "mysql":
     case "mariadb":
       return new MysqlEngine({

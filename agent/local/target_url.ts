@@ -66,6 +66,36 @@ export function targetFromUrl(
       }),
     });
   }
+  if (scheme === "postgres:" || scheme === "postgresql:") {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new UsageError(
+        `--target ${scheme}//user[:password]@host[:port]/database: not a valid URL`,
+      );
+    }
+    // libpq's URI form: ?host=/run/postgresql for a UNIX socket directory.
+    const socket = parsed.searchParams.get("host");
+    const password = parsed.password
+      ? decodeURIComponent(parsed.password)
+      : env("PGPASSWORD") ?? "";
+    return create(TargetSchema, {
+      id: "local",
+      type: DbType.POSTGRESQL,
+      displayName: socket ?? `${parsed.hostname}:${parsed.port || 5432}`,
+      connection: create(ConnectionConfigSchema, {
+        host: socket ?? parsed.hostname.replace(/^\[|\]$/g, ""),
+        port: Number(parsed.port || 5432),
+        database: decodeURIComponent(parsed.pathname.replace(/^\//, "")),
+        username: parsed.username
+          ? decodeURIComponent(parsed.username)
+          : env("PGUSER") ?? "postgres",
+        passwordSecretRef: password,
+        strategy: socket ? ConnectionStrategy.UNIX_SOCKET : ConnectionStrategy.TCP,
+      }),
+    });
+  }
   if (scheme === "mysql:" || scheme === "mariadb:") {
     let parsed: URL;
     try {
@@ -129,6 +159,19 @@ export function urlExtras(url: string): ConnectionExtras {
     };
   }
   const query = /\?(.*)$/.exec(url)?.[1];
+  if (/^postgres(ql)?:/i.test(url)) {
+    const params = new URLSearchParams(query ?? "");
+    const mode = params.get("sslmode") ?? undefined;
+    if (mode && !["disable", "prefer", "require", "verify-ca", "verify-full"].includes(mode)) {
+      throw new UsageError(
+        `sslmode must be disable, prefer, require, verify-ca or verify-full, got ${mode}`,
+      );
+    }
+    return {
+      pgSslMode: mode as ConnectionExtras["pgSslMode"],
+      sslCa: params.get("sslrootcert") ?? undefined,
+    };
+  }
   if (!/^(mysql|mariadb):/i.test(url) || !query) return {};
   const params = new URLSearchParams(query);
   const mode = (params.get("ssl-mode") ?? params.get("sslmode") ?? "").toUpperCase();

@@ -1,0 +1,350 @@
+/**
+ * The native PostgreSQL engine against the server tests/services.sh starts
+ * (BACKUPY_TEST_PG_URL points the tests elsewhere): a hard fixture dumped
+ * while a writer runs, restored with `psql -X -v ON_ERROR_STOP=1` into a
+ * database created from template0, and compared with `pg_dump
+ * --schema-only` and an ordered digest of every table's rows.
+ */
+import {
+  assert,
+  assertEquals,
+  assertMatch,
+  assertRejects,
+  assertStringIncludes,
+} from "../support/assert.ts";
+import postgres from "postgres";
+import { join } from "node:path";
+import { POSTGRES_FORMAT, PostgresEngine } from "../../agent/engines/postgres_engine.ts";
+import { DumpError } from "../../agent/engines/engine.ts";
+import { Secret } from "../../decrypt/secret.ts";
+import { tempDir } from "../support/agent_fixtures.ts";
+import { runAgent, runDecrypt } from "../support/programs.ts";
+
+const url = new URL(
+  Deno.env.get("BACKUPY_TEST_PG_URL") ??
+    "postgres://backupy:backupy-test-pw@127.0.0.1:5432/postgres",
+);
+const server = {
+  host: url.hostname,
+  port: Number(url.port || 5432),
+  user: decodeURIComponent(url.username),
+  password: decodeURIComponent(url.password),
+};
+const SOURCE = "backupy_pg_fixture";
+
+function admin(database = "postgres") {
+  return postgres({ ...server, database, max: 1, onnotice: () => {} });
+}
+
+const FIXTURE = String.raw`
+CREATE SCHEMA "Mixed Case";
+CREATE EXTENSION IF NOT EXISTS pgcrypto;
+CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
+CREATE DOMAIN positive AS integer CONSTRAINT positive_check CHECK (VALUE > 0) NOT NULL;
+CREATE TYPE pair AS (left_side integer, right_side text);
+CREATE TYPE floatrange AS RANGE (subtype = float8, subtype_diff = float8mi);
+CREATE FUNCTION twice(x integer) RETURNS integer LANGUAGE sql IMMUTABLE AS 'SELECT x * 2';
+CREATE PROCEDURE bump(n integer) LANGUAGE plpgsql AS $$ BEGIN UPDATE counters SET value = value + n; END $$;
+CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.touched := true; RETURN NEW; END $$;
+CREATE SEQUENCE ticket_seq START 100 INCREMENT 5;
+CREATE TABLE counters (id serial PRIMARY KEY, value bigint NOT NULL DEFAULT 0);
+CREATE TABLE "Mixed Case"."select" (
+  "id" integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  "Weird ""Name""" text COLLATE "C",
+  doubled integer GENERATED ALWAYS AS (id * 2) STORED,
+  ticket integer DEFAULT nextval('ticket_seq'),
+  m mood DEFAULT 'ok', p positive, pr pair, fr floatrange, touched boolean DEFAULT false
+) WITH (fillfactor = 80);
+CREATE TABLE types (
+  id integer PRIMARY KEY, b bytea, arr integer[], tarr text[], j jsonb, n numeric, nn numeric, f float8,
+  i interval, tz timestamptz, t text, u uuid DEFAULT gen_random_uuid(), parent integer REFERENCES types (id) DEFERRABLE INITIALLY DEFERRED,
+  CONSTRAINT sane CHECK (n IS NULL OR n > -1000000)
+);
+CREATE UNLOGGED TABLE scratch (k text PRIMARY KEY, v text);
+CREATE TABLE measurements (at date NOT NULL, device integer NOT NULL, reading numeric) PARTITION BY RANGE (at);
+CREATE TABLE measurements_2025 PARTITION OF measurements FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+CREATE TABLE measurements_2026 PARTITION OF measurements FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+ALTER TABLE measurements ADD PRIMARY KEY (at, device);
+CREATE INDEX measurements_device ON measurements (device);
+CREATE TABLE animals (id integer PRIMARY KEY, name text NOT NULL, CONSTRAINT named CHECK (name <> ''));
+CREATE TABLE dogs (breed text) INHERITS (animals);
+CREATE EXTENSION IF NOT EXISTS btree_gist;
+CREATE TABLE bookings (room integer, during tsrange, EXCLUDE USING gist (room WITH =, during WITH &&));
+CREATE TABLE pairs (id bigserial PRIMARY KEY, grp integer NOT NULL);
+CREATE TABLE pair_total (n bigint NOT NULL);
+INSERT INTO pair_total VALUES (0);
+CREATE INDEX types_partial ON types (n) WHERE n > 0;
+CREATE INDEX types_expr ON types (lower(t));
+CREATE UNIQUE INDEX types_include ON types (id) INCLUDE (t);
+CREATE VIEW v_b AS SELECT id, twice(id) AS doubled FROM types;
+CREATE VIEW v_a AS SELECT id FROM v_b WHERE doubled > 2;
+CREATE MATERIALIZED VIEW mv AS SELECT count(*) AS n FROM types;
+CREATE UNIQUE INDEX mv_n ON mv (n);
+CREATE TRIGGER select_touch BEFORE INSERT ON "Mixed Case"."select" FOR EACH ROW EXECUTE FUNCTION touch();
+CREATE RULE no_delete_scratch AS ON DELETE TO scratch DO INSTEAD NOTHING;
+ALTER TABLE scratch ENABLE ROW LEVEL SECURITY;
+CREATE POLICY scratch_mine ON scratch FOR SELECT TO PUBLIC USING (k LIKE 'pub%');
+COMMENT ON TABLE types IS 'every type; ''quoted''';
+COMMENT ON COLUMN types.b IS 'all 256 byte values';
+COMMENT ON SCHEMA "Mixed Case" IS 'needs quoting';
+INSERT INTO counters (value) VALUES (1), (2);
+INSERT INTO "Mixed Case"."select" ("Weird ""Name""", m, p, pr, fr) VALUES ('tab	and
+newline and \ backslash', 'happy', 3, ROW(1, 'x'), '[1.5,2.5)'), (NULL, 'sad', 1, NULL, NULL);
+INSERT INTO types (id, b, arr, tarr, j, n, nn, f, i, tz, t) VALUES
+  (1, (SELECT string_agg(set_byte('\x00'::bytea, 0, g), '' ORDER BY g) FROM generate_series(0, 255) g),
+   '{1,2,NULL}', '{"a b","c\"d",NULL}', '{"k": [1, 2.5, "s"], "n": null}', 12345678901234567890.0123456789, 'NaN',
+   'Infinity', '1 year 2 days 03:04:05.678', '2026-11-26 07:31:00.123456+03', E'tab\there\nnew\\line'),
+  (2, '', '{}', '{}', '[]', -0.5, NULL, '-Infinity', '-1 day', 'infinity', ''),
+  (3, NULL, NULL, NULL, NULL, NULL, NULL, 'NaN', NULL, NULL, NULL);
+UPDATE types SET parent = 1 WHERE id = 2;
+INSERT INTO scratch VALUES ('pub1', 'x'), ('priv', 'y');
+INSERT INTO measurements SELECT DATE '2025-06-01' + g, g % 7, g * 1.5 FROM generate_series(0, 400) g;
+INSERT INTO animals VALUES (1, 'cat');
+INSERT INTO dogs VALUES (2, 'rex', 'collie');
+INSERT INTO bookings VALUES (1, '[2026-01-01 10:00, 2026-01-01 11:00)');
+SELECT setval('ticket_seq', 555);
+REFRESH MATERIALIZED VIEW mv;
+CREATE TABLE big (id integer PRIMARY KEY, label text);
+INSERT INTO big SELECT g, 'row ' || g FROM generate_series(1, 100000) g;
+`;
+
+async function createFixture(): Promise<void> {
+  const sql = admin();
+  await sql.unsafe(`DROP DATABASE IF EXISTS ${SOURCE} WITH (FORCE)`);
+  await sql.unsafe(`CREATE DATABASE ${SOURCE} TEMPLATE template0`);
+  await sql.end();
+  const db = admin(SOURCE);
+  await db.unsafe(FIXTURE).simple();
+  await db.end();
+}
+
+async function psql(database: string, args: string[], input?: string) {
+  return await new Deno.Command("psql", {
+    args: [
+      "-X",
+      "-q",
+      "-v",
+      "ON_ERROR_STOP=1",
+      "-h",
+      server.host,
+      "-p",
+      String(server.port),
+      "-U",
+      server.user,
+      "-d",
+      database,
+      ...args,
+    ],
+    env: { PGPASSWORD: server.password },
+    stdout: "piped",
+    stderr: "piped",
+    stdin: input ? "piped" : "null",
+  }).output();
+}
+
+async function schemaOf(database: string): Promise<string> {
+  const out = await new Deno.Command("pg_dump", {
+    args: [
+      "--schema-only",
+      "--no-owner",
+      "--no-privileges",
+      "-h",
+      server.host,
+      "-p",
+      String(server.port),
+      "-U",
+      server.user,
+      database,
+    ],
+    env: { PGPASSWORD: server.password },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
+  return new TextDecoder().decode(out.stdout)
+    .split("\n")
+    // Comments, blank lines and pg_dump's per-run \restrict keys are not schema.
+    .filter((l) => !l.startsWith("--") && l.trim() !== "" && !/^\\(un)?restrict /.test(l))
+    .join("\n");
+}
+
+/** An ordered digest of every table's rows. */
+async function rowDigests(database: string): Promise<Record<string, string>> {
+  const db = admin(database);
+  const tables =
+    await db`SELECT quote_ident(schemaname) || '.' || quote_ident(tablename) AS t FROM pg_tables
+    WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1`;
+  const out: Record<string, string> = {};
+  for (const { t } of tables) {
+    const [row] = await db.unsafe(
+      `SELECT count(*)::text AS n, md5(coalesce(string_agg(x::text, '|' ORDER BY x::text), '')) AS d FROM ${t} x`,
+    );
+    out[t] = `${row.n} ${row.d}`;
+  }
+  await db.end();
+  return out;
+}
+
+Deno.test("a hard fixture dumped under a writer restores with psql, schema and rows equal", async () => {
+  await createFixture();
+  await using dir = await tempDir("backupy-pg-");
+  const engine = new PostgresEngine({
+    ...server,
+    password: new Secret(server.password),
+    database: SOURCE,
+  });
+  assertMatch(await engine.version(), /^PostgreSQL \d+(\.\d+)?$/);
+  assert(((await engine.estimateSize()) ?? 0) > 1_000_000);
+
+  const writer = admin(SOURCE);
+  let stop = false;
+  let transactions = 0;
+  const writing = (async () => {
+    for (let g = 1; !stop; g++) {
+      await writer.begin(async (tx) => {
+        await tx`INSERT INTO pairs (grp) VALUES (${g}), (${g})`;
+        await tx`UPDATE pair_total SET n = n + 2`;
+      });
+      transactions++;
+    }
+  })();
+  await new Promise((r) => setTimeout(r, 30));
+  const warnings: string[] = [];
+  const dump = await engine.dump(new AbortController().signal, { warn: (m) => warnings.push(m) });
+  const path = join(dir.path, "dump.sql");
+  {
+    using file = await Deno.open(path, { write: true, create: true, truncate: true });
+    for await (const chunk of dump.readable) {
+      for (let at = 0; at < chunk.length;) at += await file.write(chunk.subarray(at));
+    }
+  }
+  await dump.finished;
+  stop = true;
+  await writing;
+  await writer.end();
+  assert(transactions > 0, "the writer ran during the dump");
+  assertEquals(warnings, []);
+
+  const head = (await Deno.readFile(path)).subarray(0, 64);
+  assertEquals(POSTGRES_FORMAT.checkHeader(head), null);
+
+  const target = "backupy_pg_restored";
+  const sql = admin();
+  await sql.unsafe(`DROP DATABASE IF EXISTS ${target} WITH (FORCE)`);
+  await sql.unsafe(`CREATE DATABASE ${target} TEMPLATE template0`);
+  await sql.end();
+  const restored = await psql(target, ["-f", path]);
+  assertEquals(restored.code, 0, new TextDecoder().decode(restored.stderr).slice(0, 3000));
+  assertEquals(new TextDecoder().decode(restored.stderr), "", "zero errors or warnings");
+
+  const db = admin(target);
+  const [inv] =
+    await db`SELECT (SELECT n FROM pair_total)::int AS total, (SELECT count(*) FROM pairs)::int AS rows,
+    (SELECT count(*) FROM (SELECT grp FROM pairs GROUP BY grp HAVING count(*) <> 2) x)::int AS half`;
+  assertEquals(inv.rows, inv.total);
+  assertEquals(inv.half, 0);
+  const [seq] = await db`SELECT last_value::int AS v FROM ticket_seq`;
+  assertEquals(seq.v, 555);
+  const [mv] = await db`SELECT n::int FROM mv`;
+  assertEquals(mv.n, 3);
+  await db.end();
+
+  // pairs and pair_total kept changing after the snapshot: they are checked by the invariant above.
+  const [before, after] = [await rowDigests(SOURCE), await rowDigests(target)];
+  assertEquals(Object.keys(after), Object.keys(before));
+  for (const table of Object.keys(before)) {
+    if (/\.pairs$|\.pair_total$/.test(table)) continue;
+    assertEquals(after[table], before[table], table);
+  }
+  const schemaBefore = (await schemaOf(SOURCE)).replace(/SELECT pg_catalog.setval\([^)]*\);/g, "");
+  const schemaAfter = (await schemaOf(target)).replace(/SELECT pg_catalog.setval\([^)]*\);/g, "");
+  assertEquals(schemaAfter, schemaBefore);
+});
+
+Deno.test("failures: wrong password, unknown database, a table the user may not read", async () => {
+  const wrong = new PostgresEngine({
+    ...server,
+    password: new Secret("no-such-password-9"),
+    database: "postgres",
+  });
+  const error = await assertRejects(
+    () => wrong.dump(new AbortController().signal),
+    DumpError,
+    "password authentication failed",
+  );
+  assert(!error.message.includes("no-such-password-9"));
+  const missing = new PostgresEngine({
+    ...server,
+    password: new Secret(server.password),
+    database: "no_such_database_x",
+  });
+  await assertRejects(
+    () => missing.dump(new AbortController().signal),
+    DumpError,
+    "no_such_database_x",
+  );
+
+  await createFixture();
+  const sql = admin(SOURCE);
+  await sql.unsafe(
+    `DROP ROLE IF EXISTS backupy_limited; CREATE ROLE backupy_limited LOGIN PASSWORD 'limited-pw-1'`,
+  );
+  await sql.unsafe(
+    `GRANT USAGE ON SCHEMA public TO backupy_limited; GRANT SELECT ON counters TO backupy_limited`,
+  );
+  await sql.end();
+  try {
+    const limited = new PostgresEngine({
+      ...server,
+      user: "backupy_limited",
+      password: new Secret("limited-pw-1"),
+      database: SOURCE,
+    });
+    const dump = await limited.dump(new AbortController().signal);
+    const outcome = await Promise.allSettled([new Response(dump.readable).bytes(), dump.finished]);
+    const reason = outcome.find((o) => o.status === "rejected") as
+      | PromiseRejectedResult
+      | undefined;
+    assert(reason, "a table the user cannot read fails the dump");
+    assertStringIncludes(String(reason.reason?.message), "permission denied");
+  } finally {
+    const cleanup = admin(SOURCE);
+    await cleanup.unsafe(`DROP OWNED BY backupy_limited; DROP ROLE backupy_limited`);
+    await cleanup.end();
+  }
+});
+
+Deno.test("local mode: postgres:// with PGPASSWORD backs up and restores with backupy-decrypt + psql", async () => {
+  await createFixture();
+  await using dir = await tempDir("backupy-pg-local-");
+  const result = await runAgent(
+    [
+      "backup",
+      "--target",
+      `postgres://${server.user}@${server.host}:${server.port}/${SOURCE}`,
+      "--out",
+      join(dir.path, "p.enc"),
+      "--generate-key",
+      join(dir.path, "p.key"),
+    ],
+    { PGPASSWORD: server.password },
+  );
+  assertEquals(result.code, 0, result.stderr);
+  assertMatch(result.stderr, /OK: backed up PostgreSQL \d+/);
+  assert(!result.stderr.includes(server.password));
+  const command = /restore: (backupy-decrypt .*)$/m.exec(result.stderr)![1];
+  const sqlPath = join(dir.path, "p.sql");
+  const decrypted = await runDecrypt(
+    command.split(" ").slice(1).map((a) => a === "RESTORED_FILE" ? sqlPath : a),
+  );
+  assertEquals(decrypted.code, 0, decrypted.stderr);
+  const target = "backupy_pg_local_restored";
+  const sql = admin();
+  await sql.unsafe(`DROP DATABASE IF EXISTS ${target} WITH (FORCE)`);
+  await sql.unsafe(`CREATE DATABASE ${target} TEMPLATE template0`);
+  await sql.end();
+  const restored = await psql(target, ["-f", sqlPath]);
+  assertEquals(restored.code, 0, new TextDecoder().decode(restored.stderr).slice(0, 2000));
+  const [before, after] = [await rowDigests(SOURCE), await rowDigests(target)];
+  assertEquals(after, before);
+});
