@@ -44,7 +44,7 @@ Commands:
                    --key-file F        the DEK (32 bytes, 64 hex chars or base64), or
                    --generate-key F    write a fresh DEK to F (mode 0600, refused if F exists)
                    --compression C     zstd (default), gzip or none
-  restore        put a local-mode backup back (SQLite, MySQL/MariaDB), verified first:
+  restore        put a local-mode backup back (SQLite, MySQL/MariaDB, PostgreSQL), verified first:
                    --target URL        as for backup (a SQLite path must not exist yet)
                    --in FILE           the encrypted backup
                    --key-file F        its key

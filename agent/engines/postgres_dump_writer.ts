@@ -286,10 +286,7 @@ export async function* writePostgresDump(
     line(`COPY ${qualified(table)} (${list}) FROM stdin;`);
     if (out.length >= chunkBytes) yield out.take();
     const stream = await sql.unsafe(`COPY ${qualified(table)} (${list}) TO STDOUT`).readable();
-    for await (const chunk of stream as AsyncIterable<Uint8Array>) {
-      out.bytes(chunk);
-      if (out.length >= chunkBytes) yield out.take();
-    }
+    yield* copyData(stream as unknown as CopyStream, out, chunkBytes);
     resumeAfterCopy(stream);
     line("\\.\n");
   }
@@ -492,6 +489,60 @@ export async function* writePostgresDump(
   }
   line("\n--\n-- PostgreSQL database dump complete\n--");
   yield out.take();
+}
+
+/** The Node readable postgres.js returns for COPY ... TO STDOUT. */
+interface CopyStream {
+  on(event: "data", listener: (chunk: Uint8Array) => void): void;
+  on(event: "end", listener: () => void): void;
+  on(event: "error", listener: (error: Error) => void): void;
+  pause(): void;
+  resume(): void;
+}
+
+/**
+ * COPY data appended to `out`, yielded in pieces of `chunkBytes`. postgres.js
+ * delivers one chunk per row; taking them as events and yielding per piece
+ * (not per row) is what keeps the dump near pg_dump's speed. The stream is
+ * paused while a full piece waits, so memory stays bounded.
+ */
+async function* copyData(
+  stream: CopyStream,
+  out: ByteBuilder,
+  chunkBytes: number,
+): AsyncGenerator<Uint8Array> {
+  let ended = false;
+  let failure: Error | null = null;
+  let wake: (() => void) | null = null;
+  const notify = () => {
+    wake?.();
+    wake = null;
+  };
+  stream.on("data", (chunk) => {
+    out.bytes(chunk);
+    if (out.length >= chunkBytes) {
+      stream.pause();
+      notify();
+    }
+  });
+  stream.on("end", () => {
+    ended = true;
+    notify();
+  });
+  stream.on("error", (error) => {
+    failure = error;
+    notify();
+  });
+  for (;;) {
+    if (failure) throw failure;
+    if (out.length >= chunkBytes) {
+      yield out.take();
+      stream.resume();
+      continue;
+    }
+    if (ended) return;
+    await new Promise<void>((resolve) => wake = resolve);
+  }
 }
 
 /**

@@ -17,8 +17,11 @@ import {
   type DumpOptions,
   type DumpStream,
   type Engine,
+  type RestoreResult,
 } from "./engine.ts";
-import { writePostgresDump } from "./postgres_dump_writer.ts";
+import { ident, writePostgresDump } from "./postgres_dump_writer.ts";
+import { PgScriptReader, type ScriptItem } from "./pg_script_reader.ts";
+import { finished } from "node:stream/promises";
 
 /** sslmode values, as libpq spells them. */
 export type PostgresSslMode = "disable" | "prefer" | "require" | "verify-ca" | "verify-full";
@@ -196,6 +199,101 @@ export class PostgresEngine implements Engine {
     } catch (error) {
       close();
       throw this.#explain(error);
+    }
+  }
+
+  /**
+   * Replays a dump this agent wrote - statements and COPY data through the
+   * driver - in one transaction, into the target database (created from
+   * template0 when missing). A database that already has tables is refused:
+   * restoring never mixes with existing data.
+   */
+  async restore(source: ReadableStream<Uint8Array>, signal: AbortSignal): Promise<RestoreResult> {
+    const database = this.#endpoint.database;
+    if (!database) throw new DumpError("restore needs a database in the target URL");
+    const created = await this.#withDatabase("postgres", async (admin) => {
+      const found = await admin`SELECT 1 FROM pg_database WHERE datname = ${database}`;
+      if (found.length > 0) return false;
+      await admin.unsafe(`CREATE DATABASE ${ident(database)} TEMPLATE template0`);
+      return true;
+    });
+    const client = this.#client(database);
+    const close = () => void client.end({ timeout: 0 });
+    signal.addEventListener("abort", close, { once: true });
+    let executed = 0;
+    try {
+      const sql = await client.reserve();
+      const [{ n }] =
+        await sql`SELECT count(*)::int AS n FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace
+        WHERE c.relkind IN ('r', 'p') AND s.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')`;
+      if (n > 0) {
+        throw new DumpError(
+          `database ${database} already has ${n} table(s): restore into an empty database`,
+        );
+      }
+      await sql`BEGIN`;
+      const reader = new PgScriptReader();
+      let copy:
+        | { write(chunk: string): boolean; end(): void; once(e: string, f: () => void): void }
+        | null = null;
+      const run = async (item: ScriptItem) => {
+        try {
+          if (item.kind === "statement") {
+            await sql.unsafe(item.sql);
+            executed++;
+          } else if (item.kind === "copy-start") {
+            copy = await sql.unsafe(item.sql).writable() as unknown as typeof copy;
+            executed++;
+          } else if (item.kind === "copy-data") {
+            if (!copy!.write(item.text)) {
+              await new Promise<void>((resolve) => copy!.once("drain", resolve));
+            }
+          } else {
+            copy!.end();
+            await finished(copy as unknown as NodeJS.WritableStream);
+            copy = null;
+          }
+        } catch (error) {
+          const what = item.kind === "statement" || item.kind === "copy-start"
+            ? JSON.stringify(item.sql.slice(0, 120))
+            : "COPY data";
+          throw new DumpError(
+            `restore failed at statement ${executed + 1} (${what}): ${(error as Error).message}`,
+          );
+        }
+      };
+      for await (const text of source.pipeThrough(new TextDecoderStream())) {
+        for (const item of reader.push(text)) await run(item);
+      }
+      for (const item of reader.finish()) await run(item);
+      await sql`COMMIT`;
+      sql.release();
+      return { units: executed, unit: "statements" };
+    } catch (error) {
+      await client.end({ timeout: 1 });
+      // A database this restore created and could not fill is dropped again.
+      if (created) {
+        await this.#withDatabase(
+          "postgres",
+          (admin) => admin.unsafe(`DROP DATABASE IF EXISTS ${ident(database)} WITH (FORCE)`),
+        )
+          .catch(() => {});
+      }
+      throw this.#explain(error);
+    } finally {
+      signal.removeEventListener("abort", close);
+      await client.end({ timeout: 1 });
+    }
+  }
+
+  async #withDatabase<T>(database: string, work: (sql: Sql) => Promise<T>): Promise<T> {
+    const sql = this.#client(database);
+    try {
+      return await work(sql);
+    } catch (error) {
+      throw this.#explain(error);
+    } finally {
+      await sql.end({ timeout: 1 });
     }
   }
 }

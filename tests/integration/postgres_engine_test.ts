@@ -348,3 +348,57 @@ Deno.test("local mode: postgres:// with PGPASSWORD backs up and restores with ba
   const [before, after] = [await rowDigests(SOURCE), await rowDigests(target)];
   assertEquals(after, before);
 });
+
+Deno.test("native restore: backupy-agent restore replays our dump in one transaction; a non-empty database is refused", async () => {
+  await createFixture();
+  await using dir = await tempDir("backupy-pg-restore-");
+  const env = { PGPASSWORD: server.password };
+  const base = `postgres://${server.user}@${server.host}:${server.port}`;
+  const out = join(dir.path, "b.enc");
+  const key = join(dir.path, "b.key");
+  const backup = await runAgent([
+    "backup",
+    "--target",
+    `${base}/${SOURCE}`,
+    "--out",
+    out,
+    "--generate-key",
+    key,
+  ], env);
+  assertEquals(backup.code, 0, backup.stderr);
+  const sha = /sha256:\s+([0-9a-f]{64})/.exec(backup.stderr)![1];
+  const target = "backupy_pg_native";
+  const sql = admin();
+  await sql.unsafe(`DROP DATABASE IF EXISTS ${target} WITH (FORCE)`);
+  await sql.end();
+  const restore = await runAgent([
+    "restore",
+    "--target",
+    `${base}/${target}`,
+    "--in",
+    out,
+    "--key-file",
+    key,
+    "--sha256",
+    sha,
+  ], env);
+  assertEquals(restore.code, 0, restore.stderr);
+  assertMatch(restore.stderr, /OK: restored \d+ statements/);
+  assertEquals(await rowDigests(target), await rowDigests(SOURCE));
+  const normal = (text: string) => text.replace(/SELECT pg_catalog.setval\([^)]*\);/g, "");
+  assertEquals(normal(await schemaOf(target)), normal(await schemaOf(SOURCE)));
+
+  const again = await runAgent([
+    "restore",
+    "--target",
+    `${base}/${target}`,
+    "--in",
+    out,
+    "--key-file",
+    key,
+    "--sha256",
+    sha,
+  ], env);
+  assertEquals(again.code, 1);
+  assertStringIncludes(again.stderr, "already has");
+});
