@@ -192,13 +192,14 @@ export async function* writeMysqlDump(
 
       const head = `INSERT INTO ${name} (${columnList}) VALUES `;
       let statementBytes = 0;
-      const query = (conn as unknown as { connection: CoreConnection }).connection.query({
+      const core = (conn as unknown as { connection: CoreConnection }).connection;
+      const query = core.query({
         sql: `SELECT ${columnList} FROM ${db}.${name}`,
         rowsAsArray: true,
         typeCast: (field: { buffer(): Uint8Array | null }) => field.buffer(),
       });
       const stream = query.stream({ highWaterMark: 256 }) as unknown as NodeRowStream;
-      for await (const batch of rowBatches(stream)) {
+      for await (const batch of rowBatches(stream, core)) {
         for (const row of batch) {
           const before = out.length;
           if (statementBytes === 0) out.text(head);
@@ -328,7 +329,7 @@ function withSqlMode(sqlMode: string, body: string): string {
 /** The Node stream of rows mysql2 returns for a streaming query. */
 interface NodeRowStream {
   on(event: "data", listener: (row: (Uint8Array | null)[]) => void): void;
-  on(event: "end", listener: () => void): void;
+  on(event: "end" | "close", listener: () => void): void;
   on(event: "error", listener: (error: Error) => void): void;
   pause(): void;
   resume(): void;
@@ -341,6 +342,7 @@ interface NodeRowStream {
  */
 async function* rowBatches(
   stream: NodeRowStream,
+  connection: CoreConnection,
   size = 512,
 ): AsyncGenerator<(Uint8Array | null)[][]> {
   let batch: (Uint8Array | null)[][] = [];
@@ -366,17 +368,46 @@ async function* rowBatches(
     failure = error;
     notify();
   });
-  for (;;) {
-    if (failure) throw failure;
-    if (batch.length >= size || (ended && batch.length > 0)) {
-      const full = batch;
-      batch = [];
-      yield full;
-      stream.resume();
-      continue;
+  // A connection that dies (killed, server gone) may close the stream without
+  // an error event; without this a paused dump would wait forever.
+  stream.on("close", () => {
+    if (!ended && !failure) {
+      failure = new Error("the connection closed before the table's rows ended");
     }
-    if (ended) return;
-    await new Promise<void>((resolve) => wake = resolve);
+    notify();
+  });
+  // A connection that is lost (killed, server gone) reports it on the
+  // connection, not always on the query stream; without this the dump waits
+  // forever for rows that will not come.
+  const lost = (error?: Error) => {
+    if (!ended && !failure) {
+      failure = error ?? new Error("the connection closed before the table's rows ended");
+    }
+    notify();
+  };
+  if (connection._fatalError) lost(connection._fatalError);
+  connection.on("error", lost);
+  connection.on("end", lost);
+  try {
+    yield* drainBatches();
+  } finally {
+    connection.off("error", lost);
+    connection.off("end", lost);
+  }
+
+  async function* drainBatches(): AsyncGenerator<(Uint8Array | null)[][]> {
+    for (;;) {
+      if (failure) throw failure;
+      if (batch.length >= size || (ended && batch.length > 0)) {
+        const full = batch;
+        batch = [];
+        yield full;
+        stream.resume();
+        continue;
+      }
+      if (ended) return;
+      await new Promise<void>((resolve) => wake = resolve);
+    }
   }
 }
 
@@ -387,4 +418,8 @@ interface CoreConnection {
     rowsAsArray: boolean;
     typeCast: (field: { buffer(): Uint8Array | null }) => unknown;
   }): { stream(options: { highWaterMark: number }): unknown };
+  /** Set by mysql2 once the connection has failed for good. */
+  _fatalError?: Error | null;
+  on(event: "error" | "end", listener: (error?: Error) => void): void;
+  off(event: "error" | "end", listener: (error?: Error) => void): void;
 }
