@@ -368,34 +368,20 @@ async function* rowBatches(
     failure = error;
     notify();
   });
-  // A connection that dies (killed, server gone) may close the stream without
-  // an error event; without this a paused dump would wait forever.
-  stream.on("close", () => {
-    if (!ended && !failure) {
-      failure = new Error("the connection closed before the table's rows ended");
-    }
-    notify();
-  });
-  // A connection that is lost (killed, server gone) reports it on the
-  // connection, not always on the query stream; without this the dump waits
-  // forever for rows that will not come.
+  // A lost connection (killed, server gone) may close the stream without an
+  // error event, or report it only on the connection; either way the rows will
+  // not come, and a paused dump must not wait for them forever.
   const lost = (error?: Error) => {
     if (!ended && !failure) {
       failure = error ?? new Error("the connection closed before the table's rows ended");
     }
     notify();
   };
+  stream.on("close", () => lost());
   if (connection._fatalError) lost(connection._fatalError);
   connection.on("error", lost);
   connection.on("end", lost);
   try {
-    yield* drainBatches();
-  } finally {
-    connection.off("error", lost);
-    connection.off("end", lost);
-  }
-
-  async function* drainBatches(): AsyncGenerator<(Uint8Array | null)[][]> {
     for (;;) {
       if (failure) throw failure;
       if (batch.length >= size || (ended && batch.length > 0)) {
@@ -408,6 +394,9 @@ async function* rowBatches(
       if (ended) return;
       await new Promise<void>((resolve) => wake = resolve);
     }
+  } finally {
+    connection.off("error", lost);
+    connection.off("end", lost);
   }
 }
 
