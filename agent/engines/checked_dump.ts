@@ -16,6 +16,30 @@ export interface CompletenessCheck {
   problem(): string | null;
 }
 
+/**
+ * A text dump is complete when it ends with the line its writer always writes
+ * last (`pattern`, anchored with `$`). Only the last 200 characters are kept.
+ */
+export class CompletionLineCheck implements CompletenessCheck {
+  readonly #pattern: RegExp;
+  #tail = "";
+
+  /** `pattern` must match the end of a complete dump. */
+  constructor(pattern: RegExp) {
+    this.#pattern = pattern;
+  }
+
+  update(chunk: Uint8Array): void {
+    this.#tail =
+      (this.#tail + new TextDecoder().decode(chunk.subarray(Math.max(0, chunk.length - 200))))
+        .slice(-200);
+  }
+
+  problem(): string | null {
+    return this.#pattern.test(this.#tail) ? null : "the dump ended without its completion line";
+  }
+}
+
 /** Options of {@linkcode checkedDump}. */
 export interface CheckedDumpOptions {
   /** Runs when the stream ends or is cancelled (temporary files, connections). */

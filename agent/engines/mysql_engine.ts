@@ -10,7 +10,7 @@ import mysql from "mysql2/promise";
 import type { Connection, ConnectionOptions } from "mysql2/promise";
 import { readFileSync } from "node:fs";
 import type { Secret } from "../../decrypt/secret.ts";
-import { checkedDump, type CompletenessCheck } from "./checked_dump.ts";
+import { checkedDump, CompletionLineCheck } from "./checked_dump.ts";
 import {
   describeBytes,
   DumpError,
@@ -113,21 +113,6 @@ function readCa(path: string | undefined): string {
   }
 }
 
-/** The last line our dump writer always ends with. */
-class CompletionTrailer implements CompletenessCheck {
-  #tail = "";
-  update(chunk: Uint8Array): void {
-    this.#tail =
-      (this.#tail + new TextDecoder().decode(chunk.subarray(Math.max(0, chunk.length - 200))))
-        .slice(-200);
-  }
-  problem(): string | null {
-    return /-- Dump completed on [^\n]+\n$/.test(this.#tail)
-      ? null
-      : "the dump ended without its completion line";
-  }
-}
-
 /** A MySQL or MariaDB server. */
 export class MysqlEngine implements Engine {
   readonly name: "mysql" | "mariadb";
@@ -218,7 +203,7 @@ export class MysqlEngine implements Engine {
         warn: options.warn ?? (() => {}),
         omitDefiner: this.#endpoint.omitDefiner,
       }));
-      return checkedDump(source, new CompletionTrailer(), {
+      return checkedDump(source, new CompletionLineCheck(/-- Dump completed on [^\n]+\n$/), {
         cancelled: "the MySQL dump was cancelled",
         cleanup: () => {
           signal.removeEventListener("abort", close);

@@ -9,7 +9,7 @@
 import postgres from "postgres";
 import type { Options, Sql } from "postgres";
 import type { Secret } from "../../decrypt/secret.ts";
-import { checkedDump, type CompletenessCheck } from "./checked_dump.ts";
+import { checkedDump, CompletionLineCheck } from "./checked_dump.ts";
 import {
   describeBytes,
   DumpError,
@@ -50,21 +50,6 @@ export const POSTGRES_FORMAT: DumpFormat = {
       : `expected "-- PostgreSQL database dump", got ${describeBytes(head.subarray(0, 28))}`;
   },
 };
-
-/** The last line our dump writer always ends with. */
-class CompletionTrailer implements CompletenessCheck {
-  #tail = "";
-  update(chunk: Uint8Array): void {
-    this.#tail =
-      (this.#tail + new TextDecoder().decode(chunk.subarray(Math.max(0, chunk.length - 200))))
-        .slice(-200);
-  }
-  problem(): string | null {
-    return /-- PostgreSQL database dump complete\n--\n$/.test(this.#tail)
-      ? null
-      : "the dump ended without its completion line";
-  }
-}
 
 function sslOption(endpoint: PostgresEndpoint): Options<Record<string, never>>["ssl"] {
   switch (endpoint.sslMode) {
@@ -187,15 +172,19 @@ export class PostgresEngine implements Engine {
         database: this.#endpoint.database,
         warn: options.warn ?? (() => {}),
       }));
-      return checkedDump(source, new CompletionTrailer(), {
-        cancelled: "the PostgreSQL dump was cancelled",
-        cleanup: async () => {
-          signal.removeEventListener("abort", close);
-          await sql`COMMIT`.catch(() => {});
-          sql.release();
-          await client.end({ timeout: 1 });
+      return checkedDump(
+        source,
+        new CompletionLineCheck(/-- PostgreSQL database dump complete\n--\n$/),
+        {
+          cancelled: "the PostgreSQL dump was cancelled",
+          cleanup: async () => {
+            signal.removeEventListener("abort", close);
+            await sql`COMMIT`.catch(() => {});
+            sql.release();
+            await client.end({ timeout: 1 });
+          },
         },
-      });
+      );
     } catch (error) {
       close();
       throw this.#explain(error);
