@@ -9,7 +9,7 @@ import { CHUNK_SIZE, LENGTH_SIZE, NONCE_SIZE, TAG_SIZE, TERMINATOR } from "./v1_
 
 /** Options of {@linkcode FrameEncryptStream}. */
 export interface FrameEncryptOptions {
-  /** Frames sealed in parallel (default 4). */
+  /** Frames sealed in parallel (default 2: enough to overlap with compression, and each one holds 2 MiB). */
   concurrency?: number;
   /** Fills a nonce; tests pass a deterministic one. Default: the CSPRNG. */
   randomNonce?: (nonce: Uint8Array) => void;
@@ -58,7 +58,7 @@ async function sealFrame(
 export class FrameEncryptStream extends TransformStream<Uint8Array, Uint8Array> {
   /** Encrypts with `key` (an AES-GCM key from `importDek`). */
   constructor(key: CryptoKey, options: FrameEncryptOptions = {}) {
-    const concurrency = Math.max(1, options.concurrency ?? 4);
+    const concurrency = Math.max(1, options.concurrency ?? 2);
     const randomNonce = options.randomNonce ?? defaultNonce;
     const queue = new OrderedQueue<[Uint8Array, Uint8Array]>();
     let chunk = new Uint8Array(CHUNK_SIZE);

@@ -103,7 +103,9 @@ export class SqliteEngine implements Engine {
       const file = await Deno.open(snapshot, { read: true });
       const size = (await file.stat()).size;
       const cleanup = () => Deno.remove(snapshot).catch(() => {});
-      const dump = checkedDump(fileSource(file), new SqliteFileCheck(size), {
+      // 256 KiB reads: every stage downstream queues a chunk, so smaller ones
+      // keep a long backup's working set small (zstd shrinks them anyway).
+      const dump = checkedDump(fileSource(file, 256 * 1024), new SqliteFileCheck(size), {
         cleanup,
         cancelled: "the SQLite dump was cancelled",
       });
