@@ -50,6 +50,10 @@ Commands:
                    --key-file F        its key
                    --sha256 HEX        its checksum (printed by backup)
                    --skip-decompress   for backups made with --compression none
+                   --clean             PostgreSQL: drop and recreate a target database
+                                       that already has tables (otherwise refused)
+                   --no-single-transaction
+                                       PostgreSQL: commit statement by statement
   version        print version, commit, Deno version and target
   health-check   exit 0 when the agent running with this BACKUPY_STATE_DIR is healthy
   dump-state     print the state store as JSON; secrets as <sealed N bytes>
@@ -81,6 +85,8 @@ const FLAGS: Record<
     "key-file": { type: "string" },
     sha256: { type: "string" },
     "skip-decompress": { type: "boolean", default: false },
+    clean: { type: "boolean", default: false },
+    "single-transaction": { type: "boolean", default: true },
   },
   version: { help: { type: "boolean", short: "h" } },
   "health-check": { help: { type: "boolean", short: "h" } },
@@ -172,6 +178,10 @@ async function restoreCommand(
       keyFile,
       sha256,
       skipDecompress: values["skip-decompress"] === true,
+      restoreOptions: {
+        clean: values.clean === true,
+        singleTransaction: values["single-transaction"] !== false,
+      },
       tempDir,
       signal: abort.signal,
       onPass: (pass, reader, size) => {

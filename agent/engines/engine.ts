@@ -48,6 +48,11 @@ export interface DumpStream {
 export interface DumpOptions {
   /** Something the user should read in the run's log (a non-transactional table). */
   warn?: (message: string) => void;
+  /**
+   * Also dump ownership and grants (PostgreSQL). Off by default, so a
+   * dump restores elsewhere as another user, as `pg_dump --no-owner --no-acl`.
+   */
+  includePrivileges?: boolean;
 }
 
 /** One database engine behind one target. */
@@ -64,7 +69,19 @@ export interface Engine {
    * Replays a dump this agent wrote into the target (local-mode restore);
    * absent when the engine restores only with its own server tooling.
    */
-  restore?(source: ReadableStream<Uint8Array>, signal: AbortSignal): Promise<RestoreResult>;
+  restore?(
+    source: ReadableStream<Uint8Array>,
+    signal: AbortSignal,
+    options?: RestoreOptions,
+  ): Promise<RestoreResult>;
+}
+
+/** How a restore treats the target (PostgreSQL reads them; other engines refuse them). */
+export interface RestoreOptions {
+  /** One transaction per database (default true). */
+  singleTransaction?: boolean;
+  /** Drop and recreate a target database that already has tables. */
+  clean?: boolean;
 }
 
 /** What a restore did. */

@@ -16,7 +16,9 @@ export type ScriptItem =
   | { kind: "statement"; sql: string }
   | { kind: "copy-start"; sql: string }
   | { kind: "copy-data"; text: string }
-  | { kind: "copy-end" };
+  | { kind: "copy-end" }
+  /** psql's `\connect`: what follows belongs to another database. */
+  | { kind: "connect"; database: string };
 
 type State = "code" | "single" | "escape" | "double" | "dollar" | "block-comment";
 
@@ -79,6 +81,11 @@ export class PgScriptReader {
       const last = out.at(-1);
       if (last?.kind === "copy-data") last.text += line;
       else out.push({ kind: "copy-data", text: line });
+      return;
+    }
+    if (line.startsWith("\\") && this.#state === "code" && this.#parts.join("").trim() === "") {
+      out.push({ kind: "connect", database: parseConnect(line) });
+      this.#parts = [];
       return;
     }
     let from = 0;
@@ -169,4 +176,20 @@ export class PgScriptReader {
     }
     if (this.#state !== "block-comment") keep(line.length);
   }
+}
+
+/**
+ * The database of a `\connect -reuse-previous=on "dbname='...'"` line (the
+ * only meta-command this agent's dumps contain); anything else is refused.
+ */
+function parseConnect(line: string): string {
+  const quoted = /^\\connect -reuse-previous=on "((?:[^"]|"")*)"\s*$/.exec(line)?.[1];
+  const conninfo = quoted?.replaceAll('""', '"');
+  const value = conninfo === undefined
+    ? undefined
+    : /^dbname='((?:[^'\\]|\\.)*)'$/.exec(conninfo)?.[1];
+  if (value === undefined) {
+    throw new Error(`unsupported psql meta-command: ${JSON.stringify(line.trim().slice(0, 80))}`);
+  }
+  return value.replace(/\\(.)/g, "$1");
 }

@@ -23,6 +23,8 @@ export interface PostgresDumpOptions {
   versionNum: number;
   database: string;
   warn: (message: string) => void;
+  /** Owners (`ALTER ... OWNER TO`) and grants too. */
+  includePrivileges?: boolean;
   /** Yield output in pieces of about this size. */
   chunkBytes?: number;
 }
@@ -58,11 +60,38 @@ interface TableRow extends Row {
   forcerowsecurity: boolean;
 }
 
+/** The last line of every complete dump; the completeness check looks for it. */
+export const DUMP_COMPLETE = "\n--\n-- PostgreSQL database dump complete\n--\n";
+
+/** The dump's first lines: the header check reads `-- PostgreSQL database dump`. */
+export function dumpHeader(serverVersion: string, what: string): string {
+  return `--\n-- PostgreSQL database dump\n--\n-- Dumped from database version ${serverVersion}\n` +
+    `-- Dumped by backupy-agent ${VERSION}: ${what}\n\n`;
+}
+
 /**
- * Generates the dump. `sql` must be a reserved connection already inside
- * the snapshot transaction.
+ * Generates the dump of one database: header, body, completion line. `sql`
+ * must be a reserved connection already inside the snapshot transaction.
  */
 export async function* writePostgresDump(
+  sql: ReservedSql,
+  options: PostgresDumpOptions,
+): AsyncGenerator<Uint8Array> {
+  yield new TextEncoder().encode(
+    dumpHeader(
+      options.serverVersion,
+      `database ${options.database}, in one REPEATABLE READ, READ ONLY transaction`,
+    ),
+  );
+  yield* writeDatabaseBody(sql, options);
+  yield new TextEncoder().encode(DUMP_COMPLETE);
+}
+
+/**
+ * Everything one database needs after `\connect` to it: session settings,
+ * then its objects and data in restore order.
+ */
+export async function* writeDatabaseBody(
   sql: ReservedSql,
   options: PostgresDumpOptions,
 ): AsyncGenerator<Uint8Array> {
@@ -72,9 +101,6 @@ export async function* writePostgresDump(
     [...await sql.unsafe(text)] as unknown as T[];
   const line = (text: string) => out.text(`${text}\n`);
 
-  line("--\n-- PostgreSQL database dump\n--");
-  line(`-- Dumped from database version ${options.serverVersion}`);
-  line(`-- Dumped by backupy-agent ${VERSION}, in one REPEATABLE READ, READ ONLY transaction\n`);
   line(
     "SET statement_timeout = 0;\nSET lock_timeout = 0;\nSET idle_in_transaction_session_timeout = 0;\n" +
       "SET client_encoding = 'UTF8';\nSET standard_conforming_strings = on;\n" +
@@ -487,7 +513,6 @@ export async function* writePostgresDump(
       `${largeObjects[0].n} large object(s) are not included in this dump (not supported yet)`,
     );
   }
-  line("\n--\n-- PostgreSQL database dump complete\n--");
   yield out.take();
 }
 

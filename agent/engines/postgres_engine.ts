@@ -17,11 +17,18 @@ import {
   type DumpOptions,
   type DumpStream,
   type Engine,
+  type RestoreOptions,
   type RestoreResult,
 } from "./engine.ts";
-import { ident, writePostgresDump } from "./postgres_dump_writer.ts";
-import { PgScriptReader, type ScriptItem } from "./pg_script_reader.ts";
-import { finished } from "node:stream/promises";
+import { restorePostgres } from "./postgres_restore.ts";
+import { DUMP_COMPLETE, dumpHeader, writeDatabaseBody } from "./postgres_dump_writer.ts";
+import {
+  databaseSection,
+  type DatabaseSnapshot,
+  listDatabases,
+  type ListedDatabase,
+  openSnapshot,
+} from "./postgres_snapshot.ts";
 
 /** sslmode values, as libpq spells them. */
 export type PostgresSslMode = "disable" | "prefer" | "require" | "verify-ca" | "verify-full";
@@ -81,6 +88,8 @@ function sslOption(endpoint: PostgresEndpoint): Options<Record<string, never>>["
 }
 
 /** A PostgreSQL server. */
+const encode = (text: string) => new TextEncoder().encode(text);
+
 export class PostgresEngine implements Engine {
   readonly name = "postgresql" as const;
   readonly format = POSTGRES_FORMAT;
@@ -121,13 +130,11 @@ export class PostgresEngine implements Engine {
     }
   }
 
-  #explain(error: unknown): DumpError {
+  #explain(error: unknown, database = this.#endpoint.database || "postgres"): DumpError {
     if (error instanceof DumpError) return error;
     const where = `${this.#endpoint.host}:${this.#endpoint.port}`;
     const message = (error as Error)?.message ?? String(error);
-    return new DumpError(
-      `PostgreSQL at ${where}, database ${this.#endpoint.database || "postgres"}: ${message}`,
-    );
+    return new DumpError(`PostgreSQL at ${where}, database ${database}: ${message}`);
   }
 
   /** `PostgreSQL x.y` from the server itself. */
@@ -146,143 +153,91 @@ export class PostgresEngine implements Engine {
     });
   }
 
-  /** One snapshot transaction for the whole dump; the connection closes with the stream. */
-  async dump(signal: AbortSignal, options: DumpOptions = {}): Promise<DumpStream> {
-    if (!this.#endpoint.database) {
-      throw new DumpError(
-        "dumping every database of a PostgreSQL server is not supported yet: name a database",
-      );
-    }
-    const client = this.#client();
-    const close = () => void client.end({ timeout: 0 });
-    signal.addEventListener("abort", close, { once: true });
-    try {
-      const sql = await client.reserve();
-      await sql`BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY`;
-      // A table locked by someone else fails the run with its name instead of hanging.
-      await sql`SET LOCAL lock_timeout = '30s'`;
-      // With an empty search_path the server's pg_get_*def and format_type
-      // qualify every name, so the dump restores whatever the target's path.
-      await sql`SELECT pg_catalog.set_config('search_path', '', true)`;
-      const [row] =
-        await sql`SELECT current_setting('server_version') AS v, current_setting('server_version_num')::int AS n`;
-      const source = ReadableStream.from(writePostgresDump(sql, {
-        serverVersion: String(row.v),
-        versionNum: Number(row.n),
-        database: this.#endpoint.database,
-        warn: options.warn ?? (() => {}),
-      }));
-      return checkedDump(
-        source,
-        new CompletionLineCheck(/-- PostgreSQL database dump complete\n--\n$/),
-        {
-          cancelled: "the PostgreSQL dump was cancelled",
-          cleanup: async () => {
-            signal.removeEventListener("abort", close);
-            await sql`COMMIT`.catch(() => {});
-            sql.release();
-            await client.end({ timeout: 1 });
-          },
-        },
-      );
-    } catch (error) {
-      close();
-      throw this.#explain(error);
-    }
-  }
-
   /**
-   * Replays a dump this agent wrote - statements and COPY data through the
-   * driver - in one transaction, into the target database (created from
-   * template0 when missing). A database that already has tables is refused:
-   * restoring never mixes with existing data.
+   * One snapshot transaction for the whole dump of a database; with no
+   * database named, every connectable non-template database, one after the
+   * other, each in its own snapshot and its own section. The connections
+   * close with the stream.
    */
-  async restore(source: ReadableStream<Uint8Array>, signal: AbortSignal): Promise<RestoreResult> {
-    const database = this.#endpoint.database;
-    if (!database) throw new DumpError("restore needs a database in the target URL");
-    const created = await this.#withDatabase("postgres", async (admin) => {
-      const found = await admin`SELECT 1 FROM pg_database WHERE datname = ${database}`;
-      if (found.length > 0) return false;
-      await admin.unsafe(`CREATE DATABASE ${ident(database)} TEMPLATE template0`);
-      return true;
+  async dump(signal: AbortSignal, options: DumpOptions = {}): Promise<DumpStream> {
+    const warn = options.warn ?? (() => {});
+    const includePrivileges = options.includePrivileges ?? false;
+    let current: Sql | null = null;
+    const closeCurrent = () => void current?.end({ timeout: 0 });
+    signal.addEventListener("abort", closeCurrent, { once: true });
+    const open = async (database: string): Promise<DatabaseSnapshot> => {
+      current = this.#client(database);
+      try {
+        return await openSnapshot(current, database);
+      } catch (error) {
+        closeCurrent();
+        throw this.#explain(error, database);
+      }
+    };
+    const dumpOne = async function* (this: PostgresEngine, snapshot: DatabaseSnapshot) {
+      try {
+        yield* writeDatabaseBody(snapshot.sql, { ...snapshot.info, warn, includePrivileges });
+      } catch (error) {
+        throw this.#explain(error, snapshot.info.database);
+      } finally {
+        await snapshot.close();
+      }
+    }.bind(this);
+    const named = this.#endpoint.database;
+    // Connect before the stream starts: a wrong password fails here, at once.
+    const databases = named
+      ? [{ name: named }]
+      : await this.#with((sql) => listDatabases(sql)).catch((error) => {
+        signal.removeEventListener("abort", closeCurrent);
+        throw error;
+      });
+    if (databases.length === 0) throw new DumpError("the server has no database to dump");
+    const first = await open(databases[0].name).catch((error) => {
+      signal.removeEventListener("abort", closeCurrent);
+      throw error;
     });
-    const client = this.#client(database);
-    const close = () => void client.end({ timeout: 0 });
-    signal.addEventListener("abort", close, { once: true });
-    let executed = 0;
-    try {
-      const sql = await client.reserve();
-      const [{ n }] =
-        await sql`SELECT count(*)::int AS n FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace
-        WHERE c.relkind IN ('r', 'p') AND s.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')`;
-      if (n > 0) {
-        throw new DumpError(
-          `database ${database} already has ${n} table(s): restore into an empty database`,
-        );
+    const generate = async function* () {
+      yield encode(dumpHeader(
+        first.info.serverVersion,
+        named
+          ? `database ${named}, in one REPEATABLE READ, READ ONLY transaction`
+          : `${databases.length} database(s), each in its own REPEATABLE READ, READ ONLY transaction`,
+      ));
+      for (const [index, database] of databases.entries()) {
+        if (!named) yield encode(databaseSection(database as ListedDatabase));
+        yield* dumpOne(index === 0 ? first : await open(database.name));
       }
-      await sql`BEGIN`;
-      const reader = new PgScriptReader();
-      let copy:
-        | { write(chunk: string): boolean; end(): void; once(e: string, f: () => void): void }
-        | null = null;
-      const run = async (item: ScriptItem) => {
-        try {
-          if (item.kind === "statement") {
-            await sql.unsafe(item.sql);
-            executed++;
-          } else if (item.kind === "copy-start") {
-            copy = await sql.unsafe(item.sql).writable() as unknown as typeof copy;
-            executed++;
-          } else if (item.kind === "copy-data") {
-            if (!copy!.write(item.text)) {
-              await new Promise<void>((resolve) => copy!.once("drain", resolve));
-            }
-          } else {
-            copy!.end();
-            await finished(copy as unknown as NodeJS.WritableStream);
-            copy = null;
-          }
-        } catch (error) {
-          const what = item.kind === "statement" || item.kind === "copy-start"
-            ? JSON.stringify(item.sql.slice(0, 120))
-            : "COPY data";
-          throw new DumpError(
-            `restore failed at statement ${executed + 1} (${what}): ${(error as Error).message}`,
-          );
-        }
-      };
-      for await (const text of source.pipeThrough(new TextDecoderStream())) {
-        for (const item of reader.push(text)) await run(item);
-      }
-      for (const item of reader.finish()) await run(item);
-      await sql`COMMIT`;
-      sql.release();
-      return { units: executed, unit: "statements" };
-    } catch (error) {
-      await client.end({ timeout: 1 });
-      // A database this restore created and could not fill is dropped again.
-      if (created) {
-        await this.#withDatabase(
-          "postgres",
-          (admin) => admin.unsafe(`DROP DATABASE IF EXISTS ${ident(database)} WITH (FORCE)`),
-        )
-          .catch(() => {});
-      }
-      throw this.#explain(error);
-    } finally {
-      signal.removeEventListener("abort", close);
-      await client.end({ timeout: 1 });
-    }
+      yield encode(DUMP_COMPLETE);
+    };
+    const source = ReadableStream.from(generate());
+    return checkedDump(
+      source,
+      new CompletionLineCheck(/-- PostgreSQL database dump complete\n--\n$/),
+      {
+        cancelled: "the PostgreSQL dump was cancelled",
+        cleanup: async () => {
+          signal.removeEventListener("abort", closeCurrent);
+          await (current as Sql | null)?.end({ timeout: 1 });
+        },
+      },
+    );
   }
 
-  async #withDatabase<T>(database: string, work: (sql: Sql) => Promise<T>): Promise<T> {
-    const sql = this.#client(database);
-    try {
-      return await work(sql);
-    } catch (error) {
-      throw this.#explain(error);
-    } finally {
-      await sql.end({ timeout: 1 });
-    }
+  /** Replays a dump this agent wrote: see postgres_restore.ts. */
+  restore(
+    source: ReadableStream<Uint8Array>,
+    signal: AbortSignal,
+    options: RestoreOptions = {},
+  ): Promise<RestoreResult> {
+    return restorePostgres(
+      {
+        client: (database) => this.#client(database),
+        explain: (error, database) => this.#explain(error, database),
+      },
+      this.#endpoint.database,
+      source,
+      signal,
+      options,
+    );
   }
 }

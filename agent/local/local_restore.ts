@@ -11,7 +11,7 @@ import { dekFromKeyFile, importDek } from "../../decrypt/dek.ts";
 import { BackupyError, UsageError } from "../../decrypt/errors.ts";
 import { fileSource } from "../../decrypt/file_source.ts";
 import { readSmallFile } from "../../decrypt/small_file.ts";
-import type { RestoreResult } from "../engines/engine.ts";
+import type { RestoreOptions, RestoreResult } from "../engines/engine.ts";
 import { createEngine } from "../engines/engine_factory.ts";
 import { targetFromUrl, urlExtras } from "./target_url.ts";
 
@@ -25,6 +25,8 @@ export interface LocalRestoreRequest {
   keyFile: string;
   sha256?: string;
   skipDecompress: boolean;
+  /** --clean and --no-single-transaction; only PostgreSQL takes them. */
+  restoreOptions?: RestoreOptions;
   tempDir: string;
   signal: AbortSignal;
 }
@@ -45,6 +47,13 @@ export async function localRestore(request: LocalRestoreRequest): Promise<Restor
     throw new UsageError(
       `${engine.name} backups are restored with the server's own tools (see the README)`,
     );
+  }
+  const restoreOptions = request.restoreOptions ?? {};
+  if (
+    engine.name !== "postgresql" &&
+    (restoreOptions.clean || restoreOptions.singleTransaction === false)
+  ) {
+    throw new UsageError("--clean and --no-single-transaction apply to PostgreSQL targets only");
   }
   const key = await importDek(dekFromKeyFile(await readSmallFile(request.keyFile, "key file")));
   const size = (await Deno.stat(request.input).catch(() => ({ size: 0 }))).size;
@@ -71,6 +80,17 @@ export async function localRestore(request: LocalRestoreRequest): Promise<Restor
       throw error;
     },
   );
-  const [result] = await Promise.all([engine.restore(plain.readable, request.signal), feeding]);
-  return result;
+  const [restored, fed] = await Promise.allSettled([
+    engine.restore(plain.readable, request.signal, restoreOptions).catch((error) => {
+      // An engine that refuses before reading must not leave the feeder
+      // waiting on backpressure (an abort would wait for that write first).
+      if (!plain.readable.locked) plain.readable.cancel(error).catch(() => {});
+      throw error;
+    }),
+    feeding,
+  ]);
+  // The engine's reason comes first: when it stops reading, feeding fails only as a consequence.
+  if (restored.status === "rejected") throw restored.reason;
+  if (fed.status === "rejected") throw fed.reason;
+  return restored.value;
 }

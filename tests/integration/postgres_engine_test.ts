@@ -401,4 +401,29 @@ Deno.test("native restore: backupy-agent restore replays our dump in one transac
   ], env);
   assertEquals(again.code, 1);
   assertStringIncludes(again.stderr, "already has");
+
+  // --clean drops and recreates it; --no-single-transaction commits as it goes.
+  const marker = admin(target);
+  await marker.unsafe(`CREATE TABLE left_behind (id int)`);
+  await marker.end();
+  const clean = await runAgent([
+    "restore",
+    "--target",
+    `${base}/${target}`,
+    "--in",
+    out,
+    "--key-file",
+    key,
+    "--sha256",
+    sha,
+    "--clean",
+    "--no-single-transaction",
+  ], env);
+  assertEquals(clean.code, 0, clean.stderr);
+  assertEquals(await rowDigests(target), await rowDigests(SOURCE));
+  const check = admin(target);
+  const [{ n }] =
+    await check`SELECT count(*)::int AS n FROM pg_class WHERE relname = 'left_behind'`;
+  await check.end();
+  assertEquals(n, 0, "--clean started from an empty database");
 });

@@ -1,6 +1,7 @@
 /** Reading a plain-SQL PostgreSQL dump: statements, dollar quotes, comments, COPY blocks. */
 import { assertEquals, assertThrows } from "../support/assert.ts";
 import { PgScriptReader, type ScriptItem } from "../../agent/engines/pg_script_reader.ts";
+import { connectCommand } from "../../agent/engines/postgres_snapshot.ts";
 
 const SCRIPT = String.raw`--
 -- PostgreSQL database dump
@@ -67,5 +68,20 @@ Deno.test("a dump cut inside COPY data or a dollar quote is truncated", () => {
     () => read("CREATE FUNCTION f() AS $x$ SELECT 1;", 5),
     Error,
     "inside a quoted string",
+  );
+});
+
+Deno.test("\\connect lines of a whole-server dump come out as the database they name", () => {
+  const names = ["app", `odd "db" = one`, "it's\\here", "dbname=x host=evil"];
+  const script = names.map((n) => `${connectCommand(n)}SELECT 1;\n`).join("");
+  const items = new PgScriptReader().push(script);
+  assertEquals(
+    items.filter((i) => i.kind === "connect").map((i) => (i as { database: string }).database),
+    names,
+  );
+  assertThrows(
+    () => new PgScriptReader().push("\\! rm -rf /\n"),
+    Error,
+    "unsupported psql meta-command",
   );
 });

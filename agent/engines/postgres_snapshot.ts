@@ -1,0 +1,97 @@
+/**
+ * The pieces of a PostgreSQL dump that are about connections rather than
+ * objects: the snapshot transaction a database is read in, the list of
+ * databases a whole-server dump covers, and the section that creates and
+ * connects to each one (as `pg_dumpall` splits a cluster).
+ *
+ * @module
+ */
+import type { ReservedSql, Sql } from "postgres";
+import { ident } from "./postgres_dump_writer.ts";
+
+/** What the dump writer needs to know about the server and database. */
+export interface SnapshotInfo {
+  serverVersion: string;
+  versionNum: number;
+  database: string;
+}
+
+/** A reserved connection inside its snapshot transaction. */
+export interface DatabaseSnapshot {
+  sql: ReservedSql;
+  info: SnapshotInfo;
+  /** Ends the transaction and the client. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the snapshot on `client` (a client for `database`): one
+ * `REPEATABLE READ, READ ONLY` transaction, a lock timeout so a table
+ * locked by someone else fails the run with its name instead of hanging,
+ * and an empty search_path so the server's `pg_get_*def` functions qualify
+ * every name.
+ */
+export async function openSnapshot(client: Sql, database: string): Promise<DatabaseSnapshot> {
+  const sql = await client.reserve();
+  try {
+    await sql`BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY, DEFERRABLE`;
+    await sql`SET LOCAL lock_timeout = '30s'`;
+    await sql`SELECT pg_catalog.set_config('search_path', '', true)`;
+    const [row] =
+      await sql`SELECT current_setting('server_version') AS v, current_setting('server_version_num')::int AS n`;
+    return {
+      sql,
+      info: { serverVersion: String(row.v), versionNum: Number(row.n), database },
+      close: async () => {
+        await sql`COMMIT`.catch(() => {});
+        sql.release();
+        await client.end({ timeout: 1 });
+      },
+    };
+  } catch (error) {
+    sql.release();
+    throw error;
+  }
+}
+
+/** A database of a whole-server dump, with what CREATE DATABASE needs. */
+export interface ListedDatabase {
+  name: string;
+  encoding: string;
+  collate: string;
+  ctype: string;
+}
+
+/** Every database a client can connect to, templates excluded, in name order. */
+export async function listDatabases(sql: Sql): Promise<ListedDatabase[]> {
+  const rows = await sql`SELECT datname AS name, pg_encoding_to_char(encoding) AS encoding,
+      datcollate AS collate, datctype AS ctype
+    FROM pg_database WHERE datallowconn AND NOT datistemplate
+      AND has_database_privilege(oid, 'CONNECT') ORDER BY datname`;
+  return rows.map((r) => ({
+    name: String(r.name),
+    encoding: String(r.encoding),
+    collate: String(r.collate),
+    ctype: String(r.ctype),
+  }));
+}
+
+/** A psql `\connect` that takes any database name literally (never as a connection string). */
+export function connectCommand(database: string): string {
+  const conninfo = `dbname='${database.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`;
+  return `\\connect -reuse-previous=on "${conninfo.replaceAll('"', '""')}"\n`;
+}
+
+/**
+ * Creates a database (except `postgres`, which every cluster has) and
+ * connects to it; the database's own dump follows.
+ */
+export function databaseSection(database: ListedDatabase): string {
+  const create = database.name === "postgres" ? "" : `CREATE DATABASE ${ident(database.name)} ` +
+    `WITH TEMPLATE = template0 ENCODING = '${database.encoding}' ` +
+    `LC_COLLATE = '${database.collate.replaceAll("'", "''")}' ` +
+    `LC_CTYPE = '${database.ctype.replaceAll("'", "''")}';\n`;
+  return `\n--\n-- Database ${JSON.stringify(database.name)}\n--\n\n${create}${
+    connectCommand(database.name)
+  }\n`;
+}

@@ -1,0 +1,163 @@
+/**
+ * Whole-server PostgreSQL dumps (no database in the target): every
+ * connectable non-template database in its own section, restored into a
+ * fresh cluster with psql and with the agent's native restore. Runs on
+ * throwaway clusters so no parallel test's databases come and go meanwhile.
+ */
+import { assertEquals, assertMatch, assertStringIncludes } from "../support/assert.ts";
+import postgres from "postgres";
+import { join } from "node:path";
+import { tempDir } from "../support/agent_fixtures.ts";
+import { runAgent, runDecrypt } from "../support/programs.ts";
+import { TempPgCluster } from "../support/pg_cluster.ts";
+
+const ODD_NAME = `odd "db" = one`;
+
+async function fill(cluster: TempPgCluster): Promise<void> {
+  const admin = postgres(cluster.options());
+  await admin.unsafe(`CREATE DATABASE app`);
+  await admin.unsafe(`CREATE DATABASE "${ODD_NAME.replaceAll('"', '""')}"`);
+  await admin.unsafe(`CREATE DATABASE empty_one`);
+  await admin.unsafe(`CREATE DATABASE closed_one`);
+  await admin.unsafe(`ALTER DATABASE closed_one ALLOW_CONNECTIONS false`);
+  await admin.unsafe(`CREATE TABLE in_postgres (id int PRIMARY KEY, note text);
+    INSERT INTO in_postgres SELECT g, 'row ' || g FROM generate_series(1, 50) g`);
+  await admin.end();
+  const app = postgres(cluster.options("app"));
+  await app.unsafe(`CREATE TABLE orders (id serial PRIMARY KEY, amount numeric NOT NULL);
+    INSERT INTO orders (amount) SELECT g * 1.5 FROM generate_series(1, 1000) g;
+    CREATE VIEW big_orders AS SELECT * FROM orders WHERE amount > 100`);
+  await app.end();
+  const odd = postgres(cluster.options(ODD_NAME));
+  await odd.unsafe(
+    `CREATE TABLE "Tab" ("x y" text); INSERT INTO "Tab" VALUES ('a'), (E'tab\\there')`,
+  );
+  await odd.end();
+}
+
+/** Database name -> table -> digest of its ordered rows. */
+async function contents(cluster: TempPgCluster): Promise<Record<string, Record<string, string>>> {
+  const admin = postgres(cluster.options());
+  const names =
+    (await admin`SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY 1`)
+      .map((r) => String(r.datname));
+  await admin.end();
+  const result: Record<string, Record<string, string>> = {};
+  for (const name of names) {
+    const sql = postgres(cluster.options(name));
+    const tables = await sql`SELECT format('%I.%I', schemaname, tablename) AS t FROM pg_tables
+      WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1`;
+    result[name] = {};
+    for (const { t } of tables) {
+      const [row] = await sql.unsafe(
+        `SELECT count(*)::int AS n, md5(coalesce(string_agg(x::text, E'\\n' ORDER BY x::text), '')) AS d FROM ${t} x`,
+      );
+      result[name][t] = `${row.n}:${row.d}`;
+    }
+    await sql.end();
+  }
+  return result;
+}
+
+Deno.test("a whole server dumps into sections that psql and the native restore put into a fresh cluster", async () => {
+  await using source = await TempPgCluster.start();
+  await fill(source);
+  await using dir = await tempDir("backupy-pg-cluster-");
+  const out = join(dir.path, "all.enc");
+  const key = join(dir.path, "all.key");
+  const backup = await runAgent([
+    "backup",
+    "--target",
+    source.url(),
+    "--out",
+    out,
+    "--generate-key",
+    key,
+  ]);
+  assertEquals(backup.code, 0, backup.stderr);
+  const sha = /sha256:\s+([0-9a-f]{64})/.exec(backup.stderr)![1];
+  const expected = await contents(source);
+  assertEquals(Object.keys(expected).sort(), ["app", "empty_one", ODD_NAME, "postgres"].sort());
+
+  const sqlPath = join(dir.path, "all.sql");
+  const decrypted = await runDecrypt([
+    "--key-file",
+    key,
+    "--sha256",
+    sha,
+    "--in",
+    out,
+    "--out",
+    sqlPath,
+  ]);
+  assertEquals(decrypted.code, 0, decrypted.stderr);
+  const text = await Deno.readTextFile(sqlPath);
+  assertMatch(text, /^--\n-- PostgreSQL database dump\n/);
+  assertStringIncludes(text, "4 database(s)");
+  assertEquals(
+    text.includes("closed_one"),
+    false,
+    "a database that takes no connections is skipped",
+  );
+
+  await using viaPsql = await TempPgCluster.start();
+  const replayed = await viaPsql.psql("postgres", ["-f", sqlPath]);
+  assertEquals(replayed.code, 0, replayed.stderr.slice(0, 2000));
+  assertEquals(await contents(viaPsql), expected);
+
+  await using native = await TempPgCluster.start();
+  const restoreArgs = [
+    "restore",
+    "--target",
+    native.url(),
+    "--in",
+    out,
+    "--key-file",
+    key,
+    "--sha256",
+    sha,
+  ];
+  const restored = await runAgent(restoreArgs);
+  assertEquals(restored.code, 0, restored.stderr);
+  assertEquals(await contents(native), expected);
+
+  // Again into the same server: the databases now have tables.
+  const again = await runAgent(restoreArgs);
+  assertEquals(again.code, 1);
+  assertStringIncludes(again.stderr, "already has");
+  assertEquals(await contents(native), expected, "a refused restore changes nothing");
+
+  // A whole-server dump cannot go into one named database, nor the reverse.
+  const intoOne = await runAgent([
+    "restore",
+    "--target",
+    native.url("app2"),
+    "--in",
+    out,
+    "--key-file",
+    key,
+  ]);
+  assertEquals(intoOne.code, 1);
+  assertStringIncludes(intoOne.stderr, "several databases");
+  const one = await runAgent([
+    "backup",
+    "--target",
+    source.url("app"),
+    "--out",
+    join(dir.path, "app.enc"),
+    "--key-file",
+    key,
+  ]);
+  assertEquals(one.code, 0, one.stderr);
+  const intoServer = await runAgent([
+    "restore",
+    "--target",
+    viaPsql.url(),
+    "--in",
+    join(dir.path, "app.enc"),
+    "--key-file",
+    key,
+  ]);
+  assertEquals(intoServer.code, 1);
+  assertStringIncludes(intoServer.stderr, "name the target database");
+});
