@@ -14,6 +14,8 @@
 import type { ReservedSql, Row } from "postgres";
 import { VERSION } from "../../decrypt/version.ts";
 import { ByteBuilder } from "./byte_builder.ts";
+import { aggregateQuery, createAggregate } from "./postgres_aggregates.ts";
+import { writeLargeObjects } from "./postgres_large_objects.ts";
 
 /** What the writer needs to know. */
 export interface PostgresDumpOptions {
@@ -191,13 +193,6 @@ export async function* writeDatabaseBody(
   out.text("\n");
 
   // Functions and procedures (bodies are not checked during restore).
-  const aggregates = await q(
-    `SELECT count(*)::int AS n FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-      WHERE p.prokind = 'a' AND ${SYSTEM_SCHEMA} AND ${NOT_EXTENSION_MEMBER("pg_proc", "p.oid")}`,
-  );
-  if (aggregates[0].n > 0) {
-    throw new UnsupportedObject(`${aggregates[0].n} user-defined aggregate(s)`);
-  }
   for (
     const f of await q(
       `SELECT pg_get_functiondef(p.oid) AS def FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
@@ -211,6 +206,15 @@ export async function* writeDatabaseBody(
     )
   ) {
     line(`${String(f.def).trimEnd()};\n`);
+  }
+
+  // Aggregates, after the functions they are made of.
+  for (
+    const a of await q(
+      aggregateQuery(`${SYSTEM_SCHEMA} AND ${NOT_EXTENSION_MEMBER("pg_proc", "p.oid")}`),
+    )
+  ) {
+    line(createAggregate(a));
   }
 
   // Sequences that are not identity columns.
@@ -316,6 +320,10 @@ export async function* writeDatabaseBody(
     resumeAfterCopy(stream);
     line("\\.\n");
   }
+
+  // Large objects: data too, before the constraints.
+  yield* writeLargeObjects(sql, out, chunkBytes);
+  out.text("\n");
 
   // Constraints after the data (faster, as pg_dump does); foreign keys last.
   const constraints = await q(
@@ -507,12 +515,6 @@ export async function* writeDatabaseBody(
   // Populate materialized views last, when everything they read exists.
   for (const name of matviews) line(`REFRESH MATERIALIZED VIEW ${name};`);
 
-  const largeObjects = await q(`SELECT count(*)::int AS n FROM pg_largeobject_metadata`);
-  if (largeObjects[0].n > 0) {
-    options.warn(
-      `${largeObjects[0].n} large object(s) are not included in this dump (not supported yet)`,
-    );
-  }
   yield out.take();
 }
 
@@ -579,13 +581,6 @@ async function* copyData(
  */
 function resumeAfterCopy(stream: unknown): void {
   (stream as { _read?: (size: number) => void })._read?.(0);
-}
-
-/** An object kind this dump cannot write yet; the run fails instead of silently leaving it out. */
-export class UnsupportedObject extends Error {
-  constructor(what: string) {
-    super(`the database has ${what}, which this dump does not support yet`);
-  }
 }
 
 /** Tables with their inheritance/partition parents first. */

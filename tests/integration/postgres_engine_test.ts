@@ -104,6 +104,24 @@ INSERT INTO dogs VALUES (2, 'rex', 'collie');
 INSERT INTO bookings VALUES (1, '[2026-01-01 10:00, 2026-01-01 11:00)');
 SELECT setval('ticket_seq', 555);
 REFRESH MATERIALIZED VIEW mv;
+CREATE FUNCTION avg_acc(state numeric[], x numeric) RETURNS numeric[] LANGUAGE sql IMMUTABLE AS 'SELECT ARRAY[state[1] + x, state[2] + 1]';
+CREATE FUNCTION avg_inv(state numeric[], x numeric) RETURNS numeric[] LANGUAGE sql IMMUTABLE AS 'SELECT ARRAY[state[1] - x, state[2] - 1]';
+CREATE FUNCTION avg_final(state numeric[]) RETURNS numeric LANGUAGE sql IMMUTABLE AS 'SELECT CASE WHEN state[2] = 0 THEN NULL ELSE state[1] / state[2] END';
+CREATE FUNCTION avg_combine(a numeric[], b numeric[]) RETURNS numeric[] LANGUAGE sql IMMUTABLE AS 'SELECT ARRAY[a[1] + b[1], a[2] + b[2]]';
+CREATE AGGREGATE "Mixed Case"."My Avg"(numeric) (SFUNC = avg_acc, STYPE = numeric[], FINALFUNC = avg_final,
+  INITCOND = '{0,0}', COMBINEFUNC = avg_combine, PARALLEL = SAFE, MSFUNC = avg_acc, MINVFUNC = avg_inv,
+  MSTYPE = numeric[], MFINALFUNC = avg_final, MINITCOND = '{0,0}');
+CREATE AGGREGATE my_max(integer) (SFUNC = int4larger, STYPE = integer, SORTOP = >);
+CREATE AGGREGATE my_count(*) (SFUNC = int8inc, STYPE = int8, INITCOND = '0');
+CREATE AGGREGATE my_pct(float8 ORDER BY anyelement) (SFUNC = ordered_set_transition, STYPE = internal,
+  FINALFUNC = percentile_disc_final, FINALFUNC_EXTRA);
+CREATE AGGREGATE my_rank(VARIADIC "any" ORDER BY VARIADIC "any") (SFUNC = ordered_set_transition_multi,
+  STYPE = internal, FINALFUNC = rank_final, FINALFUNC_EXTRA, HYPOTHETICAL);
+CREATE VIEW v_avg AS SELECT "Mixed Case"."My Avg"(n) AS a, my_max(id) AS m, my_count(*) AS c,
+  my_pct(0.5) WITHIN GROUP (ORDER BY id) AS p, my_rank(2) WITHIN GROUP (ORDER BY id) AS r FROM types;
+SELECT lo_from_bytea(424242, (SELECT string_agg(sha256(int4send(g)), '' ORDER BY g) FROM generate_series(1, 20000) g));
+SELECT lo_from_bytea(424243, '');
+SELECT lo_from_bytea(0, 'a small one');
 CREATE TABLE big (id integer PRIMARY KEY, label text);
 INSERT INTO big SELECT g, 'row ' || g FROM generate_series(1, 100000) g;
 `;
@@ -181,6 +199,15 @@ async function rowDigests(database: string): Promise<Record<string, string>> {
     );
     out[t] = `${row.n} ${row.d}`;
   }
+  const objects =
+    await db`SELECT oid::text AS oid, md5(lo_get(oid)) AS d FROM pg_largeobject_metadata ORDER BY oid`;
+  for (const { oid, d } of objects) out[`large object ${oid}`] = d;
+  const aggregates =
+    await db`SELECT count(*)::int AS n FROM pg_aggregate a JOIN pg_proc p ON p.oid = a.aggfnoid
+    JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')`;
+  out["aggregates"] = String(aggregates[0].n);
+  const [view] = await db`SELECT * FROM v_avg`.catch(() => [{}]);
+  out["v_avg"] = JSON.stringify(view);
   await db.end();
   return out;
 }
