@@ -44,6 +44,8 @@ Commands:
                    --key-file F        the DEK (32 bytes, 64 hex chars or base64), or
                    --generate-key F    write a fresh DEK to F (mode 0600, refused if F exists)
                    --compression C     zstd (default), gzip or none
+                   --with-privileges   PostgreSQL: owners and grants too (the roles must
+                                       exist where it is restored); off by default
   restore        put a local-mode backup back (SQLite, MySQL/MariaDB, PostgreSQL), verified first:
                    --target URL        as for backup (a SQLite path must not exist yet)
                    --in FILE           the encrypted backup
@@ -77,6 +79,7 @@ const FLAGS: Record<
     "key-file": { type: "string" },
     "generate-key": { type: "string" },
     compression: { type: "string", default: "zstd" },
+    "with-privileges": { type: "boolean", default: false },
   },
   restore: {
     help: { type: "boolean", short: "h" },
@@ -125,6 +128,7 @@ async function backupCommand(
       keyFile: values["key-file"] as string | undefined,
       generateKey: values["generate-key"] as string | undefined,
       compression: compression as "zstd" | "gzip" | "none",
+      includePrivileges: values["with-privileges"] === true,
       tempDir,
       signal: abort.signal,
     });

@@ -16,6 +16,7 @@ import { VERSION } from "../../decrypt/version.ts";
 import { ByteBuilder } from "./byte_builder.ts";
 import { aggregateQuery, createAggregate } from "./postgres_aggregates.ts";
 import { writeLargeObjects } from "./postgres_large_objects.ts";
+import { allPrivilegeStatements } from "./postgres_privileges.ts";
 
 /** What the writer needs to know. */
 export interface PostgresDumpOptions {
@@ -510,6 +511,13 @@ export async function* writeDatabaseBody(
       c.relkind === "v" ? "VIEW " : c.relkind === "m" ? "MATERIALIZED VIEW " : "TABLE ",
     );
     line(`COMMENT ON ${target} IS ${literal(String(c.text))};`);
+  }
+
+  if (options.includePrivileges) {
+    out.text("\n");
+    for (const statement of await allPrivilegeStatements(q, SYSTEM_SCHEMA, NOT_EXTENSION_MEMBER)) {
+      line(statement);
+    }
   }
 
   // Populate materialized views last, when everything they read exists.

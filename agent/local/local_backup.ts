@@ -24,6 +24,8 @@ export interface LocalBackupRequest {
   keyFile?: string;
   generateKey?: string;
   compression: Compression;
+  /** PostgreSQL: owners and grants too (--with-privileges). */
+  includePrivileges?: boolean;
   tempDir: string;
   signal: AbortSignal;
 }
@@ -85,6 +87,7 @@ async function backupWith(
 ): Promise<LocalBackupResult> {
   const dump = await engine.dump(request.signal, {
     warn: (message) => console.error(`warning: ${message}`),
+    includePrivileges: request.includePrivileges,
   });
   const common = {
     dump,

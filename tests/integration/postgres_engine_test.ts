@@ -160,12 +160,11 @@ async function psql(database: string, args: string[], input?: string) {
   }).output();
 }
 
-async function schemaOf(database: string): Promise<string> {
+async function schemaOf(database: string, withPrivileges = false): Promise<string> {
   const out = await new Deno.Command("pg_dump", {
     args: [
       "--schema-only",
-      "--no-owner",
-      "--no-privileges",
+      ...(withPrivileges ? [] : ["--no-owner", "--no-privileges"]),
       "-h",
       server.host,
       "-p",
@@ -453,4 +452,91 @@ Deno.test("native restore: backupy-agent restore replays our dump in one transac
     await check`SELECT count(*)::int AS n FROM pg_class WHERE relname = 'left_behind'`;
   await check.end();
   assertEquals(n, 0, "--clean started from an empty database");
+});
+
+Deno.test("--with-privileges: owners and grants restore as they were; without it, none are written", async () => {
+  const source = "backupy_pg_privs";
+  const target = "backupy_pg_privs_restored";
+  const sql = admin();
+  for (const db of [source, target]) await sql.unsafe(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+  await sql.unsafe(`CREATE DATABASE ${source} TEMPLATE template0`);
+  for (const role of ["backupy_app_owner", `backupy "reader"`]) {
+    const quoted = `"${role.replaceAll('"', '""')}"`;
+    await sql.unsafe(
+      `DO $$ BEGIN CREATE ROLE ${quoted}; EXCEPTION WHEN duplicate_object THEN NULL; END $$`,
+    );
+  }
+  await sql.end();
+  const db = admin(source);
+  await db.unsafe(`
+    CREATE SCHEMA app AUTHORIZATION backupy_app_owner;
+    CREATE TABLE app.accounts (id int PRIMARY KEY, owner_name text);
+    ALTER TABLE app.accounts OWNER TO backupy_app_owner;
+    GRANT SELECT, UPDATE ON app.accounts TO "backupy ""reader""" WITH GRANT OPTION;
+    GRANT INSERT ON app.accounts TO PUBLIC;
+    GRANT USAGE ON SCHEMA app TO "backupy ""reader""";
+    CREATE SEQUENCE app.ids; ALTER SEQUENCE app.ids OWNER TO backupy_app_owner;
+    CREATE VIEW app.names AS SELECT owner_name FROM app.accounts; ALTER VIEW app.names OWNER TO backupy_app_owner;
+    CREATE FUNCTION app.secret() RETURNS int LANGUAGE sql AS 'SELECT 42';
+    REVOKE EXECUTE ON FUNCTION app.secret() FROM PUBLIC;
+    GRANT EXECUTE ON FUNCTION app.secret() TO "backupy ""reader""";
+    CREATE AGGREGATE app.total(int) (SFUNC = int4pl, STYPE = int);
+    ALTER AGGREGATE app.total(int) OWNER TO backupy_app_owner;
+    CREATE TYPE app.state AS ENUM ('on', 'off'); ALTER TYPE app.state OWNER TO backupy_app_owner;
+    CREATE DOMAIN app.pos AS int CHECK (VALUE > 0); ALTER DOMAIN app.pos OWNER TO backupy_app_owner;
+    SELECT lo_from_bytea(777001, 'owned');
+    ALTER LARGE OBJECT 777001 OWNER TO backupy_app_owner;
+    GRANT SELECT ON LARGE OBJECT 777001 TO "backupy ""reader""";
+    INSERT INTO app.accounts VALUES (1, 'ann');
+  `).simple();
+  await db.end();
+  await using dir = await tempDir("backupy-pg-privs-");
+  const env = { PGPASSWORD: server.password };
+  const base = `postgres://${server.user}@${server.host}:${server.port}`;
+  const backup = async (name: string, flags: string[]) => {
+    const out = join(dir.path, `${name}.enc`);
+    const result = await runAgent([
+      "backup",
+      "--target",
+      `${base}/${source}`,
+      "--out",
+      out,
+      "--generate-key",
+      join(dir.path, `${name}.key`),
+      "--compression",
+      "none",
+      ...flags,
+    ], env);
+    assertEquals(result.code, 0, result.stderr);
+    const sqlPath = join(dir.path, `${name}.sql`);
+    const decrypted = await runDecrypt([
+      "--key-file",
+      join(dir.path, `${name}.key`),
+      "--in",
+      out,
+      "--out",
+      sqlPath,
+      "--skip-decompress",
+    ]);
+    assertEquals(decrypted.code, 0, decrypted.stderr);
+    return sqlPath;
+  };
+  const plain = await Deno.readTextFile(await backup("plain", []));
+  assertEquals(/OWNER TO|GRANT /.test(plain), false, "no owners or grants by default");
+
+  const withPrivileges = await backup("privs", ["--with-privileges"]);
+  const create = admin();
+  await create.unsafe(`CREATE DATABASE ${target} TEMPLATE template0`);
+  await create.end();
+  const restored = await psql(target, ["-f", withPrivileges]);
+  assertEquals(restored.code, 0, new TextDecoder().decode(restored.stderr).slice(0, 2000));
+  assertEquals(await schemaOf(target, true), await schemaOf(source, true));
+  const owners = async (name: string) => {
+    const c = admin(name);
+    const rows = await c`SELECT oid::text, pg_get_userbyid(lomowner) AS owner, lomacl::text AS acl
+      FROM pg_largeobject_metadata ORDER BY oid`;
+    await c.end();
+    return rows.map((r) => ({ ...r }));
+  };
+  assertEquals(await owners(target), await owners(source));
 });
