@@ -60,9 +60,9 @@ export const POSTGRES_FORMAT: DumpFormat = {
 
 function sslOption(endpoint: PostgresEndpoint): Options<Record<string, never>>["ssl"] {
   switch (endpoint.sslMode) {
-    case undefined:
     case "disable":
       return false;
+    case undefined: // libpq's default too: TLS when the server offers it
     case "prefer":
       return "prefer";
     case "require":

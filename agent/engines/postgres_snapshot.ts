@@ -42,8 +42,10 @@ export async function openSnapshot(client: Sql, database: string): Promise<Datab
     return {
       sql,
       info: { serverVersion: String(row.v), versionNum: Number(row.n), database },
+      // No COMMIT: the transaction only read, and ending the connection ends
+      // it. (A query after the server killed the backend makes postgres.js
+      // throw from a timer, outside any promise.)
       close: async () => {
-        await sql`COMMIT`.catch(() => {});
         sql.release();
         await client.end({ timeout: 1 });
       },

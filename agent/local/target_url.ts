@@ -86,11 +86,11 @@ export function targetFromUrl(
       displayName: socket ?? `${parsed.hostname}:${parsed.port || 5432}`,
       connection: create(ConnectionConfigSchema, {
         host: socket ?? parsed.hostname.replace(/^\[|\]$/g, ""),
-        port: Number(parsed.port || 5432),
+        port: Number(parsed.port || parsed.searchParams.get("port") || 5432),
         database: decodeURIComponent(parsed.pathname.replace(/^\//, "")),
         username: parsed.username
           ? decodeURIComponent(parsed.username)
-          : env("PGUSER") ?? "postgres",
+          : parsed.searchParams.get("user") ?? env("PGUSER") ?? "postgres",
         passwordSecretRef: password,
         strategy: socket ? ConnectionStrategy.UNIX_SOCKET : ConnectionStrategy.TCP,
       }),

@@ -540,3 +540,65 @@ Deno.test("--with-privileges: owners and grants restore as they were; without it
   };
   assertEquals(await owners(target), await owners(source));
 });
+
+Deno.test("failures: the backend killed mid-dump fails the dump; a full disk fails the backup and leaves no file", async () => {
+  await createFixture();
+  const engine = new PostgresEngine({
+    ...server,
+    password: new Secret(server.password),
+    database: SOURCE,
+  });
+  const dump = await engine.dump(new AbortController().signal);
+  const finished = dump.finished.then(() => null, (error: Error) => error);
+  const reader = dump.readable.getReader();
+  const first = await reader.read();
+  assert(!first.done, "the header arrives");
+  // The dump waits on backpressure; kill its backend as an administrator would.
+  const sql = admin();
+  const killed = await sql`SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity
+    WHERE application_name = 'backupy-agent' AND datname = ${SOURCE}`;
+  await sql.end();
+  assert(killed.length > 0 && killed.every((k) => k.ok), "the dump's backend was found and killed");
+  const rest = await (async () => {
+    try {
+      for (;;) if ((await reader.read()).done) return null;
+    } catch (error) {
+      return error as Error;
+    }
+  })();
+  const failure = rest ?? await finished;
+  assert(failure, "a dump whose backend was killed must not end cleanly");
+  assertMatch(failure.message, /terminat|connection|closed|ECONNRESET/i);
+  assertEquals((await finished) !== null, true);
+
+  // A staging directory on a full file system.
+  const mount = await Deno.makeTempDir({ prefix: "backupy-full-" });
+  const mounted = await new Deno.Command("mount", {
+    args: ["-t", "tmpfs", "-o", "size=256k", "tmpfs", mount],
+  }).output();
+  assertEquals(mounted.code, 0, `mount a small tmpfs: ${new TextDecoder().decode(mounted.stderr)}`);
+  try {
+    const out = join(mount, "full.enc");
+    const result = await runAgent([
+      "backup",
+      "--target",
+      `postgres://${server.user}@${server.host}:${server.port}/${SOURCE}`,
+      "--out",
+      out,
+      "--generate-key",
+      join(mount, "k"),
+      "--compression",
+      "none",
+    ], { PGPASSWORD: server.password });
+    assertEquals(result.code, 1, result.stderr);
+    assertMatch(result.stderr, /no space left on device/i);
+    assertEquals(
+      [...Deno.readDirSync(mount)].map((e) => e.name).filter((n) => n !== "k"),
+      [],
+      "no partial output or staging file is left",
+    );
+  } finally {
+    await new Deno.Command("umount", { args: [mount] }).output();
+    await Deno.remove(mount, { recursive: true });
+  }
+});

@@ -32,8 +32,12 @@ async function asPostgres(command: string, args: string[]): Promise<void> {
 export class TempPgCluster implements AsyncDisposable {
   private constructor(readonly dir: string, readonly port: number) {}
 
-  /** initdb + start; about two seconds. */
-  static async start(): Promise<TempPgCluster> {
+  /**
+   * initdb + start; under a second. With `tlsDir` (tests/services.sh's
+   * certificates) the server speaks TLS and refuses TCP connections
+   * without it.
+   */
+  static async start(options: { tlsDir?: string } = {}): Promise<TempPgCluster> {
     const dir = await Deno.makeTempDir({ prefix: "backupy-pgcluster-" });
     await Deno.chmod(dir, 0o755);
     await new Deno.Command("chown", { args: ["postgres:postgres", dir] }).output();
@@ -49,6 +53,21 @@ export class TempPgCluster implements AsyncDisposable {
       "UTF8",
       "--no-sync",
     ]);
+    const settings = [];
+    if (options.tlsDir) {
+      for (const file of ["server.pem", "server-key.pem"]) {
+        await Deno.copyFile(join(options.tlsDir, file), join(data, file));
+        await Deno.chmod(join(data, file), 0o600);
+      }
+      await new Deno.Command("chown", {
+        args: ["postgres:postgres", join(data, "server.pem"), join(data, "server-key.pem")],
+      }).output();
+      settings.push("-c ssl=on -c ssl_cert_file=server.pem -c ssl_key_file=server-key.pem");
+      await Deno.writeTextFile(
+        join(data, "pg_hba.conf"),
+        "local all all trust\nhostssl all all 127.0.0.1/32 trust\nhostnossl all all 127.0.0.1/32 reject\n",
+      );
+    }
     const port = freePort();
     await asPostgres("pg_ctl", [
       "-D",
@@ -56,7 +75,7 @@ export class TempPgCluster implements AsyncDisposable {
       "-l",
       join(dir, "server.log"),
       "-o",
-      `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`,
+      `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off ${settings.join(" ")}`,
       "-w",
       "start",
     ]);
