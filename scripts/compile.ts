@@ -52,8 +52,9 @@ for (const program of programs) {
         "compile",
         "--quiet",
         "--no-prompt",
-        // Lets long streams release dead buffers (decrypt/garbage_release_stream.ts).
-        "--v8-flags=--expose-gc",
+        // Lets long streams release dead buffers and caps the young generation
+        // (decrypt/garbage_release_stream.ts).
+        "--v8-flags=--expose-gc,--max-semi-space-size=2",
         ...program.permissions,
         "--target",
         target,

@@ -59,6 +59,12 @@ export interface DumpOptions {
 export interface Engine {
   readonly name: EngineName;
   readonly format: DumpFormat;
+  /**
+   * What a dump's garbage mostly is: large buffers (file or socket reads,
+   * the default), which only full collections return promptly, or small
+   * driver objects (rows), which young-generation scavenges free.
+   */
+  readonly dumpGarbage?: "buffers" | "objects";
   /** The server's version as it reports itself: `PostgreSQL 16.2`, `SQLite 3.45.1`, ... */
   version(signal?: AbortSignal): Promise<string>;
   /** Bytes the dump will roughly have, for an honest progress percentage. */

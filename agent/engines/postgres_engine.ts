@@ -93,6 +93,8 @@ const encode = (text: string) => new TextEncoder().encode(text);
 export class PostgresEngine implements Engine {
   readonly name = "postgresql" as const;
   readonly format = POSTGRES_FORMAT;
+  /** postgres.js delivers a Buffer per COPY row. */
+  readonly dumpGarbage = "objects" as const;
   readonly #endpoint: PostgresEndpoint;
 
   /** The server at `endpoint`. */
@@ -100,7 +102,7 @@ export class PostgresEngine implements Engine {
     this.#endpoint = endpoint;
   }
 
-  #client(database = this.#endpoint.database || "postgres"): Sql {
+  #client(database = this.#endpoint.database || "postgres", onclose?: () => void): Sql {
     const e = this.#endpoint;
     return postgres({
       host: e.host,
@@ -114,6 +116,7 @@ export class PostgresEngine implements Engine {
       connect_timeout: 15,
       onnotice: () => {},
       connection: { application_name: "backupy-agent" },
+      onclose: onclose ?? (() => {}),
       // fetch_types stays on: catalog arrays arrive as arrays (and with it
       // off, reserve() never resolves in postgres.js 3.4.9).
     });
@@ -145,10 +148,13 @@ export class PostgresEngine implements Engine {
     });
   }
 
-  /** pg_database_size of the database. */
+  /** pg_database_size of the database, or of every database a whole-server dump covers. */
   estimateSize(): Promise<number | undefined> {
     return this.#with(async (sql) => {
-      const [row] = await sql`SELECT pg_database_size(current_database())::text AS n`;
+      const [row] = this.#endpoint.database
+        ? await sql`SELECT pg_database_size(current_database())::text AS n`
+        : await sql`SELECT sum(pg_database_size(oid))::text AS n FROM pg_database
+            WHERE datallowconn AND NOT datistemplate AND has_database_privilege(oid, 'CONNECT')`;
       return Number(row.n);
     });
   }
@@ -166,9 +172,10 @@ export class PostgresEngine implements Engine {
     const closeCurrent = () => void current?.end({ timeout: 0 });
     signal.addEventListener("abort", closeCurrent, { once: true });
     const open = async (database: string): Promise<DatabaseSnapshot> => {
-      current = this.#client(database);
+      let lost = false;
+      current = this.#client(database, () => lost = true);
       try {
-        return await openSnapshot(current, database);
+        return await openSnapshot(current, database, () => lost);
       } catch (error) {
         closeCurrent();
         throw this.#explain(error, database);

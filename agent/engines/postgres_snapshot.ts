@@ -31,8 +31,13 @@ export interface DatabaseSnapshot {
  * and an empty search_path so the server's `pg_get_*def` functions qualify
  * every name.
  */
-export async function openSnapshot(client: Sql, database: string): Promise<DatabaseSnapshot> {
-  const sql = await client.reserve();
+export async function openSnapshot(
+  client: Sql,
+  database: string,
+  lost: () => boolean,
+): Promise<DatabaseSnapshot> {
+  const reserved = await client.reserve();
+  const sql = refuseWhenLost(reserved, lost);
   try {
     await sql`BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY, DEFERRABLE`;
     await sql`SET LOCAL lock_timeout = '30s'`;
@@ -51,9 +56,38 @@ export async function openSnapshot(client: Sql, database: string): Promise<Datab
       },
     };
   } catch (error) {
-    sql.release();
+    reserved.release();
     throw error;
   }
+}
+
+/**
+ * `sql` that fails a query at once when its connection was closed (server
+ * restart, backend terminated). postgres.js 3.4.9 would send it anyway and
+ * throw from a timer, outside any promise, taking the process down.
+ */
+function refuseWhenLost(sql: ReservedSql, lost: () => boolean): ReservedSql {
+  const check = () => {
+    if (lost()) {
+      throw new Error(
+        "the connection to the server was lost (server restarted or backend terminated)",
+      );
+    }
+  };
+  return new Proxy(sql, {
+    apply(target, self, args) {
+      check();
+      return Reflect.apply(target, self, args);
+    },
+    get(target, property) {
+      const value = Reflect.get(target, property);
+      if (property !== "unsafe" || typeof value !== "function") return value;
+      return (...args: unknown[]) => {
+        check();
+        return value.apply(target, args);
+      };
+    },
+  });
 }
 
 /** A database of a whole-server dump, with what CREATE DATABASE needs. */

@@ -92,6 +92,7 @@ async function backupWith(
   const common = {
     dump,
     format: engine.format,
+    garbage: engine.dumpGarbage,
     compression: request.compression,
     key,
     signal: request.signal,

@@ -24,6 +24,8 @@ export interface PipelineOptions {
   sink: WritableStream<Uint8Array>;
   /** Aborts everything (cancel, timeout, stall). */
   signal: AbortSignal;
+  /** What the dump's garbage is (Engine.dumpGarbage); decides whether full GCs help. */
+  garbage?: "buffers" | "objects";
   /** Told the bytes dumped so far, as they flow. */
   onDumped?: (bytes: number) => void;
 }
@@ -65,7 +67,12 @@ export async function runBackupPipeline(options: PipelineOptions): Promise<Pipel
       .pipeThrough(new HeaderCheckStream(options.format), { signal: options.signal })
       .pipeThrough(counted)
       // Counted on the dump's bytes: the stage that allocates the most.
-      .pipeThrough(new GarbageReleaseStream())
+      .pipeThrough(
+        new GarbageReleaseStream(
+          undefined,
+          options.garbage === "objects" ? Infinity : undefined,
+        ),
+      )
       .pipeThrough(compressStream(options.compression))
       .pipeThrough(new FrameEncryptStream(options.key))
       .pipeThrough(hasher)

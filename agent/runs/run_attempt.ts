@@ -99,6 +99,7 @@ export async function runAttempt(ctx: AttemptContext): Promise<AttemptResult> {
       result = await runBackupPipeline({
         dump,
         format: engine.format,
+        garbage: engine.dumpGarbage,
         compression: ctx.compression,
         key: ctx.key,
         sink: fileSink(file),

@@ -4,12 +4,13 @@
  * fresh cluster with psql and with the agent's native restore. Runs on
  * throwaway clusters so no parallel test's databases come and go meanwhile.
  */
-import { assertEquals, assertMatch, assertStringIncludes } from "../support/assert.ts";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "../support/assert.ts";
 import postgres from "postgres";
 import { join } from "node:path";
 import { tempDir } from "../support/agent_fixtures.ts";
 import { runAgent, runDecrypt } from "../support/programs.ts";
 import { TempPgCluster } from "../support/pg_cluster.ts";
+import { PostgresEngine } from "../../agent/engines/postgres_engine.ts";
 
 const ODD_NAME = `odd "db" = one`;
 
@@ -160,4 +161,48 @@ Deno.test("a whole server dumps into sections that psql and the native restore p
   ]);
   assertEquals(intoServer.code, 1);
   assertStringIncludes(intoServer.stderr, "name the target database");
+});
+
+Deno.test("a server restarted mid-dump fails the dump; the size estimate of a whole server adds its databases", async () => {
+  await using cluster = await TempPgCluster.start();
+  await fill(cluster);
+  const engine = new PostgresEngine({
+    host: "127.0.0.1",
+    port: cluster.port,
+    user: "postgres",
+    database: "",
+  });
+  const app = new PostgresEngine({
+    host: "127.0.0.1",
+    port: cluster.port,
+    user: "postgres",
+    database: "app",
+  });
+  assert((await engine.estimateSize())! > 3 * (await app.estimateSize())!);
+
+  const dump = await engine.dump(new AbortController().signal);
+  const finished = dump.finished.then(() => null, (error: Error) => error);
+  const reader = dump.readable.getReader();
+  assert(!(await reader.read()).done);
+  const restarted = await new Deno.Command("runuser", {
+    args: [
+      "-u",
+      "postgres",
+      "--",
+      "/bin/sh",
+      "-c",
+      `$(ls -d /usr/lib/postgresql/*/bin | tail -1)/pg_ctl -D ${cluster.dir}/data -m immediate -w restart -l ${cluster.dir}/server.log`,
+    ],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  assertEquals(restarted.code, 0, new TextDecoder().decode(restarted.stderr));
+  let failure: Error | null = null;
+  try {
+    while (!(await reader.read()).done) { /* drain */ }
+  } catch (error) {
+    failure = error as Error;
+  }
+  failure ??= await finished;
+  assert(failure, "a dump across a server restart must not end cleanly");
 });

@@ -13,7 +13,11 @@ export const ROOT: string = fileURLToPath(new URL("../../", import.meta.url));
  * How the compiled backupy-decrypt runs: files only, and `gc` exposed so
  * long streams can release dead buffers (decrypt/garbage_release_stream.ts).
  */
-export const DECRYPT_PERMISSIONS = ["--v8-flags=--expose-gc", "--allow-read", "--allow-write"];
+export const DECRYPT_PERMISSIONS = [
+  "--v8-flags=--expose-gc,--max-semi-space-size=2",
+  "--allow-read",
+  "--allow-write",
+];
 
 /** Command and arguments that start backupy-decrypt with `args`. */
 export function decryptArgv(args: string[]): [string, string[]] {
@@ -62,7 +66,7 @@ export async function runDecrypt(
 
 /** The permissions the compiled backupy-agent has. */
 export const AGENT_PERMISSIONS = [
-  "--v8-flags=--expose-gc",
+  "--v8-flags=--expose-gc,--max-semi-space-size=2",
   "--allow-net",
   "--allow-read",
   "--allow-write",
