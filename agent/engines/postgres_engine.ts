@@ -44,6 +44,8 @@ export interface PostgresEndpoint {
   sslMode?: PostgresSslMode;
   /** CA file for verify-ca / verify-full. */
   sslRootCert?: string;
+  /** How long the dump waits for a table someone else locked (30 s). */
+  lockTimeoutMs?: number;
 }
 
 /** A dump's first line is `-- PostgreSQL database dump` (after an optional blank "--" line). */
@@ -175,7 +177,7 @@ export class PostgresEngine implements Engine {
       let lost = false;
       current = this.#client(database, () => lost = true);
       try {
-        return await openSnapshot(current, database, () => lost);
+        return await openSnapshot(current, database, () => lost, this.#endpoint.lockTimeoutMs);
       } catch (error) {
         closeCurrent();
         throw this.#explain(error, database);

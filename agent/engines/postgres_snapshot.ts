@@ -35,12 +35,13 @@ export async function openSnapshot(
   client: Sql,
   database: string,
   lost: () => boolean,
+  lockTimeoutMs = 30_000,
 ): Promise<DatabaseSnapshot> {
   const reserved = await client.reserve();
   const sql = refuseWhenLost(reserved, lost);
   try {
     await sql`BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY, DEFERRABLE`;
-    await sql`SET LOCAL lock_timeout = '30s'`;
+    await sql`SELECT pg_catalog.set_config('lock_timeout', ${`${lockTimeoutMs}ms`}, true)`;
     await sql`SELECT pg_catalog.set_config('search_path', '', true)`;
     const [row] =
       await sql`SELECT current_setting('server_version') AS v, current_setting('server_version_num')::int AS n`;

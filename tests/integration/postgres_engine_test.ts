@@ -602,3 +602,31 @@ Deno.test("failures: the backend killed mid-dump fails the dump; a full disk fai
     await Deno.remove(mount, { recursive: true });
   }
 });
+
+Deno.test("failures: a table locked by someone else fails the dump with its name instead of hanging", async () => {
+  await createFixture();
+  const holder = admin(SOURCE);
+  const locked = await holder.reserve();
+  await locked`BEGIN`;
+  await locked`LOCK TABLE big IN ACCESS EXCLUSIVE MODE`;
+  try {
+    const engine = new PostgresEngine({
+      ...server,
+      password: new Secret(server.password),
+      database: SOURCE,
+      lockTimeoutMs: 300,
+    });
+    const dump = await engine.dump(new AbortController().signal);
+    const outcome = await Promise.allSettled([new Response(dump.readable).bytes(), dump.finished]);
+    const reason = outcome.find((o) => o.status === "rejected") as
+      | PromiseRejectedResult
+      | undefined;
+    assert(reason, "a locked table fails the dump");
+    assertStringIncludes(String(reason.reason?.message), "cannot lock table public.big");
+    assertStringIncludes(String(reason.reason?.message), "lock timeout");
+  } finally {
+    await locked`ROLLBACK`;
+    locked.release();
+    await holder.end();
+  }
+});
