@@ -17,6 +17,7 @@ import { ByteBuilder } from "./byte_builder.ts";
 import { aggregateQuery, createAggregate } from "./postgres_aggregates.ts";
 import { writeLargeObjects } from "./postgres_large_objects.ts";
 import { allPrivilegeStatements } from "./postgres_privileges.ts";
+import { unsupportedObjects } from "./postgres_unsupported.ts";
 
 /** What the writer needs to know. */
 export interface PostgresDumpOptions {
@@ -518,6 +519,10 @@ export async function* writeDatabaseBody(
     for (const statement of await allPrivilegeStatements(q, SYSTEM_SCHEMA, NOT_EXTENSION_MEMBER)) {
       line(statement);
     }
+  }
+
+  for (const message of await unsupportedObjects(q, SYSTEM_SCHEMA, NOT_EXTENSION_MEMBER)) {
+    options.warn(`database ${options.database}: ${message}`);
   }
 
   // Populate materialized views last, when everything they read exists.

@@ -206,3 +206,34 @@ Deno.test("a server restarted mid-dump fails the dump; the size estimate of a wh
   failure ??= await finished;
   assert(failure, "a dump across a server restart must not end cleanly");
 });
+
+Deno.test("object kinds the dump does not write are named in a warning, not left out silently", async () => {
+  await using cluster = await TempPgCluster.start();
+  const sql = postgres(cluster.options());
+  await sql.unsafe(`CREATE COLLATION my_c (provider = libc, locale = 'C')`);
+  await sql.unsafe(`CREATE TABLE t (a int, b int)`);
+  await sql.unsafe(`CREATE STATISTICS t_ab ON a, b FROM t`);
+  await sql.unsafe(`CREATE PUBLICATION everything FOR ALL TABLES`);
+  await sql.end();
+  await using dir = await tempDir("backupy-pg-unsupported-");
+  const result = await runAgent([
+    "backup",
+    "--target",
+    cluster.url("postgres"),
+    "--out",
+    join(dir.path, "u.enc"),
+    "--generate-key",
+    join(dir.path, "u.key"),
+  ]);
+  assertEquals(result.code, 0, result.stderr);
+  for (
+    const kind of [
+      "1 user-defined collation(s)",
+      "1 extended statistics object(s)",
+      "1 publication(s)",
+    ]
+  ) {
+    assertStringIncludes(result.stderr, `warning: database postgres: ${kind} are not in this dump`);
+  }
+  assertEquals(result.stderr.includes("foreign table"), false, "only kinds that are there");
+});
