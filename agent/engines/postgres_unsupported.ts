@@ -42,7 +42,10 @@ function checks(systemSchema: string, notExtension: (classId: string, oid: strin
     ["publication(s)", `SELECT count(*) FROM pg_publication`],
     [
       "user-defined cast(s)",
-      `SELECT count(*) FROM pg_cast c WHERE c.oid >= 16384 AND ${notExtension("pg_cast", "c.oid")}`,
+      `SELECT count(*) FROM pg_cast c WHERE c.oid >= 16384 AND ${notExtension("pg_cast", "c.oid")}
+        -- not the range-to-multirange casts CREATE TYPE ... AS RANGE makes by itself
+        AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_cast'::regclass
+          AND d.objid = c.oid AND d.deptype = 'i')`,
     ],
   ] as const;
 }
