@@ -240,7 +240,7 @@ export class PostgresEngine implements Engine {
   ): Promise<RestoreResult> {
     return restorePostgres(
       {
-        client: (database) => this.#client(database),
+        client: (database, onclose) => this.#client(database, onclose),
         explain: (error, database) => this.#explain(error, database),
       },
       this.#endpoint.database,

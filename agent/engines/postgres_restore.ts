@@ -14,11 +14,12 @@ import { finished } from "node:stream/promises";
 import { DumpError, type RestoreOptions, type RestoreResult } from "./engine.ts";
 import { ident } from "./postgres_dump_writer.ts";
 import { PgScriptReader, type ScriptItem } from "./pg_script_reader.ts";
+import { refuseWhenLost } from "./postgres_snapshot.ts";
 
 /** What the restore needs from the engine. */
 export interface RestoreConnector {
-  /** A new client for `database`. */
-  client(database: string): Sql;
+  /** A new client for `database`; `onclose` is told when a connection closes. */
+  client(database: string, onclose?: () => void): Sql;
   /** The error to show for a driver error, naming the server and database. */
   explain(error: unknown, database: string): DumpError;
 }
@@ -91,11 +92,15 @@ export async function restorePostgres(
     }
   };
   const open = async (name: string) => {
-    const client = connector.client(name);
-    const sql = await client.reserve().catch((error) => {
-      void client.end({ timeout: 0 });
-      throw connector.explain(error, name);
-    });
+    let lost = false;
+    const client = connector.client(name, () => lost = true);
+    const sql = refuseWhenLost(
+      await client.reserve().catch((error) => {
+        void client.end({ timeout: 0 });
+        throw connector.explain(error, name);
+      }),
+      () => lost,
+    );
     session = { database: name, client, sql };
     const [{ n }] =
       await sql`SELECT count(*)::int AS n FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace

@@ -67,7 +67,7 @@ export async function openSnapshot(
  * restart, backend terminated). postgres.js 3.4.9 would send it anyway and
  * throw from a timer, outside any promise, taking the process down.
  */
-function refuseWhenLost(sql: ReservedSql, lost: () => boolean): ReservedSql {
+export function refuseWhenLost(sql: ReservedSql, lost: () => boolean): ReservedSql {
   const check = () => {
     if (lost()) {
       throw new Error(
