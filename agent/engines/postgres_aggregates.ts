@@ -10,19 +10,13 @@
  * @module
  */
 import type { Row } from "postgres";
-
-/** Runs one catalog query inside the dump's snapshot. */
-export type CatalogQuery = (text: string) => Promise<Row[]>;
+import { literal, NOT_EXTENSION_MEMBER, SYSTEM_SCHEMA } from "./postgres_catalog.ts";
 
 const MODIFY: Record<string, string> = { r: "READ_ONLY", s: "SHAREABLE", w: "READ_WRITE" };
 const PARALLEL: Record<string, string> = { s: "SAFE", r: "RESTRICTED", u: "UNSAFE" };
 
-function literal(text: string): string {
-  return `'${text.replaceAll("'", "''")}'`;
-}
-
-/** The catalog query; `where` selects the aggregates to dump (`p` is pg_proc, `n` its schema). */
-export function aggregateQuery(where: string): string {
+/** The catalog query for every user-defined aggregate. */
+export function aggregateQuery(): string {
   return `SELECT quote_ident(n.nspname) || '.' || quote_ident(p.proname) AS name,
       pg_get_function_arguments(p.oid) AS args, a.aggkind AS kind, p.proparallel AS parallel,
       a.aggtransfn::text AS sfunc, format_type(a.aggtranstype, NULL) AS stype, a.aggtransspace AS sspace,
@@ -40,7 +34,8 @@ export function aggregateQuery(where: string): string {
       CASE WHEN a.aggsortop <> 0 THEN (SELECT 'OPERATOR(' || quote_ident(opn.nspname) || '.' || o.oprname || ')'
         FROM pg_operator o JOIN pg_namespace opn ON opn.oid = o.oprnamespace WHERE o.oid = a.aggsortop) END AS sortop
     FROM pg_aggregate a JOIN pg_proc p ON p.oid = a.aggfnoid JOIN pg_namespace n ON n.oid = p.pronamespace
-    WHERE ${where} ORDER BY n.nspname, p.proname, p.oid`;
+    WHERE ${SYSTEM_SCHEMA} AND ${NOT_EXTENSION_MEMBER("pg_proc", "p.oid")}
+    ORDER BY n.nspname, p.proname, p.oid`;
 }
 
 /** One `CREATE AGGREGATE` statement from a row of {@linkcode aggregateQuery}. */

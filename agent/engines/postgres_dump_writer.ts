@@ -14,6 +14,7 @@
 import type { ReservedSql, Row } from "postgres";
 import { VERSION } from "../../decrypt/version.ts";
 import { ByteBuilder } from "./byte_builder.ts";
+import { ident, literal, NOT_EXTENSION_MEMBER, SYSTEM_SCHEMA } from "./postgres_catalog.ts";
 import { aggregateQuery, createAggregate } from "./postgres_aggregates.ts";
 import { writeLargeObjects } from "./postgres_large_objects.ts";
 import { allPrivilegeStatements } from "./postgres_privileges.ts";
@@ -32,23 +33,6 @@ export interface PostgresDumpOptions {
   /** Yield output in pieces of about this size. */
   chunkBytes?: number;
 }
-
-/** A double-quoted identifier (always quoted: valid for every name). */
-export function ident(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
-}
-
-/** A single-quoted SQL string literal. */
-function literal(text: string): string {
-  return `'${text.replaceAll("'", "''")}'`;
-}
-
-const SYSTEM_SCHEMA = `n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
-  AND n.nspname NOT LIKE 'pg_temp_%' AND n.nspname NOT LIKE 'pg_toast_temp_%'`;
-
-/** Objects that belong to an extension are created by CREATE EXTENSION. */
-const NOT_EXTENSION_MEMBER = (classId: string, oid: string) =>
-  `NOT EXISTS (SELECT 1 FROM pg_depend x WHERE x.classid = '${classId}'::regclass AND x.objid = ${oid} AND x.deptype = 'e')`;
 
 interface TableRow extends Row {
   oid: number;
@@ -71,24 +55,6 @@ export const DUMP_COMPLETE = "\n--\n-- PostgreSQL database dump complete\n--\n";
 export function dumpHeader(serverVersion: string, what: string): string {
   return `--\n-- PostgreSQL database dump\n--\n-- Dumped from database version ${serverVersion}\n` +
     `-- Dumped by backupy-agent ${VERSION}: ${what}\n\n`;
-}
-
-/**
- * Generates the dump of one database: header, body, completion line. `sql`
- * must be a reserved connection already inside the snapshot transaction.
- */
-export async function* writePostgresDump(
-  sql: ReservedSql,
-  options: PostgresDumpOptions,
-): AsyncGenerator<Uint8Array> {
-  yield new TextEncoder().encode(
-    dumpHeader(
-      options.serverVersion,
-      `database ${options.database}, in one REPEATABLE READ, READ ONLY transaction`,
-    ),
-  );
-  yield* writeDatabaseBody(sql, options);
-  yield new TextEncoder().encode(DUMP_COMPLETE);
 }
 
 /**
@@ -213,7 +179,7 @@ export async function* writeDatabaseBody(
   // Aggregates, after the functions they are made of.
   for (
     const a of await q(
-      aggregateQuery(`${SYSTEM_SCHEMA} AND ${NOT_EXTENSION_MEMBER("pg_proc", "p.oid")}`),
+      aggregateQuery(),
     )
   ) {
     line(createAggregate(a));
@@ -516,12 +482,12 @@ export async function* writeDatabaseBody(
 
   if (options.includePrivileges) {
     out.text("\n");
-    for (const statement of await allPrivilegeStatements(q, SYSTEM_SCHEMA, NOT_EXTENSION_MEMBER)) {
+    for (const statement of await allPrivilegeStatements(q)) {
       line(statement);
     }
   }
 
-  for (const message of await unsupportedObjects(q, SYSTEM_SCHEMA, NOT_EXTENSION_MEMBER)) {
+  for (const message of await unsupportedObjects(q)) {
     options.warn(`database ${options.database}: ${message}`);
   }
 

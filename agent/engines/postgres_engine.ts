@@ -89,9 +89,9 @@ function sslOption(endpoint: PostgresEndpoint): Options<Record<string, never>>["
   }
 }
 
-/** A PostgreSQL server. */
 const encode = (text: string) => new TextEncoder().encode(text);
 
+/** A PostgreSQL server. */
 export class PostgresEngine implements Engine {
   readonly name = "postgresql" as const;
   readonly format = POSTGRES_FORMAT;
@@ -168,11 +168,12 @@ export class PostgresEngine implements Engine {
    * close with the stream.
    */
   async dump(signal: AbortSignal, options: DumpOptions = {}): Promise<DumpStream> {
-    const warn = options.warn ?? (() => {});
-    const includePrivileges = options.includePrivileges ?? false;
+    const bodyOptions = {
+      warn: options.warn ?? (() => {}),
+      includePrivileges: options.includePrivileges ?? false,
+    };
     let current: Sql | null = null;
     const closeCurrent = () => void current?.end({ timeout: 0 });
-    signal.addEventListener("abort", closeCurrent, { once: true });
     const open = async (database: string): Promise<DatabaseSnapshot> => {
       let lost = false;
       current = this.#client(database, () => lost = true);
@@ -183,29 +184,20 @@ export class PostgresEngine implements Engine {
         throw this.#explain(error, database);
       }
     };
-    const dumpOne = async function* (this: PostgresEngine, snapshot: DatabaseSnapshot) {
-      try {
-        yield* writeDatabaseBody(snapshot.sql, { ...snapshot.info, warn, includePrivileges });
-      } catch (error) {
-        throw this.#explain(error, snapshot.info.database);
-      } finally {
-        await snapshot.close();
-      }
-    }.bind(this);
     const named = this.#endpoint.database;
-    // Connect before the stream starts: a wrong password fails here, at once.
-    const databases = named
-      ? [{ name: named }]
-      : await this.#with((sql) => listDatabases(sql)).catch((error) => {
-        signal.removeEventListener("abort", closeCurrent);
-        throw error;
-      });
-    if (databases.length === 0) throw new DumpError("the server has no database to dump");
-    const first = await open(databases[0].name).catch((error) => {
+    signal.addEventListener("abort", closeCurrent, { once: true });
+    let databases: { name: string }[];
+    let first: DatabaseSnapshot;
+    try {
+      // Connect before the stream starts: a wrong password fails here, at once.
+      databases = named ? [{ name: named }] : await this.#with((sql) => listDatabases(sql));
+      if (databases.length === 0) throw new DumpError("the server has no database to dump");
+      first = await open(databases[0].name);
+    } catch (error) {
       signal.removeEventListener("abort", closeCurrent);
       throw error;
-    });
-    const generate = async function* () {
+    }
+    const generate = async function* (this: PostgresEngine) {
       yield encode(dumpHeader(
         first.info.serverVersion,
         named
@@ -214,13 +206,19 @@ export class PostgresEngine implements Engine {
       ));
       for (const [index, database] of databases.entries()) {
         if (!named) yield encode(databaseSection(database as ListedDatabase));
-        yield* dumpOne(index === 0 ? first : await open(database.name));
+        const snapshot = index === 0 ? first : await open(database.name);
+        try {
+          yield* writeDatabaseBody(snapshot.sql, { ...snapshot.info, ...bodyOptions });
+        } catch (error) {
+          throw this.#explain(error, snapshot.info.database);
+        } finally {
+          await snapshot.close();
+        }
       }
       yield encode(DUMP_COMPLETE);
-    };
-    const source = ReadableStream.from(generate());
+    }.bind(this);
     return checkedDump(
-      source,
+      ReadableStream.from(generate()),
       new CompletionLineCheck(/-- PostgreSQL database dump complete\n--\n$/),
       {
         cancelled: "the PostgreSQL dump was cancelled",

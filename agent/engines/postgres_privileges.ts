@@ -9,28 +9,30 @@
  * @module
  */
 import type { Row } from "postgres";
-import type { CatalogQuery } from "./postgres_aggregates.ts";
+import {
+  type CatalogQuery,
+  ident,
+  NOT_EXTENSION_MEMBER,
+  SYSTEM_SCHEMA,
+} from "./postgres_catalog.ts";
 
 /**
  * Objects with owner and access list. `kind` is the word ALTER ... OWNER
  * takes, `grantKind` the one GRANT takes, `name` the qualified name (with
  * the argument list for routines).
  */
-function objectQuery(
-  systemSchema: string,
-  notExtension: (classId: string, oid: string) => string,
-): string {
+function objectQuery(): string {
   return `
     SELECT 'SCHEMA' AS kind, 'SCHEMA' AS grant_kind, quote_ident(n.nspname) AS name,
       pg_get_userbyid(n.nspowner) AS owner, n.nspacl::text[] AS acl, 1 AS rank
-    FROM pg_namespace n WHERE ${systemSchema} AND ${notExtension("pg_namespace", "n.oid")}
+    FROM pg_namespace n WHERE ${SYSTEM_SCHEMA} AND ${NOT_EXTENSION_MEMBER("pg_namespace", "n.oid")}
     UNION ALL
     SELECT CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'S' THEN 'SEQUENCE' ELSE 'TABLE' END,
       CASE c.relkind WHEN 'S' THEN 'SEQUENCE' ELSE 'TABLE' END,
       quote_ident(n.nspname) || '.' || quote_ident(c.relname), pg_get_userbyid(c.relowner), c.relacl::text[], 2
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-    WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S') AND ${systemSchema}
-      AND ${notExtension("pg_class", "c.oid")}
+    WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S') AND ${SYSTEM_SCHEMA}
+      AND ${NOT_EXTENSION_MEMBER("pg_class", "c.oid")}
       -- identity sequences follow their table
       AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'i')
     UNION ALL
@@ -40,13 +42,13 @@ function objectQuery(
         CASE WHEN p.prokind = 'a' AND p.pronargs = 0 THEN '*' ELSE pg_get_function_identity_arguments(p.oid) END || ')',
       pg_get_userbyid(p.proowner), p.proacl::text[], 3
     FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-    WHERE ${systemSchema} AND ${notExtension("pg_proc", "p.oid")}
+    WHERE ${SYSTEM_SCHEMA} AND ${NOT_EXTENSION_MEMBER("pg_proc", "p.oid")}
       AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'i')
     UNION ALL
     SELECT CASE t.typtype WHEN 'd' THEN 'DOMAIN' ELSE 'TYPE' END, CASE t.typtype WHEN 'd' THEN 'DOMAIN' ELSE 'TYPE' END,
       quote_ident(n.nspname) || '.' || quote_ident(t.typname), pg_get_userbyid(t.typowner), t.typacl::text[], 4
     FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
-    WHERE ${systemSchema} AND ${notExtension("pg_type", "t.oid")}
+    WHERE ${SYSTEM_SCHEMA} AND ${NOT_EXTENSION_MEMBER("pg_type", "t.oid")}
       AND (t.typtype IN ('e', 'd', 'r') OR (t.typtype = 'c' AND (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c'))
     UNION ALL
     SELECT 'LARGE OBJECT', 'LARGE OBJECT', m.oid::text, pg_get_userbyid(m.lomowner), m.lomacl::text[], 5
@@ -117,13 +119,9 @@ export function parseAclItem(item: string): AclEntry {
   return { grantee, privileges };
 }
 
-function quoteRole(role: string): string {
-  return `"${role.replaceAll('"', '""')}"`;
-}
-
 /** The statements for one object row of the catalog query. */
 export function privilegeStatements(o: Row): string[] {
-  const owner = quoteRole(String(o.owner));
+  const owner = ident(String(o.owner));
   const out = [`ALTER ${o.kind} ${o.name} OWNER TO ${owner};`];
   const acl = o.acl as string[] | null;
   if (acl === null) return out;
@@ -131,7 +129,7 @@ export function privilegeStatements(o: Row): string[] {
   out.push(`REVOKE ALL ON ${on} FROM PUBLIC;`, `REVOKE ALL ON ${on} FROM ${owner};`);
   for (const item of acl) {
     const entry = parseAclItem(item);
-    const to = entry.grantee === "" ? "PUBLIC" : quoteRole(entry.grantee);
+    const to = entry.grantee === "" ? "PUBLIC" : ident(entry.grantee);
     for (const grantable of [false, true]) {
       const names = entry.privileges.filter((p) => p.grantable === grantable).map((p) => p.name);
       if (names.length > 0) {
@@ -145,11 +143,7 @@ export function privilegeStatements(o: Row): string[] {
 }
 
 /** Every ownership and grant statement of the database. */
-export async function allPrivilegeStatements(
-  q: CatalogQuery,
-  systemSchema: string,
-  notExtension: (classId: string, oid: string) => string,
-): Promise<string[]> {
-  const rows = await q(objectQuery(systemSchema, notExtension));
+export async function allPrivilegeStatements(q: CatalogQuery): Promise<string[]> {
+  const rows = await q(objectQuery());
   return rows.flatMap(privilegeStatements);
 }

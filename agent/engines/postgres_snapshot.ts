@@ -7,7 +7,7 @@
  * @module
  */
 import type { ReservedSql, Sql } from "postgres";
-import { ident } from "./postgres_dump_writer.ts";
+import { ident, literal } from "./postgres_catalog.ts";
 
 /** What the dump writer needs to know about the server and database. */
 export interface SnapshotInfo {
@@ -126,8 +126,7 @@ export function connectCommand(database: string): string {
 export function databaseSection(database: ListedDatabase): string {
   const create = database.name === "postgres" ? "" : `CREATE DATABASE ${ident(database.name)} ` +
     `WITH TEMPLATE = template0 ENCODING = '${database.encoding}' ` +
-    `LC_COLLATE = '${database.collate.replaceAll("'", "''")}' ` +
-    `LC_CTYPE = '${database.ctype.replaceAll("'", "''")}';\n`;
+    `LC_COLLATE = ${literal(database.collate)} LC_CTYPE = ${literal(database.ctype)};\n`;
   return `\n--\n-- Database ${JSON.stringify(database.name)}\n--\n\n${create}${
     connectCommand(database.name)
   }\n`;
