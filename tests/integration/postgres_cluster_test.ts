@@ -184,19 +184,7 @@ Deno.test("a server restarted mid-dump fails the dump; the size estimate of a wh
   const finished = dump.finished.then(() => null, (error: Error) => error);
   const reader = dump.readable.getReader();
   assert(!(await reader.read()).done);
-  const restarted = await new Deno.Command("runuser", {
-    args: [
-      "-u",
-      "postgres",
-      "--",
-      "/bin/sh",
-      "-c",
-      `$(ls -d /usr/lib/postgresql/*/bin | tail -1)/pg_ctl -D ${cluster.dir}/data -m immediate -w restart -l ${cluster.dir}/server.log`,
-    ],
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  assertEquals(restarted.code, 0, new TextDecoder().decode(restarted.stderr));
+  await cluster.restart();
   let failure: Error | null = null;
   try {
     while (!(await reader.read()).done) { /* drain */ }

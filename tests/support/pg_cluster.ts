@@ -124,6 +124,20 @@ export class TempPgCluster implements AsyncDisposable {
     return { code: output.code, stderr: new TextDecoder().decode(output.stderr) };
   }
 
+  /** An immediate restart (as after a crash), on the same port and settings. */
+  async restart(): Promise<void> {
+    await asPostgres("pg_ctl", [
+      "-D",
+      join(this.dir, "data"),
+      "-l",
+      join(this.dir, "server.log"),
+      "-m",
+      "immediate",
+      "-w",
+      "restart",
+    ]);
+  }
+
   async [Symbol.asyncDispose](): Promise<void> {
     await asPostgres("pg_ctl", ["-D", join(this.dir, "data"), "-m", "immediate", "-w", "stop"])
       .catch(() => {});
