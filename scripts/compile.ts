@@ -7,27 +7,13 @@
  * dl.deno.land. Where that host cannot be reached (our build machines), this
  * says so in one line and exits 1 instead of printing a stack of causes.
  */
+import { AGENT_PERMISSIONS, DECRYPT_PERMISSIONS, V8_FLAGS } from "./program_flags.ts";
 
 /** The two programs and the permissions baked into each. */
 const programs = [
-  {
-    name: "backupy-agent",
-    entry: "agent/main.ts",
-    permissions: [
-      "--allow-net",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "--allow-run",
-      "--allow-sys",
-    ],
-  },
-  {
-    // Offline by construction: files only, no network, no env, no subprocess.
-    name: "backupy-decrypt",
-    entry: "decrypt/main.ts",
-    permissions: ["--allow-read", "--allow-write"],
-  },
+  { name: "backupy-agent", entry: "agent/main.ts", permissions: AGENT_PERMISSIONS },
+  // Offline by construction.
+  { name: "backupy-decrypt", entry: "decrypt/main.ts", permissions: DECRYPT_PERMISSIONS },
 ] as const;
 
 /** Deno target triple -> the architecture name users see in file names. */
@@ -52,9 +38,7 @@ for (const program of programs) {
         "compile",
         "--quiet",
         "--no-prompt",
-        // Lets long streams release dead buffers and caps the young generation
-        // (decrypt/garbage_release_stream.ts).
-        "--v8-flags=--expose-gc,--max-semi-space-size=2",
+        V8_FLAGS,
         ...program.permissions,
         "--target",
         target,

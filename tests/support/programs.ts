@@ -5,19 +5,17 @@
  * permissions `deno task compile` bakes in.
  */
 import { fileURLToPath } from "node:url";
+import {
+  AGENT_PERMISSIONS as AGENT_FLAGS,
+  DECRYPT_PERMISSIONS as DECRYPT_FLAGS,
+  V8_FLAGS,
+} from "../../scripts/program_flags.ts";
 
 /** The repository root. */
 export const ROOT: string = fileURLToPath(new URL("../../", import.meta.url));
 
-/**
- * How the compiled backupy-decrypt runs: files only, and `gc` exposed so
- * long streams can release dead buffers (decrypt/garbage_release_stream.ts).
- */
-export const DECRYPT_PERMISSIONS = [
-  "--v8-flags=--expose-gc,--max-semi-space-size=2",
-  "--allow-read",
-  "--allow-write",
-];
+/** How the compiled backupy-decrypt runs: its V8 flags and permissions. */
+export const DECRYPT_PERMISSIONS = [V8_FLAGS, ...DECRYPT_FLAGS];
 
 /** Command and arguments that start backupy-decrypt with `args`. */
 export function decryptArgv(args: string[]): [string, string[]] {
@@ -64,16 +62,8 @@ export async function runDecrypt(
   };
 }
 
-/** The permissions the compiled backupy-agent has. */
-export const AGENT_PERMISSIONS = [
-  "--v8-flags=--expose-gc,--max-semi-space-size=2",
-  "--allow-net",
-  "--allow-read",
-  "--allow-write",
-  "--allow-env",
-  "--allow-run",
-  "--allow-sys",
-];
+/** How the compiled backupy-agent runs: its V8 flags and permissions. */
+export const AGENT_PERMISSIONS = [V8_FLAGS, ...AGENT_FLAGS];
 
 /** Command and arguments that start backupy-agent with `args`. */
 export function agentArgv(args: string[]): [string, string[]] {
