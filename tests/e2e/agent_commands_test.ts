@@ -138,6 +138,20 @@ Deno.test("usage errors exit 2 with the usage; version prints the build", async 
   );
   const help = await runAgent(["backup", "--help"]);
   assertEquals(help.code, 0);
+  for (const flag of ["--clean", "--no-single-transaction"]) {
+    const other = await runAgent([
+      "restore",
+      "--target",
+      "sqlite:///tmp/backupy-never-restored.db",
+      "--in",
+      "x.enc",
+      "--key-file",
+      "x.key",
+      flag,
+    ]);
+    assertEquals(other.code, 2, `${flag}: ${other.stderr}`);
+    assertStringIncludes(other.stderr, "apply to PostgreSQL targets only");
+  }
 });
 
 Deno.test("a bad configuration stops run with one line that never echoes the key", async () => {
