@@ -12,8 +12,8 @@ import { DumpError, type DumpStream } from "./engine.ts";
 export interface CompletenessCheck {
   /** Sees each chunk in order. */
   update(chunk: Uint8Array): void;
-  /** null when the dump is complete, else what is wrong. */
-  problem(): string | null;
+  /** null when the dump is complete, else what is wrong (may wait, e.g. for an exit code). */
+  problem(): string | null | Promise<string | null>;
 }
 
 /**
@@ -76,7 +76,7 @@ export function checkedDump(
       },
       async flush() {
         await options.cleanup?.();
-        const problem = check.problem();
+        const problem = await check.problem();
         if (problem === null) return resolveFinished();
         const error = new DumpError(problem);
         rejectFinished(error);

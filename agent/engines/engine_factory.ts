@@ -1,13 +1,19 @@
 /**
  * Picks the engine for a target by its type and connection strategy.
  * Native (TCP / UNIX_SOCKET) engines reach the server themselves;
- * DOCKER_EXEC goes through the {@linkcode ContainerExec} seam.
+ * DOCKER_EXEC goes through the {@linkcode ContainerRuntime} seam.
  *
  * @module
  */
 import { ConnectionStrategy, DbType } from "@backupy/gen/backup/v1/common_pb.ts";
 import type { Target } from "@backupy/gen/backup/v1/server_to_agent_pb.ts";
-import type { ContainerExec } from "./container_exec.ts";
+import type { ContainerRuntime } from "./container_exec.ts";
+import type { ExecTarget } from "./docker_exec_engine.ts";
+import { DockerExecMongoEngine } from "./docker_exec_mongodb.ts";
+import { DockerExecMysqlEngine } from "./docker_exec_mysql.ts";
+import { DockerExecPostgresEngine } from "./docker_exec_postgres.ts";
+import { DockerExecRedisEngine } from "./docker_exec_redis.ts";
+import { DockerExecSqliteEngine } from "./docker_exec_sqlite.ts";
 import { DumpError, type Engine, type EngineName } from "./engine.ts";
 import { SqliteEngine } from "./sqlite_engine.ts";
 import { RedisEngine } from "./redis_engine.ts";
@@ -19,8 +25,8 @@ import { Secret } from "../../decrypt/secret.ts";
 export interface EngineContext {
   /** Where engines put temporary files (inside the state directory). */
   tempDir: string;
-  /** Docker exec, when the Docker engine is reachable. */
-  containerExec?: ContainerExec;
+  /** Docker, when the Docker engine is reachable. */
+  containers?: ContainerRuntime;
 }
 
 /** The lowercase engine name of a DbType. */
@@ -76,13 +82,24 @@ export function createEngine(
   const connection = target.connection;
   if (!connection) throw new DumpError(`target ${target.id} has no connection settings`);
   if (connection.strategy === ConnectionStrategy.DOCKER_EXEC) {
-    if (!context.containerExec) {
+    if (!context.containers) {
       throw new DumpError(
         `target ${target.id} uses DOCKER_EXEC, but the Docker engine is not reachable ` +
           "(check BACKUPY_DOCKER_SOCKET and BACKUPY_DISABLE_DISCOVERY)",
       );
     }
-    throw new DumpError(`DOCKER_EXEC for ${name} is not supported by this agent build yet`);
+    if (!connection.containerId) {
+      throw new DumpError(`target ${target.id} uses DOCKER_EXEC but names no container`);
+    }
+    const execTarget: ExecTarget = {
+      container: connection.containerId,
+      host: connection.host,
+      port: connection.port,
+      database: connection.database,
+      username: connection.username,
+      password: connection.passwordSecretRef ? new Secret(connection.passwordSecretRef) : undefined,
+    };
+    return createDockerExecEngine(name, context.containers, execTarget);
   }
   switch (name) {
     case "sqlite":
@@ -130,5 +147,26 @@ export function createEngine(
       });
     default:
       throw new DumpError(`the native ${name} engine is not supported by this agent build yet`);
+  }
+}
+
+/** The DOCKER_EXEC engine for `name`. */
+export function createDockerExecEngine(
+  name: EngineName,
+  containers: ContainerRuntime,
+  target: ExecTarget,
+): Engine {
+  switch (name) {
+    case "postgresql":
+      return new DockerExecPostgresEngine(containers, target);
+    case "mysql":
+    case "mariadb":
+      return new DockerExecMysqlEngine(containers, target, name);
+    case "redis":
+      return new DockerExecRedisEngine(containers, target);
+    case "sqlite":
+      return new DockerExecSqliteEngine(containers, target);
+    case "mongodb":
+      return new DockerExecMongoEngine(containers, target);
   }
 }

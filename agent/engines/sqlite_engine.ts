@@ -162,20 +162,26 @@ export class SqliteEngine implements Engine {
  * A complete database file: as many bytes as the snapshot file has, and
  * exactly page size x page count by its own header.
  */
-class SqliteFileCheck implements CompletenessCheck {
-  #header: Uint8Array | null = null;
+export class SqliteFileCheck implements CompletenessCheck {
+  #header = new Uint8Array(0);
   #streamed = 0;
+  /** `size`: the snapshot file's size. */
   constructor(readonly size: number) {}
 
   update(chunk: Uint8Array): void {
-    if (this.#header === null) this.#header = chunk.slice(0, 100);
+    if (this.#header.length < 100) {
+      const joined = new Uint8Array(this.#header.length + chunk.length);
+      joined.set(this.#header);
+      joined.set(chunk, this.#header.length);
+      this.#header = joined.slice(0, 100);
+    }
     this.#streamed += chunk.length;
   }
 
   problem(): string | null {
-    const expected = this.#header?.length === 100 ? sqliteFileSize(this.#header) : -1;
+    const expected = this.#header.length === 100 ? sqliteFileSize(this.#header) : -1;
     if (this.#streamed === this.size && (expected <= 0 || expected === this.#streamed)) return null;
-    return `SQLite snapshot is truncated: ${this.#streamed} of ${expected} bytes`;
+    return `SQLite snapshot is truncated: ${this.#streamed} of ${this.size} bytes`;
   }
 }
 

@@ -14,6 +14,10 @@ import { readSmallFile } from "../../decrypt/small_file.ts";
 import { Secret } from "../../decrypt/secret.ts";
 import type { Engine } from "../engines/engine.ts";
 import { createEngine } from "../engines/engine_factory.ts";
+import { ConnectionStrategy } from "@backupy/gen/backup/v1/common_pb.ts";
+import { DockerHost } from "../docker/docker_host.ts";
+import { localDockerSocket } from "../docker/docker_socket.ts";
+import { resolveDockerTarget } from "./docker_target.ts";
 import { runBackupPipeline } from "../pipeline/backup_pipeline.ts";
 import { targetFromUrl, urlExtras } from "./target_url.ts";
 
@@ -64,8 +68,17 @@ export async function localBackup(request: LocalBackupRequest): Promise<LocalBac
   if ((request.keyFile === undefined) === (request.generateKey === undefined)) {
     throw new UsageError("give exactly one of --key-file and --generate-key");
   }
-  const target = targetFromUrl(request.target);
-  const engine = createEngine(target, { tempDir: request.tempDir }, urlExtras(request.target));
+  let target = targetFromUrl(request.target);
+  let containers: DockerHost | undefined;
+  if (target.connection?.strategy === ConnectionStrategy.DOCKER_EXEC) {
+    containers = new DockerHost(localDockerSocket());
+    target = await resolveDockerTarget(target, containers);
+  }
+  const engine = createEngine(
+    target,
+    { tempDir: request.tempDir, containers },
+    urlExtras(request.target),
+  );
   const engineVersion = await engine.version(request.signal);
   const dek = request.keyFile !== undefined
     ? await readKeyFile(request.keyFile)

@@ -144,9 +144,61 @@ export function targetFromUrl(
       }),
     });
   }
+  if (scheme === "docker:") return dockerTarget(url);
   throw new UsageError(
     `${scheme.replace(":", "")} targets are not supported by this agent build yet`,
   );
+}
+
+/** Engine names `?type=` accepts, as DbType. */
+const DOCKER_TYPES: Record<string, DbType> = {
+  postgresql: DbType.POSTGRESQL,
+  mysql: DbType.MYSQL,
+  mariadb: DbType.MARIADB,
+  mongodb: DbType.MONGODB,
+  redis: DbType.REDIS,
+  sqlite: DbType.SQLITE,
+};
+
+/**
+ * `docker://[user[:password]@]CONTAINER[/database-or-path][?type=ENGINE]`: a
+ * DOCKER_EXEC target. The type stays DB_UNSPECIFIED unless `?type=` gives
+ * it; the container's labels and image decide later (docker_target.ts).
+ */
+function dockerTarget(url: string): Target {
+  const usage = "--target docker://CONTAINER[/DATABASE or /PATH/TO/FILE.db][?type=ENGINE]";
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new UsageError(`${usage}: not a valid URL`);
+  }
+  const container = decodeURIComponent(parsed.hostname);
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(container)) {
+    throw new UsageError(`${usage}: the container name or id is missing or not valid`);
+  }
+  const typeName = parsed.searchParams.get("type")?.toLowerCase();
+  if (typeName !== undefined && !(typeName in DOCKER_TYPES)) {
+    throw new UsageError(
+      `?type= must be one of ${Object.keys(DOCKER_TYPES).join(", ")}, got ${typeName}`,
+    );
+  }
+  const path = decodeURIComponent(parsed.pathname);
+  const type = typeName ? DOCKER_TYPES[typeName] : DbType.DB_UNSPECIFIED;
+  // A path with a slash inside or a SQLite suffix is a file; else a database name.
+  const isFile = type === DbType.SQLITE || /^\/.+\/|\.(db|sqlite3?)$/i.test(path);
+  return create(TargetSchema, {
+    id: "local",
+    type,
+    displayName: `docker://${container}`,
+    connection: create(ConnectionConfigSchema, {
+      containerId: container,
+      database: isFile ? path : path.replace(/^\//, ""),
+      username: parsed.username ? decodeURIComponent(parsed.username) : "",
+      passwordSecretRef: parsed.password ? decodeURIComponent(parsed.password) : "",
+      strategy: ConnectionStrategy.DOCKER_EXEC,
+    }),
+  });
 }
 
 /** Connection details a Target cannot carry: TLS for rediss://, ssl-mode for MySQL. */

@@ -1,0 +1,93 @@
+/**
+ * Which database a container runs, by agent.md section 6: the image name
+ * after dropping a registry host, a digest and the tag, lowercased, matched
+ * against known images; labels override it (`backupy.enable=false` hides a
+ * container, `backupy.type=...` sets the type, for retagged images).
+ *
+ * @module
+ */
+import type { EngineName } from "../engines/engine.ts";
+
+/** Engine names a `backupy.type` label may give. */
+export const ENGINE_NAMES: readonly EngineName[] = [
+  "postgresql",
+  "mysql",
+  "mariadb",
+  "mongodb",
+  "redis",
+  "sqlite",
+];
+
+/**
+ * The repository path of an image reference: no registry host (a first
+ * segment with "." or ":", or "localhost"), no digest, no tag, lowercase.
+ *
+ * @example
+ * ```ts
+ * import { imageRepository } from "./container_type.ts";
+ * console.assert(imageRepository("registry.example.com:5000/Bitnami/PostgreSQL:16@sha256:ab") === "bitnami/postgresql");
+ * ```
+ */
+export function imageRepository(image: string): string {
+  let name = image.trim().toLowerCase();
+  const at = name.indexOf("@");
+  if (at >= 0) name = name.slice(0, at);
+  const segments = name.split("/");
+  if (
+    segments.length > 1 &&
+    (segments[0].includes(".") || segments[0].includes(":") || segments[0] === "localhost")
+  ) {
+    segments.shift();
+  }
+  const last = segments.length - 1;
+  const colon = segments[last].indexOf(":");
+  if (colon >= 0) segments[last] = segments[last].slice(0, colon);
+  // Docker Hub's official images may be spelled library/postgres.
+  if (segments.length === 2 && segments[0] === "library") segments.shift();
+  return segments.join("/");
+}
+
+/** The engine an image name means, or undefined for anything else. */
+export function engineForImage(image: string): EngineName | undefined {
+  const repository = imageRepository(image);
+  switch (repository) {
+    case "postgres":
+    case "postgresql":
+    case "postgis/postgis":
+    case "timescale/timescaledb":
+    case "bitnami/postgresql":
+      return "postgresql";
+    // MariaDB before MySQL: both answer to "mysql" in places.
+    case "mariadb":
+    case "bitnami/mariadb":
+      return "mariadb";
+    case "mysql":
+    case "percona":
+    case "bitnami/mysql":
+      return "mysql";
+    case "mongo":
+    case "bitnami/mongodb":
+      return "mongodb";
+    case "redis":
+    case "bitnami/redis":
+      return "redis";
+  }
+  return /^mysql\d+$/.test(repository) ? "mysql" : undefined;
+}
+
+/** What the labels and the image say about a container. */
+export type ContainerType =
+  | { kind: "hidden" }
+  | { kind: "engine"; engine: EngineName }
+  | { kind: "unknown" };
+
+/** The container's type: labels first, then the image rule. */
+export function containerType(image: string, labels: Record<string, string>): ContainerType {
+  if (labels["backupy.enable"]?.trim().toLowerCase() === "false") return { kind: "hidden" };
+  const labelled = labels["backupy.type"]?.trim().toLowerCase();
+  if (labelled && (ENGINE_NAMES as readonly string[]).includes(labelled)) {
+    return { kind: "engine", engine: labelled as EngineName };
+  }
+  const engine = engineForImage(image);
+  return engine ? { kind: "engine", engine } : { kind: "unknown" };
+}

@@ -1,0 +1,282 @@
+/**
+ * The Docker engine on this host, through `dockerode` on a UNIX socket:
+ * what discovery reads (running containers, their inspect data, events) and
+ * the exec API the DOCKER_EXEC strategy and docker hooks run commands with.
+ *
+ * Exec has no kill, so every command starts as `sh -c 'echo $$ >&2; exec
+ * ...'`: the first stderr line is the process id (the exec'd process leads
+ * its own process group), and a cancelled command is killed with a second
+ * exec. Credentials travel only in the exec's environment.
+ *
+ * @module
+ */
+// @ts-types="@types/dockerode"
+import Docker from "dockerode";
+import { Readable } from "node:stream";
+import type { Duplex } from "node:stream";
+import { Secret } from "../../decrypt/secret.ts";
+import type { ContainerFacts, ContainerRuntime, ExecProcess } from "../engines/container_exec.ts";
+import { TailBuffer } from "../runs/tail_buffer.ts";
+import { DemultiplexStream } from "./multiplexed_stream.ts";
+
+/** Docker said no, or is not there; the message is safe to log. */
+export class DockerError extends Error {}
+
+/** Options of {@linkcode DockerHost.exec}. */
+export interface ExecOptions {
+  /** Run as this user instead of the container's. */
+  user?: string;
+}
+
+/** How long a cancelled command gets between SIGTERM and SIGKILL. */
+const KILL_GRACE_TENTHS = 20;
+
+/** Kills the process group `$1` leads, then `$1` itself, SIGKILL after a grace. */
+const KILL_SCRIPT = [
+  'p="$1"',
+  'kill -TERM -- "-$p" 2>/dev/null || kill -TERM "$p" 2>/dev/null || exit 0',
+  "i=0",
+  `while kill -0 "$p" 2>/dev/null && [ "$i" -lt ${KILL_GRACE_TENTHS} ]; do sleep 0.1; i=$((i+1)); done`,
+  'kill -KILL -- "-$p" 2>/dev/null; kill -KILL "$p" 2>/dev/null; exit 0',
+].join("\n");
+
+function describe(error: unknown): string {
+  const e = error as { statusCode?: number; json?: { message?: string }; message?: string };
+  return e.json?.message ?? e.message ?? String(error);
+}
+
+function parsePort(key: string): { port: number; protocol: string } {
+  const [port, protocol] = key.split("/");
+  return { port: Number(port), protocol: protocol || "tcp" };
+}
+
+/** The Docker engine behind one socket. */
+export class DockerHost implements ContainerRuntime {
+  readonly #docker: Docker;
+  /** The socket path, for messages. */
+  readonly socketPath: string;
+
+  /** Talks to the engine at `socketPath`; nothing is contacted yet. */
+  constructor(socketPath: string) {
+    this.socketPath = socketPath;
+    this.#docker = new Docker({ socketPath });
+  }
+
+  /** The engine's version; rejects with {@linkcode DockerError} when unreachable. */
+  async version(): Promise<string> {
+    try {
+      return (await this.#docker.version()).Version;
+    } catch (error) {
+      throw new DockerError(
+        `the Docker engine at ${this.socketPath} is not reachable: ${describe(error)}`,
+      );
+    }
+  }
+
+  /** Ids of the running containers. */
+  async runningContainerIds(): Promise<string[]> {
+    try {
+      const list = await this.#docker.listContainers({ all: false });
+      return list.map((c) => c.Id);
+    } catch (error) {
+      throw new DockerError(`cannot list containers: ${describe(error)}`);
+    }
+  }
+
+  /** Inspects a container by name or id; null when there is none. */
+  async inspect(nameOrId: string): Promise<ContainerFacts | null> {
+    let info: Docker.ContainerInspectInfo;
+    try {
+      info = await this.#docker.getContainer(nameOrId).inspect();
+    } catch (error) {
+      if ((error as { statusCode?: number }).statusCode === 404) return null;
+      throw new DockerError(`cannot inspect container ${nameOrId}: ${describe(error)}`);
+    }
+    const env = new Map<string, string>();
+    for (const entry of info.Config.Env ?? []) {
+      const eq = entry.indexOf("=");
+      if (eq > 0) env.set(entry.slice(0, eq), entry.slice(eq + 1));
+    }
+    const published = info.NetworkSettings.Ports ?? {};
+    const portKeys = new Set([
+      ...Object.keys(info.Config.ExposedPorts ?? {}),
+      ...Object.keys(published),
+    ]);
+    const ports = [...portKeys].sort().map((key) => {
+      const { port, protocol } = parsePort(key);
+      const binding = published[key]?.find((b) => b.HostPort);
+      return { containerPort: port, hostPort: binding ? Number(binding.HostPort) : 0, protocol };
+    });
+    return {
+      id: info.Id,
+      name: info.Name.replace(/^\//, ""),
+      image: info.Config.Image,
+      running: info.State.Running,
+      labels: info.Config.Labels ?? {},
+      env,
+      networks: Object.keys(info.NetworkSettings.Networks ?? {}).sort(),
+      ports,
+      mounts: (info.Mounts ?? []).map((m) => ({ source: m.Source, destination: m.Destination })),
+    };
+  }
+
+  /**
+   * Calls `onEvent` for container events until `signal` aborts. Resolves
+   * when the event stream ends (the engine went away); rejects when it
+   * cannot be opened.
+   */
+  async watchEvents(
+    actions: string[],
+    onEvent: (action: string, containerId: string) => void,
+    signal: AbortSignal,
+  ): Promise<void> {
+    let stream: NodeJS.ReadableStream;
+    try {
+      stream = await this.#docker.getEvents({
+        filters: { type: ["container"], event: actions },
+      }) as NodeJS.ReadableStream;
+    } catch (error) {
+      throw new DockerError(`cannot watch Docker events: ${describe(error)}`);
+    }
+    const destroy = () => void (stream as unknown as Duplex).destroy();
+    if (signal.aborted) return destroy();
+    signal.addEventListener("abort", destroy, { once: true });
+    let buffered = "";
+    try {
+      for await (const chunk of stream) {
+        buffered += typeof chunk === "string" ? chunk : new TextDecoder().decode(chunk);
+        let newline;
+        while ((newline = buffered.indexOf("\n")) >= 0) {
+          const line = buffered.slice(0, newline).trim();
+          buffered = buffered.slice(newline + 1);
+          if (!line) continue;
+          const event = JSON.parse(line) as { Action?: string; status?: string; id?: string };
+          onEvent(event.Action ?? event.status ?? "", event.id ?? "");
+        }
+      }
+    } catch (error) {
+      if (!signal.aborted) throw new DockerError(`Docker events stopped: ${describe(error)}`);
+    } finally {
+      signal.removeEventListener("abort", destroy);
+    }
+  }
+
+  /**
+   * Starts `argv` in the container; its stdout streams with backpressure.
+   * Aborting `signal` kills the command inside the container (the whole
+   * process group it leads) and closes the stream.
+   */
+  async exec(
+    containerId: string,
+    argv: string[],
+    env: Record<string, string | Secret<string>>,
+    signal: AbortSignal,
+    options: ExecOptions = {},
+  ): Promise<ExecProcess> {
+    signal.throwIfAborted();
+    const container = this.#docker.getContainer(containerId);
+    let socket: Duplex;
+    let exec: Docker.Exec;
+    try {
+      exec = await container.exec({
+        Cmd: ["/bin/sh", "-c", 'echo "$$" >&2; exec "$@"', "sh", ...argv],
+        Env: Object.entries(env).map(([key, value]) =>
+          `${key}=${value instanceof Secret ? value.reveal() : value}`
+        ),
+        AttachStdout: true,
+        AttachStderr: true,
+        AttachStdin: false,
+        Tty: false,
+        User: options.user,
+      });
+      socket = await exec.start({ hijack: true, stdin: false }) as unknown as Duplex;
+    } catch (error) {
+      throw new DockerError(
+        `cannot run ${argv[0]} in container ${containerId}: ${describe(error)}`,
+      );
+    }
+
+    const stderrTail = new TailBuffer();
+    let pidLine = "";
+    let pidSeen = false;
+    let resolvePid: (pid: number | null) => void;
+    const pid = new Promise<number | null>((resolve) => (resolvePid = resolve));
+    const onStderr = (bytes: Uint8Array) => {
+      if (!pidSeen) {
+        // Until the first newline, stderr is the wrapper's process id.
+        const text = new TextDecoder().decode(bytes);
+        const newline = text.indexOf("\n");
+        if (newline < 0) {
+          pidLine += text;
+          return;
+        }
+        pidLine += text.slice(0, newline + 1);
+        pidSeen = true;
+        resolvePid(/^\d+$/.test(pidLine.trim()) ? Number(pidLine.trim()) : null);
+        bytes = bytes.subarray(new TextEncoder().encode(text.slice(0, newline + 1)).length);
+      }
+      if (bytes.length) stderrTail.push(bytes);
+    };
+
+    let ended: () => void;
+    const streamEnded = new Promise<void>((resolve) => (ended = resolve));
+    const kill = async () => {
+      const target = await Promise.race([pid, new Promise<null>((r) => setTimeout(r, 5000, null))]);
+      if (target !== null) await this.#kill(containerId, target, options.user).catch(() => {});
+      socket.destroy();
+    };
+    const onAbort = () => void kill();
+    signal.addEventListener("abort", onAbort, { once: true });
+
+    const stdout = (Readable.toWeb(socket as Readable) as ReadableStream<Uint8Array>)
+      .pipeThrough(new DemultiplexStream(onStderr))
+      .pipeThrough(
+        new TransformStream<Uint8Array, Uint8Array>({
+          flush: () => ended(),
+          cancel: () => {
+            ended();
+            void kill();
+          },
+        }),
+      );
+
+    const exit = streamEnded.then(async () => {
+      signal.removeEventListener("abort", onAbort);
+      resolvePid(null);
+      const code = await this.#exitCode(exec);
+      return { code, stderrTail: stderrTail.text() };
+    });
+    exit.catch(() => {});
+    return { stdout, exit, pid };
+  }
+
+  /** The exit code once Docker saw the command end; null when it never will (container gone). */
+  async #exitCode(exec: Docker.Exec): Promise<number | null> {
+    for (let attempt = 0; attempt < 100; attempt++) {
+      let info: Docker.ExecInspectInfo;
+      try {
+        info = await exec.inspect();
+      } catch {
+        return null;
+      }
+      if (!info.Running) return typeof info.ExitCode === "number" ? info.ExitCode : null;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return null;
+  }
+
+  async #kill(containerId: string, pid: number, user?: string): Promise<void> {
+    const exec = await this.#docker.getContainer(containerId).exec({
+      Cmd: ["/bin/sh", "-c", KILL_SCRIPT, "sh", String(pid)],
+      AttachStdout: false,
+      AttachStderr: false,
+      User: user,
+    });
+    await exec.start({ Detach: true });
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const info = await exec.inspect();
+      if (!info.Running) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}

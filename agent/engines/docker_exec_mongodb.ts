@@ -1,0 +1,99 @@
+/**
+ * MongoDB through `docker exec`: the container's `mongodump --archive` to
+ * stdout. mongodump reads no password from its environment, so the wrapper
+ * writes it from an environment variable into a 0600 `--config` file in the
+ * container's /tmp, removed again when the dump ends; it never reaches
+ * argv. The user comes from the target, else MONGO_INITDB_ROOT_USERNAME
+ * (authenticated against `admin`, as the official image creates it).
+ *
+ * @module
+ */
+import { Secret } from "../../decrypt/secret.ts";
+import { DockerExecEngine, type ExecEnv, firstEnv, firstSecretEnv } from "./docker_exec_engine.ts";
+import { describeBytes, DumpError, type DumpFormat, type DumpStream } from "./engine.ts";
+
+/** The mongodump archive magic, 0x8199e26d little-endian. */
+export const MONGODUMP_ARCHIVE_FORMAT: DumpFormat = {
+  description: "mongodump archive",
+  headerBytes: 4,
+  checkHeader(head) {
+    const start = head.subarray(0, 4);
+    return start.length === 4 && start[0] === 0x6d && start[1] === 0xe2 && start[2] === 0x99 &&
+        start[3] === 0x81
+      ? null
+      : `expected 6d e2 99 81, got ${describeBytes(start)}`;
+  },
+};
+
+/** Writes the password config (if any) and execs mongodump with the rest of argv. */
+const MONGODUMP_SCRIPT = [
+  'config="$1"; shift',
+  'if [ -n "${BACKUPY_MONGODUMP_CONFIG:-}" ]; then',
+  '  (umask 077; printf "%s\\n" "$BACKUPY_MONGODUMP_CONFIG" > "$config")',
+  '  set -- --config "$config" "$@"',
+  "fi",
+  "unset BACKUPY_MONGODUMP_CONFIG",
+  'exec mongodump "$@"',
+].join("\n");
+
+/** A YAML single-quoted scalar. */
+function yamlString(value: string): string {
+  return "'" + value.replaceAll("'", "''") + "'";
+}
+
+/** mongodump --archive inside the database's container. */
+export class DockerExecMongoEngine extends DockerExecEngine {
+  readonly name = "mongodb" as const;
+  readonly format = MONGODUMP_ARCHIVE_FORMAT;
+
+  /** mongodump's connection flags and the environment carrying the password. */
+  async commandParts(): Promise<{ env: ExecEnv; args: string[] }> {
+    const facts = await this.container();
+    const user = this.target.username || firstEnv(facts, "MONGO_INITDB_ROOT_USERNAME");
+    const password = this.target.password ??
+      firstSecretEnv(facts, "MONGO_INITDB_ROOT_PASSWORD");
+    const args: string[] = [];
+    if (this.target.host) args.push(`--host=${this.target.host}`);
+    if (this.target.port) args.push(`--port=${this.target.port}`);
+    const env: ExecEnv = {};
+    if (user) {
+      args.push(`--username=${user}`);
+      if (!this.target.username) args.push("--authenticationDatabase=admin");
+      if (password) {
+        env.BACKUPY_MONGODUMP_CONFIG = new Secret(`password: ${yamlString(password.reveal())}`);
+      }
+    }
+    if (this.target.database) args.push(`--db=${this.target.database}`);
+    return { env, args };
+  }
+
+  /** The server binary's own version (`mongod --version`): no login needed. */
+  override async version(signal?: AbortSignal): Promise<string> {
+    const out = await this.runText("mongod", ["mongod", "--version"], {}, signal);
+    const number = /db version v(\d+\.\d+\.\d+)/.exec(out)?.[1];
+    if (!number) throw new DumpError("mongod --version printed no version");
+    return `MongoDB ${number}`;
+  }
+
+  override estimateSize(): Promise<number | undefined> {
+    return Promise.resolve(undefined);
+  }
+
+  override async dump(signal: AbortSignal): Promise<DumpStream> {
+    const { env, args } = await this.commandParts();
+    const config = `/tmp/backupy-${crypto.randomUUID()}.yaml`;
+    const remove = () => this.runQuietly(["rm", "-f", config]);
+    try {
+      return await this.runDump(
+        "mongodump",
+        ["sh", "-c", MONGODUMP_SCRIPT, "sh", config, ...args, "--archive"],
+        env,
+        signal,
+        { cleanup: remove },
+      );
+    } catch (error) {
+      await remove();
+      throw error;
+    }
+  }
+}

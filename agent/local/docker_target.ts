@@ -1,0 +1,56 @@
+/**
+ * Local mode's `docker://CONTAINER` targets (agent.md section 4): find the
+ * container, insist it runs, and tell its engine from `?type=`, its labels
+ * or its image - with a clear error for each way that can fail.
+ *
+ * @module
+ */
+import { clone } from "@bufbuild/protobuf";
+import { DbType } from "@backupy/gen/backup/v1/common_pb.ts";
+import { type Target, TargetSchema } from "@backupy/gen/backup/v1/server_to_agent_pb.ts";
+import { BackupyError } from "../../decrypt/errors.ts";
+import type { ContainerRuntime } from "../engines/container_exec.ts";
+import type { EngineName } from "../engines/engine.ts";
+import { containerType } from "../docker/container_type.ts";
+
+const DB_TYPES: Record<EngineName, DbType> = {
+  postgresql: DbType.POSTGRESQL,
+  mysql: DbType.MYSQL,
+  mariadb: DbType.MARIADB,
+  mongodb: DbType.MONGODB,
+  redis: DbType.REDIS,
+  sqlite: DbType.SQLITE,
+};
+
+/** `target` with its container's id and engine filled in. */
+export async function resolveDockerTarget(
+  target: Target,
+  containers: ContainerRuntime,
+): Promise<Target> {
+  const connection = target.connection!;
+  const name = connection.containerId;
+  const facts = await containers.inspect(name);
+  if (!facts) throw new BackupyError(`there is no container named ${name}`);
+  if (!facts.running) {
+    throw new BackupyError(`container ${facts.name} is not running: start it, then back it up`);
+  }
+  const resolved = clone(TargetSchema, target);
+  resolved.connection!.containerId = facts.id;
+  if (resolved.type !== DbType.DB_UNSPECIFIED) return resolved;
+  const type = containerType(facts.image, facts.labels);
+  let engine: EngineName | undefined = type.kind === "engine" ? type.engine : undefined;
+  if (type.kind === "hidden") {
+    // Hidden from discovery, but named here on purpose: the image still tells.
+    const unlabelled = containerType(facts.image, {});
+    if (unlabelled.kind === "engine") engine = unlabelled.engine;
+  }
+  if (!engine && /\.(db|sqlite3?)$/i.test(connection.database)) engine = "sqlite";
+  if (!engine) {
+    throw new BackupyError(
+      `cannot tell which database container ${facts.name} runs (image ${facts.image}): ` +
+        "add ?type=ENGINE to the URL or the label backupy.type=ENGINE to the container",
+    );
+  }
+  resolved.type = DB_TYPES[engine];
+  return resolved;
+}
