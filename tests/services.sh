@@ -63,6 +63,7 @@ install_packages() {
   command -v zstd >/dev/null || missing+=(zstd)
   command -v sqlite3 >/dev/null || missing+=(sqlite3)
   command -v openssl >/dev/null || missing+=(openssl)
+  [[ -x /bin/busybox ]] || missing+=(busybox-static)
   if ((${#missing[@]} == 0)); then return 0; fi
   need_root
   log "installing ${missing[*]}"
@@ -181,6 +182,12 @@ start_docker() {
   wait_for 60 "docker engine" docker -H "unix://${DOCKER_SOCK}" version
 }
 
+# The engine images the Docker tests run (built once, then cached).
+docker_images() {
+  start_docker
+  BACKUPY_TEST_DOCKER_SOCKET="$DOCKER_SOCK" bash "$(dirname "$0")/docker_images.sh"
+}
+
 install_packages
 need_root
 make_test_certs
@@ -189,7 +196,7 @@ pids=()
 start_postgres & pids+=($!)
 start_mariadb & pids+=($!)
 start_redis & pids+=($!)
-start_docker & pids+=($!)
+docker_images & pids+=($!)
 failed=0
 for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
 if ((failed)); then

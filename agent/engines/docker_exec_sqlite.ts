@@ -10,8 +10,14 @@ import { DockerExecEngine } from "./docker_exec_engine.ts";
 import { DumpError, type DumpStream } from "./engine.ts";
 import { SQLITE_FORMAT, SqliteFileCheck } from "./sqlite_engine.ts";
 
-/** Copies the database into `$2` and prints the copy's size. */
-const BACKUP_SCRIPT = 'sqlite3 "$1" ".backup \'$2\'" && wc -c < "$2"';
+/**
+ * Copies the database into `$2` and prints the copy's size. sqlite3 would
+ * create a missing file (and back up an empty database): refuse instead.
+ */
+const BACKUP_SCRIPT = [
+  'if [ ! -f "$1" ] || [ ! -r "$1" ]; then echo "no readable file $1 in the container" >&2; exit 2; fi',
+  'sqlite3 "$1" ".backup \'$2\'" && wc -c < "$2"',
+].join("\n");
 
 /** sqlite3 .backup inside the container that has the file. */
 export class DockerExecSqliteEngine extends DockerExecEngine {
