@@ -8,6 +8,10 @@
 
 /** Capabilities of this build. */
 export const CAPABILITIES: readonly string[] = [
+  "pg_dump",
+  "mysqldump",
+  "docker_discovery",
+  "docker_exec",
   "sqlite",
   "redis_rdb",
   "zstd",

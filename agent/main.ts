@@ -6,6 +6,7 @@
  *   version         version, commit, Deno version, target
  *   health-check    exit 0 when the running agent is healthy
  *   dump-state      the state store as JSON (secrets sealed)
+ *   discover        Docker discovery once, as a table or JSON
  *
  * Exit codes: 0 success, 1 failure, 2 usage error.
  *
@@ -15,7 +16,9 @@ import { dirname, resolve } from "node:path";
 import { parseFlags } from "../decrypt/cli_flags.ts";
 import { BackupyError, UsageError } from "../decrypt/errors.ts";
 import { VERSION } from "../decrypt/version.ts";
+import { discover, discoveryTable } from "./commands/discover_command.ts";
 import { dumpState } from "./commands/dump_state_command.ts";
+import { localDockerSocket } from "./docker/docker_socket.ts";
 import { healthProblem } from "./commands/health_check_command.ts";
 import { versionLine } from "./commands/version_command.ts";
 import { loadAgentConfig } from "./config/agent_config.ts";
@@ -36,10 +39,15 @@ Commands:
                  BACKUPY_AGENT_KEY (or _FILE), BACKUPY_SERVER_URL, BACKUPY_STATE_DIR, ...
   backup         one backup without a control plane:
                    --target URL        sqlite:///path/to/file.db,
+                                       postgres://user[:password]@host[:port]/[database]
+                                       (password also from PGPASSWORD),
                                        mysql://user[:password]@host[:port]/[database] (or
                                        mariadb://; password also from MYSQL_PWD),
                                        redis://[user:password@]host[:port] (rediss:// for TLS;
-                                       password also from REDISCLI_AUTH)
+                                       password also from REDISCLI_AUTH),
+                                       docker://CONTAINER[/DATABASE|/PATH/FILE.db][?type=ENGINE]
+                                       (the engine's own dump tool inside the container,
+                                       credentials from its environment)
                    --out FILE|-        where the encrypted backup goes
                    --key-file F        the DEK (32 bytes, 64 hex chars or base64), or
                    --generate-key F    write a fresh DEK to F (mode 0600, refused if F exists)
@@ -60,11 +68,22 @@ Commands:
   health-check   exit 0 when the agent running with this BACKUPY_STATE_DIR is healthy
   dump-state     print the state store as JSON; secrets as <sealed N bytes>
                    --allow-secrets     open them (needs BACKUPY_AGENT_KEY)
+  discover       find the database containers on this Docker host (DOCKER_HOST or
+                 BACKUPY_DOCKER_SOCKET) and print names, types, ports, env hint keys
+                   --json              as JSON
 
 Every command takes --help. Exit codes: 0 success, 1 failure, 2 usage error.
 `;
 
-const COMMANDS = ["run", "backup", "restore", "version", "health-check", "dump-state"] as const;
+const COMMANDS = [
+  "run",
+  "backup",
+  "restore",
+  "version",
+  "health-check",
+  "dump-state",
+  "discover",
+] as const;
 type Command = typeof COMMANDS[number];
 
 const FLAGS: Record<
@@ -94,6 +113,7 @@ const FLAGS: Record<
   version: { help: { type: "boolean", short: "h" } },
   "health-check": { help: { type: "boolean", short: "h" } },
   "dump-state": { help: { type: "boolean", short: "h" }, "allow-secrets": { type: "boolean" } },
+  discover: { help: { type: "boolean", short: "h" }, json: { type: "boolean", default: false } },
 };
 
 const env = (name: string) => Deno.env.get(name);
@@ -252,6 +272,11 @@ export async function main(args: string[]): Promise<number> {
           values["allow-secrets"] ? config.agentKey : undefined,
         );
         console.log(JSON.stringify(state, (_, v) => typeof v === "bigint" ? v.toString() : v, 2));
+        return 0;
+      }
+      case "discover": {
+        const found = await discover(localDockerSocket(env));
+        console.log(values.json ? JSON.stringify(found, null, 2) : discoveryTable(found));
         return 0;
       }
       case "run": {

@@ -12,6 +12,9 @@ import { VERSION } from "../decrypt/version.ts";
 import { CAPABILITIES } from "./capabilities.ts";
 import { type AgentConfig, prepareStateDir } from "./config/agent_config.ts";
 import { createDispatcher } from "./control/command_dispatch.ts";
+import { DiscoveryLoop, type DiscoveryTiming } from "./docker/discovery_loop.ts";
+import { discoveryReport } from "./docker/discovery_report.ts";
+import { DockerHost } from "./docker/docker_host.ts";
 import { ControlSession, type SessionTiming } from "./control/control_session.ts";
 import { websocketUrl } from "./control/server_endpoint.ts";
 import { HealthChecker } from "./health/health_checker.ts";
@@ -33,6 +36,7 @@ import { LOG_LEVELS, type LogLevelName } from "./config/agent_config.ts";
 export interface ServiceTuning {
   session?: Partial<SessionTiming>;
   runs?: Partial<RunTiming>;
+  discovery?: Partial<DiscoveryTiming>;
   shutdownGraceMs?: number;
 }
 
@@ -77,6 +81,18 @@ export async function runService(
   let lastHeartbeatMs = 0;
 
   const unforward = forwardRunLogs(log, outbox);
+  // BACKUPY_DISABLE_DISCOVERY ignores Docker entirely: no discovery, no DOCKER_EXEC.
+  const docker = config.disableDiscovery ? undefined : new DockerHost(config.dockerSocket);
+  const discovery = docker &&
+    new DiscoveryLoop({
+      docker,
+      log: log.child("discovery"),
+      timing: tuning.discovery,
+      report: (found) => {
+        metrics.discovered(found.length);
+        outbox.enqueue({ case: "discovery", value: discoveryReport(found) });
+      },
+    });
   let maxParallel = config.maxParallelJobs;
   const runs = new RunManager({
     records,
@@ -84,7 +100,7 @@ export async function runService(
     config: applied,
     log: log.child("runs"),
     metrics,
-    engines: { tempDir: staging },
+    engines: { tempDir: staging, containers: docker },
     stagingDir: staging,
     maxParallelJobs: () => maxParallel,
     hookEnv: hookEnvironment(),
@@ -136,16 +152,16 @@ export async function runService(
     store,
     outbox,
     config: applied,
-    register: () =>
-      Promise.resolve(create(RegisterSchema, {
+    register: async () =>
+      create(RegisterSchema, {
         agentVersion: VERSION,
         hostname: Deno.hostname(),
         os: "linux",
         arch: Deno.build.arch === "aarch64" ? "arm64" : "amd64",
-        dockerVersion: "",
+        dockerVersion: docker ? await dockerVersion(docker) : "",
         capabilities: [...CAPABILITIES],
         lastKnownConfigVersion: applied.version,
-      })),
+      }),
     heartbeat: () => {
       const reading = host.read();
       return Promise.resolve({
@@ -155,7 +171,11 @@ export async function runService(
     },
     dispatch: (envelope) => dispatch(envelope),
     observer: {
-      state: (state) => metrics.connectionState(state),
+      state: (state) => {
+        metrics.connectionState(state);
+        // Discovery starts after the first connection (agent.md section 6).
+        if (state === "connected") discovery?.start();
+      },
       reconnect: () => metrics.reconnected(),
       keyRejected: () => metrics.keyRejected(),
       badFrame: () => metrics.badFrame(),
@@ -191,10 +211,26 @@ export async function runService(
   log.info("shutting down: letting running backups finish", { signal: signalled });
   await runs.shutdown(tuning.shutdownGraceMs ?? 30_000);
   health.stop();
+  await discovery?.stop();
   await session.stop(5000);
   unforward();
   stop.abort();
   store.close();
   log.info("agent stopped");
   return 0;
+}
+
+/** The Docker engine's version for Register; empty when it does not answer within 2 s. */
+async function dockerVersion(docker: DockerHost): Promise<string> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      docker.version(),
+      new Promise<string>((resolve) => (timer = setTimeout(() => resolve(""), 2000))),
+    ]);
+  } catch {
+    return "";
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -3,10 +3,13 @@
  * `/bin/sh -c` in their own process group, so a timeout or a cancel kills
  * everything they started. Per-hook timeout 5 min (at most 15), 30 min per
  * run, the last 8 KiB of stdout and stderr kept for the log. At most 16
- * hooks per job, each at most 4 KiB.
+ * hooks per job, each at most 4 KiB. A hook written `docker:CONTAINER
+ * <command>` runs inside that container through the exec API instead, with
+ * the same limits; only the run's BACKUPY_* variables go with it.
  *
  * @module
  */
+import type { ContainerExec } from "../engines/container_exec.ts";
 import { TailBuffer } from "./tail_buffer.ts";
 
 /** Limits; tests shrink the timeouts. */
@@ -113,6 +116,71 @@ export async function runHook(
   }
 }
 
+/** `docker:CONTAINER <command>`, split; null for a shell hook. */
+export function parseDockerHook(hook: string): { container: string; command: string } | null {
+  const match = /^docker:([a-zA-Z0-9][a-zA-Z0-9_.-]*)\s+(\S[\s\S]*)$/.exec(hook.trim());
+  return match ? { container: match[1], command: match[2] } : null;
+}
+
+/**
+ * Runs a docker hook's command with `sh -c` inside its container; a timeout
+ * or `signal` kills it there (docker_host.ts kills by process group).
+ */
+export async function runDockerHook(
+  hook: { container: string; command: string },
+  containers: ContainerExec | undefined,
+  env: Record<string, string>,
+  timeoutMs: number,
+  signal: AbortSignal,
+): Promise<HookResult> {
+  const started = performance.now();
+  const result = (code: number, timedOut: boolean, stdoutTail: string, stderrTail: string) => ({
+    command: `docker:${hook.container} ${hook.command}`,
+    code,
+    timedOut,
+    durationMs: Math.round(performance.now() - started),
+    stdoutTail,
+    stderrTail,
+  });
+  if (!containers) {
+    return result(
+      127,
+      false,
+      "",
+      "docker hooks need the Docker engine, which is not reachable or disabled",
+    );
+  }
+  const stop = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    stop.abort();
+  }, timeoutMs);
+  const onAbort = () => stop.abort();
+  signal.addEventListener("abort", onAbort, { once: true });
+  // The run's outcome only: the host's own environment stays on the host.
+  const runEnv = Object.fromEntries(
+    Object.entries(env).filter(([key]) => key.startsWith("BACKUPY_")),
+  );
+  try {
+    const process = await containers.exec(
+      hook.container,
+      ["sh", "-c", hook.command],
+      runEnv,
+      stop.signal,
+    );
+    const stdout = new TailBuffer();
+    await collect(process.stdout, stdout).catch(() => {});
+    const { code, stderrTail } = await process.exit;
+    return result(code ?? (timedOut ? 137 : 255), timedOut, stdout.text(), stderrTail);
+  } catch (error) {
+    return result(timedOut ? 137 : 126, timedOut, "", (error as Error).message);
+  } finally {
+    clearTimeout(timer);
+    signal.removeEventListener("abort", onAbort);
+  }
+}
+
 /**
  * Runs `hooks` in order within the run's hook budget. `stopOnFailure` (pre
  * hooks) throws {@linkcode HookError} at the first failure; otherwise every
@@ -127,6 +195,8 @@ export async function runHooks(
     budget: { remainingMs: number };
     stopOnFailure: boolean;
     onResult?: (result: HookResult) => void;
+    /** For `docker:` hooks. */
+    containers?: ContainerExec;
   },
 ): Promise<HookResult[]> {
   const failures: HookResult[] = [];
@@ -136,7 +206,10 @@ export async function runHooks(
       throw new HookError("the run's 30 minute hook budget is used up");
     }
     const timeout = Math.min(options.limits.perHookMs, options.budget.remainingMs);
-    const result = await runHook(hook, options.env, timeout, options.signal);
+    const dockerHook = parseDockerHook(hook);
+    const result = dockerHook
+      ? await runDockerHook(dockerHook, options.containers, options.env, timeout, options.signal)
+      : await runHook(hook, options.env, timeout, options.signal);
     options.budget.remainingMs -= result.durationMs;
     options.onResult?.(result);
     if (result.code !== 0 || result.timedOut) {

@@ -67,6 +67,7 @@ export async function runAttempt(ctx: AttemptContext): Promise<AttemptResult> {
       limits: ctx.hookLimits,
       budget: ctx.hookBudget,
       stopOnFailure: true,
+      containers: ctx.engines.containers,
       onResult: (result) =>
         log.info("pre-hook finished", {
           code: result.code,

@@ -455,6 +455,7 @@ export class RunManager {
           remainingMs: Math.max(hookBudget.remainingMs, this.#timing.hookLimits.perHookMs),
         },
         stopOnFailure: false,
+        containers: this.#o.engines.containers,
       }).catch((error) => {
         log.warn("post-hooks could not run", { error });
         return [];

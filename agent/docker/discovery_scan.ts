@@ -1,0 +1,98 @@
+/**
+ * One Docker discovery pass (agent.md section 6): every running container
+ * whose labels or image say it is a database, or whose mounts hold SQLite
+ * files, with its networks, ports and which credential variables it sets -
+ * reported as "set", never with their values.
+ *
+ * @module
+ */
+import type { ContainerFacts } from "../engines/container_exec.ts";
+import type { EngineName } from "../engines/engine.ts";
+import { containerType } from "./container_type.ts";
+import { findSqliteFiles } from "./sqlite_file_finder.ts";
+
+/** The only environment keys discovery reports (as "set"). */
+export const ENV_HINT_KEYS: readonly string[] = [
+  "POSTGRES_USER",
+  "POSTGRES_PASSWORD",
+  "POSTGRES_DB",
+  "POSTGRESQL_USER",
+  "POSTGRESQL_PASSWORD",
+  "POSTGRESQL_DATABASE",
+  "PGUSER",
+  "PGPASSWORD",
+  "PGDATABASE",
+  "MYSQL_USER",
+  "MYSQL_PASSWORD",
+  "MYSQL_ROOT_PASSWORD",
+  "MYSQL_DATABASE",
+  "MYSQL_ALLOW_EMPTY_PASSWORD",
+  "MARIADB_USER",
+  "MARIADB_PASSWORD",
+  "MARIADB_ROOT_PASSWORD",
+  "MARIADB_DATABASE",
+  "MONGO_INITDB_ROOT_USERNAME",
+  "MONGO_INITDB_ROOT_PASSWORD",
+  "MONGO_INITDB_DATABASE",
+  "REDIS_PASSWORD",
+  "REDIS_USERNAME",
+];
+
+/** A database container found by discovery. */
+export interface DiscoveredDatabase {
+  containerId: string;
+  name: string;
+  image: string;
+  type: EngineName;
+  networks: string[];
+  /** Key -> "set". */
+  envHints: Record<string, "set">;
+  ports: { containerPort: number; hostPort: number; protocol: string }[];
+  /** SQLite files found in its mounts, as paths inside the container. */
+  sqliteFiles: string[];
+}
+
+/** What a discovery pass reads. */
+export interface ContainerSource {
+  runningContainerIds(): Promise<string[]>;
+  inspect(id: string): Promise<ContainerFacts | null>;
+}
+
+/** The hint keys `facts` sets (to any non-empty value). */
+export function envHints(facts: ContainerFacts): Record<string, "set"> {
+  const hints: Record<string, "set"> = {};
+  for (const key of ENV_HINT_KEYS) if (facts.env.get(key)) hints[key] = "set";
+  return hints;
+}
+
+/** Discovers the database containers running now, sorted by name. */
+export async function scanContainers(source: ContainerSource): Promise<DiscoveredDatabase[]> {
+  const found: DiscoveredDatabase[] = [];
+  for (const id of await source.runningContainerIds()) {
+    const facts = await source.inspect(id);
+    if (!facts?.running) continue; // gone or stopped since the listing
+    const type = containerType(facts.image, facts.labels);
+    if (type.kind === "hidden") continue;
+    const sqliteFiles: string[] = [];
+    for (const mount of facts.mounts) {
+      for (const relative of await findSqliteFiles(mount.source)) {
+        sqliteFiles.push(`${mount.destination.replace(/\/$/, "")}/${relative}`);
+      }
+    }
+    const engine = type.kind === "engine" ? type.engine : sqliteFiles.length ? "sqlite" : null;
+    if (!engine) continue;
+    found.push({
+      containerId: facts.id,
+      name: facts.name,
+      image: facts.image,
+      type: engine,
+      networks: facts.networks,
+      envHints: envHints(facts),
+      ports: facts.ports,
+      sqliteFiles: sqliteFiles.sort(),
+    });
+  }
+  return found.sort((a, b) =>
+    a.name.localeCompare(b.name) || a.containerId.localeCompare(b.containerId)
+  );
+}
