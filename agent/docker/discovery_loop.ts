@@ -9,7 +9,12 @@
  */
 import type { Logger } from "../log/logger.ts";
 import { DockerError, type DockerHost } from "./docker_host.ts";
-import { type DiscoveredDatabase, scanContainers } from "./discovery_scan.ts";
+import { type ContainerSource, type DiscoveredDatabase, scanContainers } from "./discovery_scan.ts";
+
+/** What the loop reads: containers, and the engine's events (a {@linkcode DockerHost}). */
+export type DiscoverySource =
+  & ContainerSource
+  & Pick<DockerHost, "watchEvents" | "socketPath">;
 
 /** The events that can change the set. */
 export const DISCOVERY_EVENTS = ["start", "die", "destroy", "rename"];
@@ -44,7 +49,7 @@ function reportKey(found: DiscoveredDatabase[]): string {
 
 /** Runs discovery for the service. */
 export class DiscoveryLoop {
-  readonly #docker: DockerHost;
+  readonly #docker: DiscoverySource;
   readonly #report: (found: DiscoveredDatabase[]) => void;
   readonly #log: Logger;
   readonly #timing: DiscoveryTiming;
@@ -58,7 +63,7 @@ export class DiscoveryLoop {
 
   /** `report` gets every changed result. */
   constructor(options: {
-    docker: DockerHost;
+    docker: DiscoverySource;
     report: (found: DiscoveredDatabase[]) => void;
     log: Logger;
     timing?: Partial<DiscoveryTiming>;
