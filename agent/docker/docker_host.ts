@@ -12,12 +12,11 @@
  */
 // @ts-types="@types/dockerode"
 import Docker from "dockerode";
-import { Readable } from "node:stream";
 import type { Duplex } from "node:stream";
 import { Secret } from "../../decrypt/secret.ts";
 import type { ContainerFacts, ContainerRuntime, ExecProcess } from "../engines/container_exec.ts";
 import { TailBuffer } from "../runs/tail_buffer.ts";
-import { DemultiplexStream } from "./multiplexed_stream.ts";
+import { ChunkCoalescer, FrameParser } from "./multiplexed_stream.ts";
 
 /** Docker said no, or is not there; the message is safe to log. */
 export class DockerError extends Error {}
@@ -26,6 +25,72 @@ export class DockerError extends Error {}
 export interface ExecOptions {
   /** Run as this user instead of the container's. */
   user?: string;
+}
+
+/**
+ * stdout travels in chunks of this size: tools write a few KiB at a time,
+ * and every chunk costs a trip through each pipeline stage.
+ */
+const STDOUT_CHUNK = 256 * 1024;
+
+/** Chunks queued before the socket is paused (backpressure). */
+const STDOUT_QUEUE_CHUNKS = 4;
+
+/**
+ * The exec's stdout as a stream of large chunks, read straight off the
+ * hijacked socket: the socket pauses while the consumer is behind, and
+ * stderr goes to `onStderr`.
+ */
+function demultiplexedStdout(
+  socket: Duplex,
+  onStderr: (bytes: Uint8Array) => void,
+  on: { ended: () => void; cancelled: () => void },
+): ReadableStream<Uint8Array> {
+  let controller!: ReadableStreamDefaultController<Uint8Array>;
+  let done = false;
+  const coalescer = new ChunkCoalescer(STDOUT_CHUNK, (chunk) => controller.enqueue(chunk));
+  const parser = new FrameParser((bytes) => coalescer.push(bytes), onStderr);
+  const finish = (error?: Error) => {
+    if (done) return;
+    done = true;
+    try {
+      if (error) throw error;
+      parser.finish();
+      coalescer.flush();
+      controller.close();
+    } catch (failure) {
+      controller.error(failure);
+    }
+    on.ended();
+  };
+  socket.on("data", (chunk: Uint8Array) => {
+    if (done) return;
+    try {
+      parser.feed(chunk);
+    } catch (error) {
+      socket.destroy();
+      return finish(error as Error);
+    }
+    if ((controller.desiredSize ?? 0) <= 0) socket.pause();
+  });
+  socket.on("end", () => finish());
+  socket.on("close", () => finish());
+  socket.on(
+    "error",
+    (error: Error) => finish(new DockerError(`the exec stream failed: ${error.message}`)),
+  );
+  return new ReadableStream<Uint8Array>({
+    start(c) {
+      controller = c;
+    },
+    pull() {
+      socket.resume();
+    },
+    cancel() {
+      done = true;
+      on.cancelled();
+    },
+  }, { highWaterMark: STDOUT_QUEUE_CHUNKS });
 }
 
 /** How long a cancelled command gets between SIGTERM and SIGKILL. */
@@ -228,17 +293,13 @@ export class DockerHost implements ContainerRuntime {
     const onAbort = () => void kill();
     signal.addEventListener("abort", onAbort, { once: true });
 
-    const stdout = (Readable.toWeb(socket as Readable) as ReadableStream<Uint8Array>)
-      .pipeThrough(new DemultiplexStream(onStderr))
-      .pipeThrough(
-        new TransformStream<Uint8Array, Uint8Array>({
-          flush: () => ended(),
-          cancel: () => {
-            ended();
-            void kill();
-          },
-        }),
-      );
+    const stdout = demultiplexedStdout(socket, onStderr, {
+      ended: () => ended(),
+      cancelled: () => {
+        ended();
+        void kill();
+      },
+    });
 
     const exit = streamEnded.then(async () => {
       signal.removeEventListener("abort", onAbort);

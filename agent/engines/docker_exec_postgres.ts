@@ -15,7 +15,13 @@ import {
   firstEnv,
   firstSecretEnv,
 } from "./docker_exec_engine.ts";
-import { describeBytes, DumpError, type DumpFormat, type DumpStream } from "./engine.ts";
+import {
+  describeBytes,
+  DumpError,
+  type DumpFormat,
+  type DumpOptions,
+  type DumpStream,
+} from "./engine.ts";
 
 /** pg_dump's custom format starts with "PGDMP". */
 export const PG_CUSTOM_FORMAT: DumpFormat = {
@@ -71,8 +77,15 @@ export class DockerExecPostgresEngine extends DockerExecEngine {
     return Number.isFinite(size) && size > 0 ? size : undefined;
   }
 
-  override async dump(signal: AbortSignal): Promise<DumpStream> {
-    return this.runDump("pg_dump", ["pg_dump", "-Fc", "--no-password"], await this.#env(), signal);
+  /**
+   * When the pipeline compresses anyway, pg_dump's own zlib (the slowest part
+   * of a -Fc dump) is switched off with -Z0: the archive is the same
+   * pg_restore input, compressed once, by zstd.
+   */
+  override async dump(signal: AbortSignal, options: DumpOptions = {}): Promise<DumpStream> {
+    const argv = ["pg_dump", "-Fc", "--no-password"];
+    if (options.compressedDownstream) argv.push("-Z0");
+    return this.runDump("pg_dump", argv, await this.#env(), signal);
   }
 }
 

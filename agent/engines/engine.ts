@@ -53,6 +53,11 @@ export interface DumpOptions {
    * dump restores elsewhere as another user, as `pg_dump --no-owner --no-acl`.
    */
   includePrivileges?: boolean;
+  /**
+   * The pipeline compresses the dump (zstd or gzip): a tool need not
+   * compress it first (pg_dump -Fc then writes -Z0 and spends no CPU on zlib).
+   */
+  compressedDownstream?: boolean;
 }
 
 /** One database engine behind one target. */

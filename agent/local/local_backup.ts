@@ -101,6 +101,7 @@ async function backupWith(
   const dump = await engine.dump(request.signal, {
     warn: (message) => console.error(`warning: ${message}`),
     includePrivileges: request.includePrivileges,
+    compressedDownstream: request.compression !== "none",
   });
   const common = {
     dump,

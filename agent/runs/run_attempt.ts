@@ -88,7 +88,10 @@ export async function runAttempt(ctx: AttemptContext): Promise<AttemptResult> {
   const staged = stagedPath(ctx.stagingDir, request.runId);
   try {
     ctx.progress("dumping", 0);
-    const dump = await engine.dump(ctx.signal, { warn: (message) => log.warn(message) });
+    const dump = await engine.dump(ctx.signal, {
+      warn: (message) => log.warn(message),
+      compressedDownstream: ctx.compression !== "none",
+    });
     let result;
     {
       using file = await Deno.open(staged, {

@@ -1,6 +1,6 @@
 /**
  * `deno task bench`: every benchmark, one after the other.
- * BENCH_ONLY=decrypt, agent, redis, mysql or postgres runs one.
+ * BENCH_ONLY=decrypt, agent, redis, mysql, postgres or docker runs one.
  */
 const only = Deno.env.get("BENCH_ONLY");
 if (!only || only === "decrypt") await import("./decrypt_bench.ts");
@@ -8,3 +8,4 @@ if (!only || only === "agent") await import("./agent_backup_bench.ts");
 if (!only || only === "redis") await import("./redis_bench.ts");
 if (!only || only === "mysql") await import("./mysql_bench.ts");
 if (!only || only === "postgres") await import("./postgres_bench.ts");
+if (!only || only === "docker") await import("./docker_bench.ts");

@@ -11,7 +11,7 @@ import { DatabaseSync } from "node:sqlite";
 import { DockerHost } from "../../agent/docker/docker_host.ts";
 import type { ExecTarget } from "../../agent/engines/docker_exec_engine.ts";
 import { DockerExecRedisEngine } from "../../agent/engines/docker_exec_redis.ts";
-import type { DumpStream, Engine, EngineName } from "../../agent/engines/engine.ts";
+import type { DumpOptions, DumpStream, Engine, EngineName } from "../../agent/engines/engine.ts";
 import { createDockerExecEngine } from "../../agent/engines/engine_factory.ts";
 import { HeaderCheckStream } from "../../agent/engines/header_check_stream.ts";
 import { Secret } from "../../decrypt/secret.ts";
@@ -34,8 +34,12 @@ function target(container: string, fields: Partial<ExecTarget> = {}): ExecTarget
 }
 
 /** Reads a whole dump (header-checked, like the pipeline) into a file. */
-async function dumpToFile(engine: Engine, path: string): Promise<number> {
-  const dump = await engine.dump(new AbortController().signal);
+async function dumpToFile(
+  engine: Engine,
+  path: string,
+  options: DumpOptions = {},
+): Promise<number> {
+  const dump = await engine.dump(new AbortController().signal, options);
   const file = await Deno.open(path, { write: true, create: true, truncate: true });
   let bytes = 0;
   await dump.readable.pipeThrough(new HeaderCheckStream(engine.format)).pipeThrough(
@@ -131,41 +135,51 @@ Deno.test("DOCKER_EXEC PostgreSQL: pg_dump -Fc in the container", async (t) => {
   await pg.run(["psql", "-Xq", "-v", "ON_ERROR_STOP=1", "-c", PG_FIXTURE], psqlEnv);
   const sourceDigest = (await pg.run(["psql", "-XtAc", PG_DIGEST], psqlEnv)).trim();
 
-  await t.step("credentials from the container's env; restores with pg_restore", async () => {
-    await using dir = await tempDir("backupy-docker-pg-");
-    const engine = createDockerExecEngine("postgresql", host, target(pg.name));
-    assertMatch(await engine.version(), /^PostgreSQL 15\.\d+$/);
-    const estimate = await engine.estimateSize();
-    assert(estimate !== undefined && estimate > 10_000_000, `estimate ${estimate}`);
-    const watch = watchArgv([PG_PASSWORD]);
-    const file = join(dir.path, "shop.pgdump");
-    const bytes = await dumpToFile(engine, file);
-    const { scans, hits } = await watch.stop();
-    assert(bytes > 1_000_000, `dumped ${bytes} bytes`);
-    assert(scans > 0, "the argv watch never ran");
-    assertEquals(hits, [], "a password appeared in a process's argv");
+  for (const compressedDownstream of [false, true]) {
+    await t.step(
+      `credentials from the container's env; restores with pg_restore (${
+        compressedDownstream ? "-Z0, compressed by the pipeline" : "pg_dump's own compression"
+      })`,
+      async () => {
+        await using dir = await tempDir("backupy-docker-pg-");
+        const engine = createDockerExecEngine("postgresql", host, target(pg.name));
+        assertMatch(await engine.version(), /^PostgreSQL 15\.\d+$/);
+        const estimate = await engine.estimateSize();
+        assert(estimate !== undefined && estimate > 10_000_000, `estimate ${estimate}`);
+        const watch = watchArgv([PG_PASSWORD]);
+        const file = join(dir.path, "shop.pgdump");
+        const bytes = await dumpToFile(engine, file, { compressedDownstream });
+        const { scans, hits } = await watch.stop();
+        assert(bytes > 1_000_000, `dumped ${bytes} bytes`);
+        assert(scans > 0, "the argv watch never ran");
+        assertEquals(hits, [], "a password appeared in a process's argv");
 
-    const restored = `backupy_docker_${crypto.randomUUID().slice(0, 8)}`;
-    const hostEnv = {
-      PGHOST: "127.0.0.1",
-      PGUSER: "backupy",
-      PGPASSWORD: "backupy-test-pw",
-      PGDATABASE: "postgres",
-    };
-    await run(["psql", "-Xqc", `CREATE DATABASE ${restored}`], hostEnv);
-    try {
-      await run(["pg_restore", "--no-owner", "--exit-on-error", "-d", restored, file], hostEnv);
-      const digest = await run(["psql", "-XtAc", PG_DIGEST], { ...hostEnv, PGDATABASE: restored });
-      assertEquals(digest.trim(), sourceDigest);
-      const twice = await run(["psql", "-XtAc", "SELECT twice(21)"], {
-        ...hostEnv,
-        PGDATABASE: restored,
-      });
-      assertEquals(twice.trim(), "42");
-    } finally {
-      await run(["psql", "-Xqc", `DROP DATABASE IF EXISTS ${restored}`], hostEnv);
-    }
-  });
+        const restored = `backupy_docker_${crypto.randomUUID().slice(0, 8)}`;
+        const hostEnv = {
+          PGHOST: "127.0.0.1",
+          PGUSER: "backupy",
+          PGPASSWORD: "backupy-test-pw",
+          PGDATABASE: "postgres",
+        };
+        await run(["psql", "-Xqc", `CREATE DATABASE ${restored}`], hostEnv);
+        try {
+          await run(["pg_restore", "--no-owner", "--exit-on-error", "-d", restored, file], hostEnv);
+          const digest = await run(["psql", "-XtAc", PG_DIGEST], {
+            ...hostEnv,
+            PGDATABASE: restored,
+          });
+          assertEquals(digest.trim(), sourceDigest);
+          const twice = await run(["psql", "-XtAc", "SELECT twice(21)"], {
+            ...hostEnv,
+            PGDATABASE: restored,
+          });
+          assertEquals(twice.trim(), "42");
+        } finally {
+          await run(["psql", "-Xqc", `DROP DATABASE IF EXISTS ${restored}`], hostEnv);
+        }
+      },
+    );
+  }
 
   await t.step(
     "a wrong password fails with the server's reason, without the password",

@@ -13,7 +13,7 @@ import {
 } from "../../agent/docker/container_type.ts";
 import { DEFAULT_DOCKER_SOCKET, localDockerSocket } from "../../agent/docker/docker_socket.ts";
 import { envHints } from "../../agent/docker/discovery_scan.ts";
-import { DemultiplexStream } from "../../agent/docker/multiplexed_stream.ts";
+import { ChunkCoalescer, FrameParser } from "../../agent/docker/multiplexed_stream.ts";
 import { findSqliteFiles } from "../../agent/docker/sqlite_file_finder.ts";
 import type { ContainerFacts } from "../../agent/engines/container_exec.ts";
 import { Crc64Jones } from "../../agent/engines/crc64_jones.ts";
@@ -154,7 +154,7 @@ function frame(type: number, payload: string): Uint8Array {
   return out;
 }
 
-Deno.test("the exec stream demultiplexer splits stdout from stderr across any chunking", async () => {
+Deno.test("the exec stream parser splits stdout from stderr across any chunking", () => {
   const whole = new Uint8Array([
     ...frame(2, "1234\n"),
     ...frame(1, "hello "),
@@ -163,21 +163,30 @@ Deno.test("the exec stream demultiplexer splits stdout from stderr across any ch
     ...frame(1, ""),
   ]);
   for (const size of [1, 3, 8, 9, whole.length]) {
+    let stdout = "";
     let stderr = "";
-    const chunks: Uint8Array[] = [];
-    for (let i = 0; i < whole.length; i += size) chunks.push(whole.slice(i, i + size));
-    const out = await new Response(
-      ReadableStream.from(chunks).pipeThrough(
-        new DemultiplexStream((b) => (stderr += new TextDecoder().decode(b))),
-      ),
-    ).text();
-    assertEquals(out, "hello world", `chunks of ${size}`);
+    const parser = new FrameParser(
+      (b) => (stdout += new TextDecoder().decode(b)),
+      (b) => (stderr += new TextDecoder().decode(b)),
+    );
+    for (let i = 0; i < whole.length; i += size) parser.feed(whole.slice(i, i + size));
+    parser.finish();
+    assertEquals(stdout, "hello world", `chunks of ${size}`);
     assertEquals(stderr, "1234\nwarn");
   }
-  const cut = ReadableStream.from([frame(1, "abc").slice(0, 9)]).pipeThrough(
-    new DemultiplexStream(() => {}),
-  );
-  await assertRejects(() => new Response(cut).text());
+  const cut = new FrameParser(() => {}, () => {});
+  cut.feed(frame(1, "abc").slice(0, 9));
+  assertThrows(() => cut.finish());
+  assertThrows(() => new FrameParser(() => {}, () => {}).feed(frame(7, "x")));
+});
+
+Deno.test("small stdout pieces are gathered into full chunks", () => {
+  const chunks: number[] = [];
+  const coalescer = new ChunkCoalescer(10, (chunk) => chunks.push(chunk.length));
+  for (let i = 0; i < 7; i++) coalescer.push(new Uint8Array(4));
+  coalescer.flush();
+  coalescer.flush();
+  assertEquals(chunks, [10, 10, 8]);
 });
 
 /** A small, valid RDB: header, some bytes, EOF opcode, CRC-64/Jones. */
