@@ -28,7 +28,7 @@ import { parseDockerHook } from "../../agent/runs/hook_runner.ts";
 import { UsageError } from "../../decrypt/errors.ts";
 import { Secret } from "../../decrypt/secret.ts";
 import { makeSqliteDatabase, tempDir } from "../support/agent_fixtures.ts";
-import { assert, assertEquals, assertRejects, assertThrows } from "../support/assert.ts";
+import { assert, assertEquals, assertThrows } from "../support/assert.ts";
 
 Deno.test("image rules: registry, digest and tag dropped; exporters do not match", () => {
   assertEquals(imageRepository("registry.example.com:5000/Acme/DB:1.2@sha256:abc"), "acme/db");
