@@ -434,3 +434,62 @@ Deno.test("DOCKER_EXEC: a missing or stopped container is a clear error", async 
     await box.remove();
   }
 });
+
+/**
+ * No mongodump can be installed on these machines (not in Debian, no
+ * network), so this runs the real wrapper script around a stand-in
+ * `mongodump` that records what it was given: the password must arrive in a
+ * 0600 config file, never in argv, and the file must be gone afterwards.
+ */
+Deno.test("DOCKER_EXEC MongoDB: mongodump gets the password in a private config file, not argv", async () => {
+  await using stubs = await tempDir("backupy-mongo-stubs-");
+  await Deno.chmod(stubs.path, 0o755);
+  await Deno.writeTextFile(
+    join(stubs.path, "mongodump"),
+    `#!/bin/sh
+for a in "$@"; do echo "$a"; done > /tmp/seen-args
+prev=""
+for a in "$@"; do
+  if [ "$prev" = "--config" ]; then stat -c %a "$a" > /tmp/seen-mode; cat "$a" > /tmp/seen-config; fi
+  prev="$a"
+done
+printf '\\155\\342\\231\\201archive-bytes'
+`,
+  );
+  await Deno.writeTextFile(join(stubs.path, "mongod"), "#!/bin/sh\necho 'db version v7.0.4'\n");
+  await Deno.chmod(join(stubs.path, "mongodump"), 0o755);
+  await Deno.chmod(join(stubs.path, "mongod"), 0o755);
+  const password = `it's-${crypto.randomUUID()}`;
+  await using box = await startContainer({
+    image: IMAGES.base,
+    name: "backupy-mongo",
+    cmd: ["sleep", "600"],
+    binds: { [stubs.path]: "/opt/stubs" },
+    env: {
+      PATH: "/opt/stubs:/usr/local/bin:/usr/bin:/bin",
+      MONGO_INITDB_ROOT_USERNAME: "root",
+      MONGO_INITDB_ROOT_PASSWORD: password,
+    },
+  });
+  const engine = createDockerExecEngine("mongodb", host, target(box.name, { database: "shop" }));
+  assertEquals(await engine.version(), "MongoDB 7.0.4");
+  const watch = watchArgv([password]);
+  const dump = await engine.dump(new AbortController().signal);
+  const bytes = new Uint8Array(
+    await new Response(dump.readable.pipeThrough(new HeaderCheckStream(engine.format)))
+      .arrayBuffer(),
+  );
+  await dump.finished;
+  assertEquals((await watch.stop()).hits, []);
+  assertEquals(bytes.subarray(0, 4), new Uint8Array([0x6d, 0xe2, 0x99, 0x81]));
+  const args = (await box.run(["cat", "/tmp/seen-args"])).trim().split("\n");
+  assert(args.includes("--username=root") && args.includes("--authenticationDatabase=admin"));
+  assert(args.includes("--db=shop") && args.includes("--archive"));
+  assert(args.every((a) => !a.includes(password)), "the password reached mongodump's argv");
+  assertEquals(
+    await box.run(["cat", "/tmp/seen-config"]),
+    `password: '${password.replaceAll("'", "''")}'\n`,
+  );
+  assertEquals((await box.run(["cat", "/tmp/seen-mode"])).trim(), "600");
+  assertEquals((await box.run(["sh", "-c", "ls /tmp | grep '^backupy-' || true"])).trim(), "");
+});
