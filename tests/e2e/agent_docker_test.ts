@@ -7,7 +7,12 @@
  */
 import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
-import { ConnectionStrategy, DbType, RetryPolicySchema } from "@backupy/gen/backup/v1/common_pb.ts";
+import {
+  ConnectionStrategy,
+  DbType,
+  JobStatus,
+  RetryPolicySchema,
+} from "@backupy/gen/backup/v1/common_pb.ts";
 import {
   AgentConfigSchema,
   BackupJobSpecSchema,
@@ -241,4 +246,47 @@ Deno.test("discover: the table and --json show a container's type and env hint k
   const down = await runAgent(["discover"], { DOCKER_HOST: "unix:///nonexistent/docker.sock" });
   assertEquals(down.code, 1);
   assertMatch(down.stderr, /not reachable/);
+});
+
+Deno.test("BACKUPY_DISABLE_DISCOVERY: no Docker at all, and a DOCKER_EXEC run fails saying why", async () => {
+  await using dir = await tempDir("backupy-agent-nodocker-");
+  await using s3 = await S3Server.start();
+  const config = create(AgentConfigSchema, {
+    version: 1n,
+    targets: [create(TargetSchema, {
+      id: "t-pg",
+      type: DbType.POSTGRESQL,
+      connection: create(ConnectionConfigSchema, {
+        containerId: "some-db",
+        strategy: ConnectionStrategy.DOCKER_EXEC,
+      }),
+    })],
+    jobs: [create(BackupJobSpecSchema, {
+      id: "job-docker",
+      targetId: "t-pg",
+      compression: "zstd",
+      encryptionEnabled: true,
+      retry: create(RetryPolicySchema, { maxAttempts: 1 }),
+    })],
+  });
+  await using server = new ControlPlane({ agentKey: TEST_AGENT_KEY, config });
+  await using agent = AgentProcess.start({
+    BACKUPY_AGENT_KEY: TEST_AGENT_KEY,
+    BACKUPY_SERVER_URL: server.url,
+    BACKUPY_DOCKER_SOCKET: DOCKER_SOCKET,
+    BACKUPY_DISABLE_DISCOVERY: "true",
+  }, stateDirIn(dir.path));
+  const register = await server.waitFor("Register", () => server.payloads("register")[0]);
+  assertEquals(register.dockerVersion, "");
+  server.send({
+    case: "runBackup",
+    value: await runBackupCommand(s3, "run-nodocker", { jobId: "job-docker" }),
+  }, "c1");
+  const failed = await server.waitFor(
+    "FAILED",
+    () => server.payloads("jobUpdate").find((u) => u.status === JobStatus.FAILED),
+  );
+  assertMatch(failed.errorMessage, /DOCKER_EXEC.*BACKUPY_DISABLE_DISCOVERY/);
+  assertEquals(server.payloads("discovery"), [], "no DiscoveryReport with discovery disabled");
+  assertEquals((await agent.stop("SIGTERM")).code, 0);
 });
