@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { Crc64Jones } from "./crc64_jones.ts";
+import { Crc64Jones } from "./crc64.ts";
 import { describeBytes, type DumpFormat } from "./engine.ts";
 
 /** The header check for RDB files. */

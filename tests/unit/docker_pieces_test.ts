@@ -16,7 +16,7 @@ import { envHints } from "../../agent/docker/discovery_scan.ts";
 import { ChunkCoalescer, FrameParser } from "../../agent/docker/multiplexed_stream.ts";
 import { findSqliteFiles } from "../../agent/docker/sqlite_file_finder.ts";
 import type { ContainerFacts } from "../../agent/engines/container_exec.ts";
-import { Crc64Jones } from "../../agent/engines/crc64_jones.ts";
+import { Crc64Jones } from "../../agent/engines/crc64.ts";
 import { firstAvailable, stderrSummary } from "../../agent/engines/docker_exec_engine.ts";
 import { mysqlExecLogin } from "../../agent/engines/docker_exec_mysql.ts";
 import { postgresExecEnv } from "../../agent/engines/docker_exec_postgres.ts";

@@ -8,7 +8,7 @@ import { assertEquals, assertRejects } from "../support/assert.ts";
 import { syncSnapshot } from "../../agent/engines/redis_sync.ts";
 import { RdbTrailer } from "../../agent/engines/rdb_format.ts";
 import { DumpError } from "../../agent/engines/engine.ts";
-import { Crc64Jones } from "../../agent/engines/crc64_jones.ts";
+import { Crc64Jones } from "../../agent/engines/crc64.ts";
 import { Secret } from "../../decrypt/secret.ts";
 import { fakeRedis } from "../support/fake_redis.ts";
 
