@@ -10,20 +10,8 @@
  */
 import { Secret } from "../../decrypt/secret.ts";
 import { DockerExecEngine, type ExecEnv, firstEnv, firstSecretEnv } from "./docker_exec_engine.ts";
-import { describeBytes, DumpError, type DumpFormat, type DumpStream } from "./engine.ts";
-
-/** The mongodump archive magic, 0x8199e26d little-endian. */
-export const MONGODUMP_ARCHIVE_FORMAT: DumpFormat = {
-  description: "mongodump archive",
-  headerBytes: 4,
-  checkHeader(head) {
-    const start = head.subarray(0, 4);
-    return start.length === 4 && start[0] === 0x6d && start[1] === 0xe2 && start[2] === 0x99 &&
-        start[3] === 0x81
-      ? null
-      : `expected 6d e2 99 81, got ${describeBytes(start)}`;
-  },
-};
+import { DumpError, type DumpStream } from "./engine.ts";
+import { MONGO_ARCHIVE_FORMAT } from "./mongo_archive.ts";
 
 /** Writes the password config (if any) and execs mongodump with the rest of argv. */
 const MONGODUMP_SCRIPT = [
@@ -44,7 +32,7 @@ function yamlString(value: string): string {
 /** mongodump --archive inside the database's container. */
 export class DockerExecMongoEngine extends DockerExecEngine {
   readonly name = "mongodb" as const;
-  readonly format = MONGODUMP_ARCHIVE_FORMAT;
+  readonly format = MONGO_ARCHIVE_FORMAT;
 
   /** mongodump's connection flags and the environment carrying the password. */
   async commandParts(): Promise<{ env: ExecEnv; args: string[] }> {

@@ -19,6 +19,7 @@ import { SqliteEngine } from "./sqlite_engine.ts";
 import { RedisEngine } from "./redis_engine.ts";
 import { MysqlEngine, type MysqlSslMode } from "./mysql_engine.ts";
 import { PostgresEngine, type PostgresSslMode } from "./postgres_engine.ts";
+import { MongoEngine } from "./mongo_engine.ts";
 import { Secret } from "../../decrypt/secret.ts";
 
 /** What engines may use. */
@@ -59,6 +60,8 @@ export interface ConnectionExtras {
   omitDefiner?: boolean;
   /** PostgreSQL sslmode (sslrootcert goes in sslCa). */
   pgSslMode?: PostgresSslMode;
+  /** MongoDB: the URL's hosts (a replica set's seeds), SRV, and driver options. */
+  mongo?: { hosts: string[]; srv: boolean; options: Record<string, string>; snapshot?: boolean };
 }
 
 function readPem(path: string): string {
@@ -145,8 +148,19 @@ export function createEngine(
           ? new Secret(connection.passwordSecretRef)
           : undefined,
       });
-    default:
-      throw new DumpError(`the native ${name} engine is not supported by this agent build yet`);
+    case "mongodb":
+      return new MongoEngine({
+        hosts: extras.mongo?.hosts ??
+          [`${connection.host || "127.0.0.1"}:${connection.port || 27017}`],
+        srv: extras.mongo?.srv,
+        username: connection.username || undefined,
+        password: connection.passwordSecretRef
+          ? new Secret(connection.passwordSecretRef)
+          : undefined,
+        database: connection.database,
+        options: extras.mongo?.options,
+        snapshot: extras.mongo?.snapshot,
+      });
   }
 }
 

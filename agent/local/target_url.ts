@@ -144,10 +144,67 @@ export function targetFromUrl(
       }),
     });
   }
+  if (scheme === "mongodb:" || scheme === "mongodb+srv:") {
+    const parsed = parseMongoUrl(url);
+    return create(TargetSchema, {
+      id: "local",
+      type: DbType.MONGODB,
+      displayName: parsed.hosts.join(","),
+      connection: create(ConnectionConfigSchema, {
+        host: parsed.hosts[0].replace(/:\d+$/, ""),
+        port: Number(/:(\d+)$/.exec(parsed.hosts[0])?.[1] ?? 27017),
+        database: parsed.database,
+        username: parsed.username,
+        passwordSecretRef: parsed.password,
+        strategy: ConnectionStrategy.TCP,
+      }),
+    });
+  }
   if (scheme === "docker:") return dockerTarget(url);
   throw new UsageError(
     `${scheme.replace(":", "")} targets are not supported by this agent build yet`,
   );
+}
+
+/** A mongodb:// or mongodb+srv:// URL's parts (several hosts, which WHATWG URLs cannot hold). */
+export interface MongoUrl {
+  srv: boolean;
+  hosts: string[];
+  username: string;
+  password: string;
+  database: string;
+  options: Record<string, string>;
+}
+
+/** Parses a MongoDB connection string; the error never repeats the password. */
+export function parseMongoUrl(url: string): MongoUrl {
+  const usage = "--target mongodb://[user[:password]@]host[:port][,host...]/[database][?options]";
+  const match = /^(mongodb(?:\+srv)?):\/\/(?:([^@/]*)@)?([^/?]+)(?:\/([^?]*))?(?:\?(.*))?$/i
+    .exec(url);
+  if (!match) throw new UsageError(`${usage}: not a valid MongoDB URL`);
+  const [, scheme, userinfo, hostList, path, query] = match;
+  const colon = userinfo?.indexOf(":") ?? -1;
+  const decode = (text: string) => {
+    try {
+      return decodeURIComponent(text);
+    } catch {
+      throw new UsageError(`${usage}: bad percent-encoding in the user or password`);
+    }
+  };
+  const hosts = hostList.split(",").map((h) => h.trim()).filter(Boolean);
+  if (hosts.length === 0) throw new UsageError(`${usage}: no host`);
+  const srv = scheme.toLowerCase() === "mongodb+srv";
+  if (srv && (hosts.length > 1 || hosts[0].includes(":"))) {
+    throw new UsageError("mongodb+srv:// takes exactly one host name and no port");
+  }
+  return {
+    srv,
+    hosts: srv ? hosts : hosts.map((h) => (/:\d+$/.test(h) || h.endsWith("]") ? h : `${h}:27017`)),
+    username: userinfo ? decode(colon >= 0 ? userinfo.slice(0, colon) : userinfo) : "",
+    password: userinfo && colon >= 0 ? decode(userinfo.slice(colon + 1)) : "",
+    database: path ? decode(path) : "",
+    options: Object.fromEntries(new URLSearchParams(query ?? "")),
+  };
 }
 
 /** Engine names `?type=` accepts, as DbType. */
@@ -211,6 +268,21 @@ export function urlExtras(url: string): ConnectionExtras {
     };
   }
   const query = /\?(.*)$/.exec(url)?.[1];
+  if (/^mongodb(\+srv)?:/i.test(url)) {
+    const parsed = parseMongoUrl(url);
+    const { snapshot, ...options } = parsed.options;
+    if (snapshot !== undefined && snapshot !== "true" && snapshot !== "false") {
+      throw new UsageError(`snapshot must be true or false, got ${snapshot}`);
+    }
+    return {
+      mongo: {
+        hosts: parsed.hosts,
+        srv: parsed.srv,
+        options,
+        snapshot: snapshot === undefined ? undefined : snapshot === "true",
+      },
+    };
+  }
   if (/^postgres(ql)?:/i.test(url)) {
     const params = new URLSearchParams(query ?? "");
     const mode = params.get("sslmode") ?? undefined;

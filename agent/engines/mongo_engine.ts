@@ -1,0 +1,269 @@
+/**
+ * MongoDB, natively with the `mongodb` driver (agent.md section 5): a
+ * mongodump-compatible archive (mongo_archive.ts) that `mongorestore
+ * --archive` restores. Documents travel as the server sent them (the
+ * driver's `raw` option: never decoded and re-encoded).
+ *
+ * Consistency, as mongodump without `--oplog`: each collection is read
+ * with one cursor, so the dump is not one point in time. On a replica set
+ * (MongoDB 5.0+) every read happens in one snapshot session instead, one
+ * point in time for the whole dump; a dump must then finish within the
+ * server's minSnapshotHistoryWindowInSeconds (300 s by default) or it fails
+ * with SnapshotTooOld. The run's log says which the dump got.
+ *
+ * @module
+ */
+import { MongoClient, type MongoClientOptions } from "mongodb";
+import type { Secret } from "../../decrypt/secret.ts";
+import { VERSION } from "../../decrypt/version.ts";
+import { ByteBuilder } from "./byte_builder.ts";
+import { Crc64Xz } from "./crc64.ts";
+import { DumpError, type DumpOptions, type DumpStream, type Engine } from "./engine.ts";
+import {
+  encodeBlockHeader,
+  encodeNamespaceEnd,
+  encodePrelude,
+  MONGO_ARCHIVE_FORMAT,
+  type PreludeEntry,
+} from "./mongo_archive.ts";
+
+/** Where and how to connect. */
+export interface MongoEndpoint {
+  /** host:port list (a replica set's seeds), or the SRV name with `srv`. */
+  hosts: string[];
+  srv?: boolean;
+  username?: string;
+  password?: Secret<string>;
+  /** Empty: every database except admin, local and config. */
+  database: string;
+  /** URL query options the driver understands (authSource, tls, replicaSet, ...). */
+  options?: Record<string, string>;
+  /** false: never use a snapshot session, even on a replica set. */
+  snapshot?: boolean;
+}
+
+/** Databases a full dump leaves out, as mongodump does. */
+const SKIPPED_DATABASES = ["admin", "local", "config"];
+
+/** Bytes gathered before a chunk goes down the pipeline. */
+const CHUNK = 256 * 1024;
+
+/** Whether mongodump would dump collection `name` (system collections and `$` names are skipped). */
+export function dumpsCollection(name: string): boolean {
+  if (name.includes("$")) return false;
+  return !name.startsWith("system.") || name === "system.js";
+}
+
+/** A driver error as a message that names what failed and never a password. */
+function describe(error: unknown): string {
+  const e = error as { codeName?: string; code?: number; message?: string; name?: string };
+  if (e.code === 18 || e.codeName === "AuthenticationFailed") {
+    return "authentication failed (check the user, password and authSource)";
+  }
+  const message = (e.message ?? String(error)).replace(/\/\/[^@/\s]*@/g, "//");
+  return e.codeName ? `${e.codeName}: ${message}` : message;
+}
+
+/** The native MongoDB engine. */
+export class MongoEngine implements Engine {
+  readonly name = "mongodb" as const;
+  readonly format = MONGO_ARCHIVE_FORMAT;
+  readonly #endpoint: MongoEndpoint;
+
+  /** An engine for `endpoint`; nothing is contacted yet. */
+  constructor(endpoint: MongoEndpoint) {
+    this.#endpoint = endpoint;
+  }
+
+  #client(): MongoClient {
+    const e = this.#endpoint;
+    const query = new URLSearchParams(e.options ?? {});
+    const url = `${e.srv ? "mongodb+srv" : "mongodb"}://${e.hosts.join(",")}/` +
+      (query.size ? `?${query}` : "");
+    const options: MongoClientOptions = {
+      serverSelectionTimeoutMS: 15_000,
+      connectTimeoutMS: 15_000,
+      appName: "backupy-agent",
+    };
+    if (e.username) {
+      // Credentials as options, never inside a URL string that could be logged.
+      options.auth = { username: e.username, password: e.password?.reveal() };
+    }
+    return new MongoClient(url, options);
+  }
+
+  async #withClient<T>(what: string, use: (client: MongoClient) => Promise<T>): Promise<T> {
+    const client = this.#client();
+    try {
+      await client.connect();
+      return await use(client);
+    } catch (error) {
+      if (error instanceof DumpError) throw error;
+      throw new DumpError(`MongoDB ${what} failed: ${describe(error)}`);
+    } finally {
+      await client.close().catch(() => {});
+    }
+  }
+
+  version(): Promise<string> {
+    return this.#withClient("version probe", async (client) => {
+      const info = await client.db("admin").command({ buildInfo: 1 });
+      return `MongoDB ${info.version}`;
+    });
+  }
+
+  estimateSize(): Promise<number | undefined> {
+    return this.#withClient("size estimate", async (client) => {
+      let total = 0;
+      for (const name of await this.#databases(client)) {
+        const stats = await client.db(name).command({ dbStats: 1 });
+        total += Number(stats.dataSize ?? 0);
+      }
+      return total > 0 ? total : undefined;
+    });
+  }
+
+  async #databases(client: MongoClient): Promise<string[]> {
+    if (this.#endpoint.database) return [this.#endpoint.database];
+    const { databases } = await client.db("admin").admin().listDatabases({ nameOnly: true });
+    return databases.map((d) => d.name).filter((name) => !SKIPPED_DATABASES.includes(name))
+      .sort();
+  }
+
+  /** What the prelude lists for `db`, in name order. */
+  async #entries(client: MongoClient, db: string): Promise<PreludeEntry[]> {
+    const infos = await client.db(db).listCollections({}, { nameOnly: false }).toArray();
+    const entries: PreludeEntry[] = [];
+    for (const info of infos.sort((a, b) => a.name.localeCompare(b.name))) {
+      if (!dumpsCollection(info.name)) continue;
+      const type = info.type === "view"
+        ? "view"
+        : info.type === "timeseries"
+        ? "timeseries"
+        : "collection";
+      const indexes = type === "view"
+        ? []
+        : await client.db(db).collection(info.name).listIndexes().toArray();
+      const uuid = (info as { info?: { uuid?: { toString(encoding: "hex"): string } } }).info?.uuid;
+      entries.push({
+        db,
+        collection: info.name,
+        type,
+        options: (info as { options?: Record<string, unknown> }).options ?? {},
+        indexes,
+        uuid: uuid?.toString("hex"),
+      });
+    }
+    return entries;
+  }
+
+  async dump(signal: AbortSignal, options: DumpOptions = {}): Promise<DumpStream> {
+    const client = this.#client();
+    let prelude: { entries: PreludeEntry[]; serverVersion: string; snapshot: boolean };
+    try {
+      await client.connect();
+      const admin = client.db("admin");
+      const info = await admin.command({ buildInfo: 1 });
+      const hello = await admin.command({ hello: 1 });
+      const major = Number(String(info.version).split(".")[0]);
+      const snapshot = this.#endpoint.snapshot !== false && Boolean(hello.setName) && major >= 5;
+      const entries: PreludeEntry[] = [];
+      for (const db of await this.#databases(client)) {
+        entries.push(...await this.#entries(client, db));
+      }
+      prelude = { entries, serverVersion: String(info.version), snapshot };
+    } catch (error) {
+      await client.close().catch(() => {});
+      throw new DumpError(`MongoDB dump failed: ${describe(error)}`);
+    }
+    options.warn?.(
+      prelude.snapshot
+        ? "MongoDB dump reads one snapshot (a single point in time); it must finish within the server's minSnapshotHistoryWindowInSeconds"
+        : "MongoDB dump is not a point in time (a standalone server, or older than 5.0): each collection is read as it is when its turn comes, as mongodump without --oplog",
+    );
+
+    let resolveFinished!: () => void;
+    let rejectFinished!: (error: Error) => void;
+    const finished = new Promise<void>((resolve, reject) => {
+      resolveFinished = resolve;
+      rejectFinished = reject;
+    });
+    finished.catch(() => {});
+    const session = prelude.snapshot ? client.startSession({ snapshot: true }) : undefined;
+    const close = async () => {
+      await session?.endSession().catch(() => {});
+      await client.close().catch(() => {});
+    };
+    const onAbort = () => void close();
+    signal.addEventListener("abort", onAbort, { once: true });
+
+    const chunks = async function* (): AsyncGenerator<Uint8Array> {
+      const out = new ByteBuilder(CHUNK + 64 * 1024);
+      out.bytes(encodePrelude(prelude.serverVersion, `backupy-agent ${VERSION}`, prelude.entries));
+      for (const entry of prelude.entries) {
+        if (entry.type === "view") {
+          out.bytes(encodeBlockHeader(entry.db, entry.collection));
+          out.bytes(encodeNamespaceEnd(entry.db, entry.collection, 0n));
+          continue;
+        }
+        // A time-series collection's data lives in its buckets collection.
+        const collection = entry.type === "timeseries"
+          ? `system.buckets.${entry.collection}`
+          : entry.collection;
+        const crc = new Crc64Xz();
+        out.bytes(encodeBlockHeader(entry.db, collection));
+        const cursor = client.db(entry.db).collection(collection).find({}, {
+          raw: true,
+          session,
+        });
+        try {
+          for await (const raw of cursor) {
+            const bytes = raw as unknown as Uint8Array;
+            crc.update(bytes);
+            out.bytes(bytes);
+            if (out.length >= CHUNK) yield out.take();
+          }
+        } finally {
+          await cursor.close().catch(() => {});
+        }
+        out.bytes(encodeNamespaceEnd(entry.db, collection, crc.value()));
+        if (out.length >= CHUNK) yield out.take();
+      }
+      if (out.length) yield out.take();
+    };
+
+    const iterator = chunks();
+    const readable = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        try {
+          const next = await iterator.next();
+          if (next.done) {
+            controller.close();
+            signal.removeEventListener("abort", onAbort);
+            await close();
+            resolveFinished();
+          } else {
+            controller.enqueue(next.value);
+          }
+        } catch (error) {
+          signal.removeEventListener("abort", onAbort);
+          await close();
+          const failure = new DumpError(
+            signal.aborted
+              ? "the MongoDB dump was cancelled"
+              : `MongoDB dump failed: ${describe(error)}`,
+          );
+          rejectFinished(failure);
+          controller.error(failure);
+        }
+      },
+      async cancel() {
+        signal.removeEventListener("abort", onAbort);
+        await iterator.return(undefined).catch(() => {});
+        await close();
+        rejectFinished(new DumpError("the MongoDB dump was cancelled"));
+      },
+    }, { highWaterMark: 1 });
+    return { readable, finished };
+  }
+}
