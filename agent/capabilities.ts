@@ -12,6 +12,7 @@ export const CAPABILITIES: readonly string[] = [
   "mysqldump",
   "docker_discovery",
   "docker_exec",
+  "mongodump",
   "sqlite",
   "redis_rdb",
   "zstd",
