@@ -179,7 +179,7 @@ export interface MongoUrl {
 /** Parses a MongoDB connection string; the error never repeats the password. */
 export function parseMongoUrl(url: string): MongoUrl {
   const usage = "--target mongodb://[user[:password]@]host[:port][,host...]/[database][?options]";
-  const match = /^(mongodb(?:\+srv)?):\/\/(?:([^@/]*)@)?([^/?]+)(?:\/([^?]*))?(?:\?(.*))?$/i
+  const match = /^(mongodb(?:\+srv)?):\/\/(?:([^@/]*)@)?([^/?@]+)(?:\/([^?]*))?(?:\?(.*))?$/i
     .exec(url);
   if (!match) throw new UsageError(`${usage}: not a valid MongoDB URL`);
   const [, scheme, userinfo, hostList, path, query] = match;
