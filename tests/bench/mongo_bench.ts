@@ -33,6 +33,8 @@ const bytes = collections.reduce((n, c) => n + c.documents.reduce((m, d) => m + 
 await using server = MongoWireServer.start({
   databases: { bench: collections },
   user: { name: "root", password: PASSWORD },
+  // Like a real server: replies up to 16 MiB unless the client asks for fewer documents.
+  getMoreBatch: 1_000_000,
 });
 const host = `127.0.0.1:${server.port}`;
 const url = `mongodb://root:${PASSWORD}@${host}/`;

@@ -418,6 +418,7 @@ export class MongoWireServer implements AsyncDisposable {
           db,
           collections: collections(db).length,
           objects,
+          avgObjSize: objects ? dataSize / objects : 0,
           dataSize,
           storageSize: dataSize,
         });

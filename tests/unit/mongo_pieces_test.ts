@@ -1,7 +1,7 @@
 /** MongoDB pieces that need no server: connection strings, which collections a dump takes, archive metadata. */
 import { EJSON, Long } from "bson";
 import { DbType } from "@backupy/gen/backup/v1/common_pb.ts";
-import { dumpsCollection } from "../../agent/engines/mongo_engine.ts";
+import { batchSizeFor, dumpsCollection } from "../../agent/engines/mongo_engine.ts";
 import {
   archiveServerVersion,
   collectionMetadata,
@@ -84,4 +84,12 @@ Deno.test("archive metadata and EOF blocks", () => {
     Long.fromBigInt(BigInt.asIntN(64, crc.value())).toBigInt(),
     BigInt.asIntN(64, crc.value()),
   );
+});
+
+Deno.test("find batches are sized for replies of about 1 MiB", () => {
+  assertEquals(batchSizeFor(4096), 256);
+  assertEquals(batchSizeFor(10), 10_000);
+  assertEquals(batchSizeFor(8 * 1024 * 1024), 16);
+  assertEquals(batchSizeFor(NaN), 1000);
+  assertEquals(batchSizeFor(0), 1000);
 });
