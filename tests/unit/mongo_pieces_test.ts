@@ -86,8 +86,8 @@ Deno.test("archive metadata and EOF blocks", () => {
   );
 });
 
-Deno.test("find batches are sized for replies of about 1 MiB", () => {
-  assertEquals(batchSizeFor(4096), 256);
+Deno.test("find batches are sized for replies of about 256 KiB", () => {
+  assertEquals(batchSizeFor(4096), 64);
   assertEquals(batchSizeFor(10), 10_000);
   assertEquals(batchSizeFor(8 * 1024 * 1024), 16);
   assertEquals(batchSizeFor(NaN), 1000);
