@@ -31,6 +31,8 @@ import { runDecrypt } from "../support/programs.ts";
 import { S3Server } from "../support/s3_server.ts";
 import { makeToken, sha256Hex, tokenClaims } from "../support/v1_fixtures.ts";
 import { assertNoSecrets } from "../support/secret_scan.ts";
+import { MongoWireServer } from "../support/mongo_wire_server.ts";
+import { serialize } from "bson";
 
 Deno.test("RunBackup of a SQLite database: uploaded, reported, restorable", async () => {
   await using dir = await tempDir("backupy-agent-e2e-");
@@ -123,7 +125,7 @@ Deno.test("RunBackup of a SQLite database: uploaded, reported, restorable", asyn
   ]);
 });
 
-Deno.test("RunBackup of MariaDB and Redis targets: versions from the servers, no password anywhere", async () => {
+Deno.test("RunBackup of MariaDB, Redis and MongoDB targets: versions from the servers, no password anywhere", async () => {
   const mariadb = new URL(
     Deno.env.get("BACKUPY_TEST_MARIADB_URL") ?? "mariadb://backupy:backupy-test-pw@127.0.0.1:3306/",
   );
@@ -146,6 +148,11 @@ Deno.test("RunBackup of MariaDB and Redis targets: versions from the servers, no
 
   await using dir = await tempDir("backupy-agent-engines-");
   await using s3 = await S3Server.start();
+  const mongoPassword = `mongo-${crypto.randomUUID()}`;
+  await using mongo = MongoWireServer.start({
+    databases: { app: [{ name: "things", documents: [serialize({ _id: 1, name: "one" })] }] },
+    user: { name: "root", password: mongoPassword },
+  });
   const config = create(AgentConfigSchema, {
     version: 1n,
     targets: [
@@ -168,10 +175,21 @@ Deno.test("RunBackup of MariaDB and Redis targets: versions from the servers, no
           port: Number(redis.port || 6379),
         }),
       }),
+      create(TargetSchema, {
+        id: "t-mongo",
+        type: DbType.MONGODB,
+        connection: create(ConnectionConfigSchema, {
+          host: "127.0.0.1",
+          port: mongo.port,
+          username: "root",
+          passwordSecretRef: mongoPassword,
+        }),
+      }),
     ],
     jobs: [
       create(BackupJobSpecSchema, { id: "job-maria", targetId: "t-maria", compression: "zstd" }),
       create(BackupJobSpecSchema, { id: "job-redis", targetId: "t-redis", compression: "gzip" }),
+      create(BackupJobSpecSchema, { id: "job-mongo", targetId: "t-mongo", compression: "zstd" }),
     ],
   });
   await using server = new ControlPlane({ agentKey: TEST_AGENT_KEY, config });
@@ -183,17 +201,19 @@ Deno.test("RunBackup of MariaDB and Redis targets: versions from the servers, no
   const commands = [
     await runBackupCommand(s3, "run-maria", { jobId: "job-maria" }),
     await runBackupCommand(s3, "run-redis", { jobId: "job-redis" }),
+    await runBackupCommand(s3, "run-mongo", { jobId: "job-mongo" }),
   ];
   for (const command of commands) server.send({ case: "runBackup", value: command });
   await server.waitFor(
-    "both completed",
-    () => server.payloads("backupCompleted").length === 2,
+    "all three completed",
+    () => server.payloads("backupCompleted").length === 3,
     60_000,
   );
   const byRun = Object.fromEntries(server.payloads("backupCompleted").map((c) => [c.runId, c]));
   assertMatch(byRun["run-maria"].dbEngineVersion, /^MariaDB \d+\.\d+\.\d+$/);
   assertMatch(byRun["run-redis"].dbEngineVersion, /^Redis \d+\.\d+\.\d+$/);
   assertEquals(byRun["run-redis"].compression, "gzip");
+  assertEquals(byRun["run-mongo"].dbEngineVersion, "MongoDB 7.0.4");
   for (const completed of Object.values(byRun)) {
     assertEquals(sha256Hex((await s3.get(completed.s3Key))!), completed.sha256);
   }
@@ -201,6 +221,7 @@ Deno.test("RunBackup of MariaDB and Redis targets: versions from the servers, no
   assertNoSecrets(agent.lines, [
     TEST_AGENT_KEY,
     password,
+    mongoPassword,
     ...commands.flatMap((
       c,
     ) => [c.uploadCreds!.presignedPutUrl, c.encryptedDek.toHex(), c.encryptedDek.toBase64()]),
@@ -208,5 +229,6 @@ Deno.test("RunBackup of MariaDB and Redis targets: versions from the servers, no
   // What goes to the server never carries the database password (BackupCompleted echoes the DEK by design).
   assertNoSecrets(server.received.map((r) => JSON.stringify(toJson(EnvelopeSchema, r.envelope))), [
     password,
+    mongoPassword,
   ]);
 });

@@ -63,6 +63,16 @@ function richDocument(i: number): Record<string, unknown> {
 
 const uuid = (n: number) => new Uint8Array(16).fill(n);
 
+async function hasMongorestore(): Promise<boolean> {
+  try {
+    return (await new Deno.Command("mongorestore", { args: ["--version"], stdout: "null" })
+      .output())
+      .success;
+  } catch {
+    return false;
+  }
+}
+
 /** The fixture: several databases, a view, indexes with options, a near-16 MiB document. */
 function fixture(): Record<string, WireCollection[]> {
   const raw = (docs: Record<string, unknown>[]) => docs.map((d) => serialize(d));
@@ -299,6 +309,37 @@ Deno.test("MongoDB: a whole-server archive that a format-only reader accepts, do
     assert((customers.metadata.options as Record<string, unknown>).validator, "options kept");
     // Several getMore batches were needed for 2500 documents at 400 per batch.
     assert(s.wire!.commands.filter((c) => c === "getMore").length >= 6);
+  }
+  if (REAL_URL && await hasMongorestore()) {
+    // The engine's own tool restores it, under other names, with the same counts.
+    await using dir = await tempDir("backupy-mongorestore-");
+    const file = join(dir.path, "all.archive");
+    await Deno.writeFile(file, await dumpAll(engineFor(s, s.password, "shop")));
+    const restore = await new Deno.Command("mongorestore", {
+      args: [
+        `--uri=${REAL_URL}`,
+        `--archive=${file}`,
+        "--nsFrom=shop.*",
+        "--nsTo=restored_shop.*",
+        "--drop",
+      ],
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    assert(restore.success, new TextDecoder().decode(restore.stderr));
+    const client = new MongoClient(REAL_URL);
+    try {
+      for (const c of s.expected.shop) {
+        if (c.type || c.name.startsWith("system.")) continue;
+        assertEquals(
+          await client.db("restored_shop").collection(c.name).countDocuments(),
+          c.documents?.length ?? 0,
+        );
+      }
+      await client.db("restored_shop").dropDatabase();
+    } finally {
+      await client.close();
+    }
   }
   // admin, local and config are left out of a whole-server dump, and system.profile everywhere.
   assert(archive.prelude.every((p) => !["admin", "local", "config"].includes(p.db)));
