@@ -106,11 +106,10 @@ export class MongoEngine implements Engine {
     const query = new URLSearchParams(e.options ?? {});
     const url = `${e.srv ? "mongodb+srv" : "mongodb"}://${e.hosts.join(",")}/` +
       (query.size ? `?${query}` : "");
-    const options: MongoClientOptions = {
-      serverSelectionTimeoutMS: 15_000,
-      connectTimeoutMS: 15_000,
-      appName: "backupy-agent",
-    };
+    // Defaults only: the URL's own options win (the object would override them).
+    const options: MongoClientOptions = { appName: "backupy-agent" };
+    if (!query.has("serverSelectionTimeoutMS")) options.serverSelectionTimeoutMS = 15_000;
+    if (!query.has("connectTimeoutMS")) options.connectTimeoutMS = 15_000;
     if (e.username) {
       // Credentials as options, never inside a URL string that could be logged.
       options.auth = { username: e.username, password: e.password?.reveal() };

@@ -375,6 +375,40 @@ Deno.test("MongoDB on a replica set: every collection read at one snapshot point
   assert(wire.findReadConcerns.slice(before).every((c) => c === undefined), "snapshot=false");
 });
 
+Deno.test("MongoDB over TLS with a private CA, and authSource: the wrong CA or database fails", async () => {
+  if (REAL_URL) return;
+  const tlsDir = Deno.env.get("BACKUPY_TEST_TLS_DIR") ?? "/var/lib/backupy-test-tls";
+  await using wire = MongoWireServer.start({
+    databases: { app: [{ name: "things", documents: [serialize({ _id: 1 })] }] },
+    user: { name: "root", password: PASSWORD },
+    tls: {
+      cert: await Deno.readTextFile(join(tlsDir, "server.pem")),
+      key: await Deno.readTextFile(join(tlsDir, "server-key.pem")),
+    },
+    authDatabase: "app",
+  });
+  const engine = (options: Record<string, string>) =>
+    new MongoEngine({
+      hosts: [`localhost:${wire.port}`],
+      username: "root",
+      password: new Secret(PASSWORD),
+      database: "",
+      options,
+    });
+  const good = { tls: "true", tlsCAFile: join(tlsDir, "ca.pem"), authSource: "app" };
+  const archive = readArchive(await dumpAll(engine(good)));
+  assertEquals(archive.documents.get("app.things")?.length, 1);
+  const wrongCa = await assertRejects(
+    () =>
+      engine({ ...good, tlsCAFile: join(tlsDir, "other-ca.pem"), serverSelectionTimeoutMS: "1500" })
+        .version(),
+    DumpError,
+  );
+  assertMatch(wrongCa.message, /certificate|self.signed|verify|SSL|TLS/i);
+  const wrongDb = await assertRejects(() => engine({ ...good, authSource: "admin" }).version());
+  assertMatch(wrongDb.message, /authentication failed/);
+});
+
 Deno.test("MongoDB: one database when the target names it", async () => {
   await using s = await source();
   const archive = readArchive(await dumpAll(engineFor(s, s.password, "analytics")));

@@ -37,6 +37,10 @@ export interface WireServerOptions {
   getMoreBatch?: number;
   /** Act as the primary of a one-member replica set of this name (snapshot reads). */
   replicaSet?: string;
+  /** Serve TLS with this PEM certificate and key. */
+  tls?: { cert: string; key: string };
+  /** The database users authenticate against (default admin). */
+  authDatabase?: string;
 }
 
 interface Cursor {
@@ -138,10 +142,10 @@ class ScramConversation {
 
 /** The test server; `await using` stops it. */
 export class MongoWireServer implements AsyncDisposable {
-  readonly #listener: Deno.TcpListener;
+  readonly #listener: Deno.Listener;
   readonly #options: WireServerOptions;
   readonly #cursors = new Map<bigint, Cursor>();
-  readonly #connections = new Set<Deno.TcpConn>();
+  readonly #connections = new Set<Deno.Conn>();
   #nextCursor = 1000n;
   #nextConnection = 1;
   /** Every command name received, in order. */
@@ -155,7 +159,7 @@ export class MongoWireServer implements AsyncDisposable {
   /** Set to kill the cursor the next getMore asks for (as an operator's killCursors would). */
   killOnGetMore = false;
 
-  private constructor(listener: Deno.TcpListener, options: WireServerOptions) {
+  private constructor(listener: Deno.Listener, options: WireServerOptions) {
     this.#listener = listener;
     this.#options = options;
     void this.#accept();
@@ -163,12 +167,15 @@ export class MongoWireServer implements AsyncDisposable {
 
   /** Starts on a free port on 127.0.0.1. */
   static start(options: WireServerOptions): MongoWireServer {
-    return new MongoWireServer(Deno.listen({ hostname: "127.0.0.1", port: 0 }), options);
+    const listener = options.tls
+      ? Deno.listenTls({ hostname: "127.0.0.1", port: 0, ...options.tls })
+      : Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    return new MongoWireServer(listener, options);
   }
 
   /** The port it listens on. */
   get port(): number {
-    return this.#listener.addr.port;
+    return (this.#listener.addr as Deno.NetAddr).port;
   }
 
   async #accept(): Promise<void> {
@@ -189,7 +196,7 @@ export class MongoWireServer implements AsyncDisposable {
     }
   }
 
-  async #serve(conn: Deno.TcpConn, connectionId: number): Promise<void> {
+  async #serve(conn: Deno.Conn, connectionId: number): Promise<void> {
     let buffered = new Uint8Array(0);
     const state = { authenticated: !this.#options.user, scram: null as ScramConversation | null };
     const reader = conn.readable.getReader();
@@ -323,6 +330,10 @@ export class MongoWireServer implements AsyncDisposable {
       case "saslstart": {
         if (!this.#options.user || body.mechanism !== "SCRAM-SHA-256") {
           return fail(2, "BadValue", "mechanism not supported");
+        }
+        if (db !== (this.#options.authDatabase ?? "admin")) {
+          // The user exists only in its own database, as on a real server.
+          return fail(18, "AuthenticationFailed", "Authentication failed.");
         }
         state.scram = new ScramConversation(this.#options.user);
         try {
