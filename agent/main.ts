@@ -54,6 +54,9 @@ Commands:
                    --compression C     zstd (default), gzip or none
                    --with-privileges   PostgreSQL: owners and grants too (the roles must
                                        exist where it is restored); off by default
+                   -q, --quiet         no progress meter and no report (errors still print)
+                   --json              the result as one JSON object on stdout instead of
+                                       prose (not with --out -)
   restore        put a local-mode backup back (SQLite, MySQL/MariaDB, PostgreSQL), verified first:
                    --target URL        as for backup (a SQLite path must not exist yet)
                    --in FILE           the encrypted backup
@@ -64,6 +67,7 @@ Commands:
                                        that already has tables (otherwise refused)
                    --no-single-transaction
                                        PostgreSQL: commit statement by statement
+                   -q, --quiet, --json as for backup
   version        print version, commit, Deno version and target
   health-check   exit 0 when the agent running with this BACKUPY_STATE_DIR is healthy
   dump-state     print the state store as JSON; secrets as <sealed N bytes>
@@ -99,6 +103,8 @@ const FLAGS: Record<
     "generate-key": { type: "string" },
     compression: { type: "string", default: "zstd" },
     "with-privileges": { type: "boolean", default: false },
+    quiet: { type: "boolean", short: "q", default: false },
+    json: { type: "boolean", default: false },
   },
   restore: {
     help: { type: "boolean", short: "h" },
@@ -109,6 +115,8 @@ const FLAGS: Record<
     "skip-decompress": { type: "boolean", default: false },
     clean: { type: "boolean", default: false },
     "single-transaction": { type: "boolean", default: true },
+    quiet: { type: "boolean", short: "q", default: false },
+    json: { type: "boolean", default: false },
   },
   version: { help: { type: "boolean", short: "h" } },
   "health-check": { help: { type: "boolean", short: "h" } },
@@ -131,6 +139,10 @@ async function backupCommand(
       `--compression must be zstd, gzip or none, got ${JSON.stringify(compression)}`,
     );
   }
+  const json = values.json === true;
+  if (json && out === "-") {
+    throw new UsageError("--json prints on standard output, which --out - already uses");
+  }
   const abort = new AbortController();
   const onSignal = () => abort.abort(new BackupyError("interrupted"));
   Deno.addSignalListener("SIGINT", onSignal);
@@ -141,6 +153,8 @@ async function backupCommand(
     prefix: ".backupy-local-",
     dir: out === "-" ? undefined : dirname(resolve(out)),
   });
+  let progress: ProgressLine | undefined;
+  let dumped = 0;
   try {
     const result = await localBackup({
       target,
@@ -151,24 +165,56 @@ async function backupCommand(
       includePrivileges: values["with-privileges"] === true,
       tempDir,
       signal: abort.signal,
+      watch: showProgress(values)
+        ? {
+          onStart: (estimate) => (progress = new ProgressLine(() => dumped, estimate)),
+          onDumped: (bytes) => (dumped = bytes),
+        }
+        : undefined,
     });
-    const where = out === "-" ? "standard output" : out;
+    progress?.stop();
     const outArg = out === "-" ? "BACKUP_FILE" : out;
-    console.error(
-      [
-        `OK: backed up ${result.engineVersion} (${result.dumpedBytes} bytes dumped) to ${where}`,
-        `size:    ${result.sizeBytes} bytes`,
-        `sha256:  ${result.sha256}`,
-        `key:     ${result.keyFile}`,
-        `restore: backupy-decrypt --key-file ${result.keyFile} --sha256 ${result.sha256} --in ${outArg} --out RESTORED_FILE`,
-      ].join("\n"),
-    );
+    const restore =
+      `backupy-decrypt --key-file ${result.keyFile} --sha256 ${result.sha256} --in ${outArg} --out RESTORED_FILE`;
+    if (json) {
+      console.log(JSON.stringify({
+        ok: true,
+        engine_version: result.engineVersion,
+        out: resolve(out),
+        size_bytes: result.sizeBytes,
+        sha256: result.sha256,
+        dumped_bytes: result.dumpedBytes,
+        duration_ms: result.durationMs,
+        key_file: resolve(result.keyFile),
+        compression,
+        restore_command: restore,
+      }));
+    } else if (values.quiet !== true) {
+      const where = out === "-" ? "standard output" : out;
+      console.error(
+        [
+          `OK: backed up ${result.engineVersion} (${result.dumpedBytes} bytes dumped) to ${where} in ${
+            (result.durationMs / 1000).toFixed(1)
+          } s`,
+          `size:    ${result.sizeBytes} bytes`,
+          `sha256:  ${result.sha256}`,
+          `key:     ${result.keyFile}`,
+          `restore: ${restore}`,
+        ].join("\n"),
+      );
+    }
     return 0;
   } finally {
+    progress?.stop();
     Deno.removeSignalListener("SIGINT", onSignal);
     Deno.removeSignalListener("SIGTERM", onSignal);
     await Deno.remove(tempDir, { recursive: true }).catch(() => {});
   }
+}
+
+/** A progress meter only for a person: stderr a terminal, neither --quiet nor --json. */
+function showProgress(values: Record<string, string | boolean | undefined>): boolean {
+  return values.quiet !== true && values.json !== true && Deno.stderr.isTerminal();
 }
 
 async function restoreCommand(
@@ -194,6 +240,7 @@ async function restoreCommand(
   Deno.addSignalListener("SIGINT", onSignal);
   Deno.addSignalListener("SIGTERM", onSignal);
   const tempDir = await Deno.makeTempDir({ prefix: "backupy-restore-" });
+  const started = performance.now();
   let progress: ProgressLine | undefined;
   try {
     const result = await localRestore({
@@ -210,13 +257,23 @@ async function restoreCommand(
       signal: abort.signal,
       onPass: (pass, reader, size) => {
         progress?.stop();
-        if (!Deno.stderr.isTerminal()) return;
+        if (!showProgress(values)) return;
         console.error(pass === "verify" ? "verifying the backup..." : "restoring...");
         progress = new ProgressLine(() => reader.bytes, size || undefined);
       },
     });
     progress?.stop();
-    console.error(`OK: restored ${result.units} ${result.unit} from ${input}`);
+    if (values.json === true) {
+      console.log(JSON.stringify({
+        ok: true,
+        in: resolve(input),
+        restored: result.units,
+        unit: result.unit,
+        duration_ms: Math.round(performance.now() - started),
+      }));
+    } else if (values.quiet !== true) {
+      console.error(`OK: restored ${result.units} ${result.unit} from ${input}`);
+    }
     return 0;
   } finally {
     progress?.stop();
@@ -238,8 +295,10 @@ export async function main(args: string[]): Promise<number> {
     command = args[0] as Command;
     rest = args.slice(1);
   }
+  let json = false;
   try {
     const { values, positionals } = parseFlags(rest, FLAGS[command]);
+    json = values.json === true;
     if (values.help) {
       console.log(USAGE);
       return 0;
@@ -297,6 +356,7 @@ export async function main(args: string[]): Promise<number> {
     }
     if (error instanceof BackupyError || error instanceof Error) {
       console.error(`error: ${error.message}`);
+      if (json) console.log(JSON.stringify({ ok: false, error: error.message }));
       return 1;
     }
     console.error(`error: ${String(error)}`);

@@ -57,6 +57,8 @@ Options:
                       compression "none", or to decompress yourself)
   --allow-expired     accept an expired token (its key stays valid)
   -q, --quiet         no progress line and no final OK line
+  --json              the result as one JSON object on stdout instead of the OK line
+                      (not with --out -)
   --version           print the version
   -h, --help          this help
 
@@ -81,6 +83,7 @@ const FLAGS = {
   "skip-decompress": { type: "boolean", default: false },
   "allow-expired": { type: "boolean", default: false },
   quiet: { type: "boolean", short: "q", default: false },
+  json: { type: "boolean", default: false },
   version: { type: "boolean", default: false },
   help: { type: "boolean", short: "h", default: false },
 } as const;
@@ -101,6 +104,7 @@ interface Request {
   skipDecompress: boolean;
   allowExpired: boolean;
   quiet: boolean;
+  json: boolean;
 }
 
 function parseRequest(args: string[]): Request | "help" | "version" {
@@ -126,8 +130,12 @@ function parseRequest(args: string[]): Request | "help" | "version" {
     verifySha256: values["verify-sha256"] as boolean,
     skipDecompress: values["skip-decompress"] as boolean,
     allowExpired: values["allow-expired"] as boolean,
-    quiet: values.quiet as boolean,
+    quiet: (values.quiet as boolean) || (values.json as boolean),
+    json: values.json as boolean,
   };
+  if (request.json && request.output === "-") {
+    throw new UsageError("--json prints on standard output, which --out - already uses");
+  }
   const keySources = [request.token, request.tokenFile, request.keyFile].filter((v) =>
     v !== undefined
   );
@@ -281,6 +289,7 @@ async function run(request: Request, stderr: (line: string) => void): Promise<nu
 
   const abort = new AbortController();
   const removeSignals = onSignals(abort);
+  const started = performance.now();
   let hasher: { bytes: number } = { bytes: 0 };
   let progressLine: ProgressLine | undefined;
   try {
@@ -299,9 +308,25 @@ async function run(request: Request, stderr: (line: string) => void): Promise<nu
     };
     const runLabel = material!.runId ? ` (run ${material!.runId})` : "";
 
+    const report = (result: DecryptBackupResult, out?: string) =>
+      console.log(JSON.stringify({
+        ok: true,
+        mode: request.mode,
+        ...(out ? { out } : {}),
+        encrypted_bytes: result.encryptedBytes,
+        output_bytes: result.outputBytes,
+        frames: result.frames,
+        sha256: result.sha256,
+        sha256_checked: expectedSha256 !== undefined,
+        compression: result.compression,
+        ...(material!.runId ? { run_id: material!.runId } : {}),
+        duration_ms: Math.round(performance.now() - started),
+      }));
+
     if (request.mode === "verify") {
       const result = await decryptBackup(input.readable, new WritableStream(), options);
       progressLine?.stop();
+      if (request.json) report(result);
       say(
         `OK: verified ${result.encryptedBytes} bytes in ${result.frames} frames${runLabel}, ` +
           `sha256 ${result.sha256}${expectedSha256 ? " (matches)" : ""}, ` +
@@ -331,6 +356,7 @@ async function run(request: Request, stderr: (line: string) => void): Promise<nu
     const result = await decryptBackup(input.readable, output.writable, options);
     await output.commit();
     progressLine?.stop();
+    if (request.json) report(result, resolve(request.output!));
     say(`OK: decrypted ${result.outputBytes} bytes${runLabel} to ${request.output}`);
     return 0;
   } catch (error) {
@@ -352,6 +378,10 @@ function describeCompression(result: DecryptBackupResult, skipped: boolean): str
 /** Runs the CLI with `args`; resolves to the exit code. */
 export async function main(args: string[]): Promise<number> {
   const stderr = (line: string) => console.error(line);
+  const json = args.includes("--json");
+  const failed = (message: string) => {
+    if (json) console.log(JSON.stringify({ ok: false, error: message }));
+  };
   try {
     const request = parseRequest(args);
     if (request === "help") {
@@ -366,6 +396,7 @@ export async function main(args: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof Interrupted) {
       stderr(`backupy-decrypt: ${error.message}; nothing was written`);
+      failed(error.message);
       return error.exitCode;
     }
     if (error instanceof UsageError) {
@@ -374,6 +405,7 @@ export async function main(args: string[]): Promise<number> {
     }
     if (error instanceof BackupyError) {
       stderr(`error: ${error.message}`);
+      failed(error.message);
       return 1;
     }
     stderr(`error: unexpected failure: ${(error as Error)?.stack ?? String(error)}`);

@@ -15,26 +15,31 @@ function formatDuration(seconds: number): string {
 }
 
 /**
- * One progress line: bytes done of total, percent, MB/s, ETA.
+ * One progress line: bytes done (of total, with percent and ETA when the
+ * total is known), MB/s, elapsed time.
  *
  * @example
  * ```ts
  * import { formatProgress } from "./progress_line.ts";
  * const line = formatProgress(50 * 1024 * 1024, 100 * 1024 * 1024, 1000);
- * console.assert(line === "50.0 MiB of 100.0 MiB  50%  52.4 MB/s  ETA 0:00:01");
+ * console.assert(line === "50.0 MiB of 100.0 MiB  50%  52.4 MB/s  elapsed 0:00:01  ETA 0:00:01");
  * ```
  */
 export function formatProgress(done: number, total: number | undefined, elapsedMs: number): string {
   const rate = elapsedMs > 0 ? done / (elapsedMs / 1000) : 0;
   const speed = `${(rate / 1e6).toFixed(1)} MB/s`;
   const doneText = `${(done / MIB).toFixed(1)} MiB`;
-  if (total === undefined || total <= 0) return `${doneText}  ${speed}`;
+  const elapsed = `elapsed ${formatDuration(elapsedMs / 1000)}`;
+  if (total === undefined || total <= 0) return `${doneText}  ${speed}  ${elapsed}`;
   const percent = Math.min(100, Math.floor((done / total) * 100));
-  const eta = rate > 0 ? formatDuration((total - done) / rate) : "?";
-  return `${doneText} of ${(total / MIB).toFixed(1)} MiB  ${percent}%  ${speed}  ETA ${eta}`;
+  // An estimate can be short of the truth: never a negative ETA.
+  const eta = rate > 0 ? formatDuration(Math.max(0, total - done) / rate) : "?";
+  return `${doneText} of ${
+    (total / MIB).toFixed(1)
+  } MiB  ${percent}%  ${speed}  ${elapsed}  ETA ${eta}`;
 }
 
-/** Redraws {@linkcode formatProgress} every 250 ms until stopped. */
+/** Draws {@linkcode formatProgress} at once, then every 250 ms until stopped. */
 export class ProgressLine {
   #timer: ReturnType<typeof setInterval> | undefined;
   #write: (text: string) => void;
@@ -47,9 +52,11 @@ export class ProgressLine {
     write: (text: string) => void = (text) => Deno.stderr.writeSync(new TextEncoder().encode(text)),
   ) {
     this.#write = write;
-    const timer = setInterval(() => {
+    const draw = () =>
       this.#write(`\r\x1b[2K${formatProgress(done(), total, performance.now() - this.#started)}`);
-    }, 250);
+    // At once, so even a short run shows that something happened.
+    draw();
+    const timer = setInterval(draw, 250);
     Deno.unrefTimer(timer);
     this.#timer = timer;
   }

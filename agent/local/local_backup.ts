@@ -32,6 +32,8 @@ export interface LocalBackupRequest {
   includePrivileges?: boolean;
   tempDir: string;
   signal: AbortSignal;
+  /** For a progress meter: the size estimate once known, then bytes dumped as they flow. */
+  watch?: { onStart(estimate: number | undefined): void; onDumped(bytes: number): void };
 }
 
 /** What was written. */
@@ -41,6 +43,7 @@ export interface LocalBackupResult {
   engineVersion: string;
   keyFile: string;
   dumpedBytes: number;
+  durationMs: number;
 }
 
 /** Writes a fresh random DEK as 64 hex chars + newline, mode 0600; refuses an existing file. */
@@ -79,12 +82,14 @@ export async function localBackup(request: LocalBackupRequest): Promise<LocalBac
     { tempDir: request.tempDir, containers },
     urlExtras(request.target),
   );
+  const started = performance.now();
   const engineVersion = await engine.version(request.signal);
   const dek = request.keyFile !== undefined
     ? await readKeyFile(request.keyFile)
     : await generateKeyFile(request.generateKey!);
   try {
-    return await backupWith(request, engine, engineVersion, await importDek(dek));
+    const result = await backupWith(request, engine, engineVersion, await importDek(dek));
+    return { ...result, durationMs: Math.round(performance.now() - started) };
   } catch (error) {
     // A key generated for a backup that failed protects nothing: do not leave it.
     if (request.generateKey !== undefined) await Deno.remove(request.generateKey).catch(() => {});
@@ -97,7 +102,10 @@ async function backupWith(
   engine: Engine,
   engineVersion: string,
   key: CryptoKey,
-): Promise<LocalBackupResult> {
+): Promise<Omit<LocalBackupResult, "durationMs">> {
+  if (request.watch) {
+    request.watch.onStart(await engine.estimateSize(request.signal).catch(() => undefined));
+  }
   const dump = await engine.dump(request.signal, {
     warn: (message) => console.error(`warning: ${message}`),
     includePrivileges: request.includePrivileges,
@@ -110,6 +118,7 @@ async function backupWith(
     compression: request.compression,
     key,
     signal: request.signal,
+    onDumped: request.watch?.onDumped,
   };
   let result;
   if (request.out === "-") {

@@ -344,3 +344,124 @@ Deno.test("restore shows its passes and progress on a terminal only", async () =
   assertStringIncludes(text, "restoring...");
   assertStringIncludes(text, "OK: restored");
 });
+
+/** Runs the agent under `script`, so its stderr is a terminal; returns what the terminal showed. */
+async function onTerminal(args: string[]): Promise<{ code: number; text: string }> {
+  const [command, argv] = agentArgv(args);
+  const quoted = [command, ...argv].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(" ");
+  const screen = await new Deno.Command("script", {
+    args: ["-qefc", quoted, "/dev/null"],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return { code: screen.code, text: new TextDecoder().decode(screen.stdout) };
+}
+
+Deno.test("backup and restore: --json gives one result object, --quiet says nothing, a terminal gets a meter", async () => {
+  await using dir = await tempDir("backupy-local-json-");
+  const database = join(dir.path, "app.db");
+  makeSqliteDatabase(database, 20_000);
+  const out = join(dir.path, "app.enc");
+  const key = join(dir.path, "app.key");
+
+  const json = await runAgent([
+    "backup",
+    "--target",
+    `sqlite://${database}`,
+    "--out",
+    out,
+    "--generate-key",
+    key,
+    "--json",
+  ]);
+  assertEquals(json.code, 0, json.stderr);
+  assertEquals(json.stderr, "", "nothing but the JSON");
+  const result = JSON.parse(new TextDecoder().decode(json.stdout));
+  assertEquals(result.ok, true);
+  assertEquals(result.out, out);
+  assertEquals(result.size_bytes, (await Deno.stat(out)).size);
+  assertMatch(result.sha256, /^[0-9a-f]{64}$/);
+  assertMatch(result.engine_version, /^SQLite \d/);
+  assert(result.duration_ms > 0 && result.dumped_bytes > 0);
+  assertEquals(result.key_file, key);
+
+  const quiet = await runAgent([
+    "backup",
+    "--target",
+    `sqlite://${database}`,
+    "--out",
+    join(dir.path, "quiet.enc"),
+    "--key-file",
+    key,
+    "-q",
+  ]);
+  assertEquals([quiet.code, quiet.stderr, quiet.stdout.length], [0, "", 0]);
+
+  const failed = await runAgent([
+    "backup",
+    "--target",
+    `sqlite://${join(dir.path, "missing.db")}`,
+    "--out",
+    join(dir.path, "x.enc"),
+    "--key-file",
+    key,
+    "--json",
+  ]);
+  assertEquals(failed.code, 1);
+  const failure = JSON.parse(new TextDecoder().decode(failed.stdout));
+  assertEquals(failure.ok, false);
+  assertStringIncludes(failure.error, "missing.db");
+  const usage = await runAgent([
+    "backup",
+    "--target",
+    `sqlite://${database}`,
+    "--out",
+    "-",
+    "--key-file",
+    key,
+    "--json",
+  ]);
+  assertEquals(usage.code, 2);
+
+  const restored = join(dir.path, "restored.db");
+  const restore = await runAgent([
+    "restore",
+    "--target",
+    `sqlite://${restored}`,
+    "--in",
+    out,
+    "--key-file",
+    key,
+    "--sha256",
+    result.sha256,
+    "--json",
+  ]);
+  assertEquals(restore.code, 0, restore.stderr);
+  const restoreResult = JSON.parse(new TextDecoder().decode(restore.stdout));
+  assertEquals([restoreResult.ok, restoreResult.unit], [true, "bytes"]);
+  assertEquals(readItems(restored), readItems(database));
+
+  const tty = await onTerminal([
+    "backup",
+    "--target",
+    `sqlite://${database}`,
+    "--out",
+    join(dir.path, "tty.enc"),
+    "--key-file",
+    key,
+  ]);
+  assertEquals(tty.code, 0, tty.text);
+  assertMatch(tty.text, /MiB.*MB\/s.*elapsed \d+:\d\d:\d\d/);
+  assertStringIncludes(tty.text, "OK: backed up SQLite");
+  const ttyQuiet = await onTerminal([
+    "backup",
+    "--target",
+    `sqlite://${database}`,
+    "--out",
+    join(dir.path, "tty-quiet.enc"),
+    "--key-file",
+    key,
+    "--quiet",
+  ]);
+  assertEquals([ttyQuiet.code, ttyQuiet.text.trim()], [0, ""]);
+});

@@ -533,3 +533,46 @@ Deno.test("a progress line on a terminal, read from a pipe given as --in", async
   assertMatch(screen, /\r.*\d+\.\d MiB\s+\d+\.\d MB\/s/);
   assertStringIncludes(screen, "OK: decrypted 1500000 bytes (run run-test-1)");
 });
+
+Deno.test("--json: one result object on stdout for decrypt and verify, and for a failure", async () => {
+  const dir = await tempDir();
+  const token = await Deno.readTextFile(kat1Jwt);
+  const out = join(dir, "kat1.out");
+  const decrypted = await runDecrypt(["--token", token, "--in", kat1Enc, "--out", out, "--json"]);
+  assertEquals(decrypted.code, 0, decrypted.stderr);
+  assertEquals(decrypted.stderr, "");
+  const result = JSON.parse(new TextDecoder().decode(decrypted.stdout));
+  assertEquals([result.ok, result.mode, result.out, result.output_bytes], [
+    true,
+    "decrypt",
+    out,
+    24,
+  ]);
+  assertEquals(result.sha256_checked, true);
+  assertMatch(result.sha256, /^[0-9a-f]{64}$/);
+  assert(typeof result.run_id === "string" && result.duration_ms >= 0);
+
+  const verified = await runDecrypt(["verify", "--token", token, "--in", kat1Enc, "--json"]);
+  assertEquals(verified.code, 0, verified.stderr);
+  const verify = JSON.parse(new TextDecoder().decode(verified.stdout));
+  assertEquals([verify.ok, verify.mode, verify.out], [true, "verify", undefined]);
+
+  const wrong = makeToken(tokenClaims({ dek: new Uint8Array(32).fill(9).toBase64() }));
+  const failed = await runDecrypt([
+    "--token",
+    wrong,
+    "--in",
+    kat1Enc,
+    "--out",
+    join(dir, "x"),
+    "--json",
+  ]);
+  assertEquals(failed.code, 1);
+  const failure = JSON.parse(new TextDecoder().decode(failed.stdout));
+  assertEquals(failure.ok, false);
+  assertStringIncludes(failure.error, "AES-GCM authentication failed");
+  assertEquals(
+    (await runDecrypt(["--token", token, "--in", kat1Enc, "--out", "-", "--json"])).code,
+    2,
+  );
+});
