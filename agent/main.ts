@@ -28,6 +28,7 @@ import { localRestore } from "./local/local_restore.ts";
 import { ProgressLine } from "../decrypt/progress_line.ts";
 import { Logger } from "./log/logger.ts";
 import { runService } from "./service.ts";
+import { superviseUpdate } from "./update/self_update.ts";
 
 const USAGE = `backupy-agent ${VERSION}: the Backupy database backup agent
 
@@ -342,7 +343,20 @@ export async function main(args: string[]): Promise<number> {
         const { config, warnings } = loadAgentConfig(env, { requireKey: true });
         const log = Logger.create(config.logLevel);
         for (const warning of warnings) log.warn(warning);
-        return await runService(config, log);
+        for (;;) {
+          const exit = await runService(config, log);
+          if (!exit.update) return exit.code;
+          // The service stopped to hand over to a verified new binary.
+          const outcome = await superviseUpdate(
+            exit.update.handoff,
+            Deno.args,
+            config.stateDir,
+            exit.update.healthTimeoutMs,
+            log.child("update"),
+          );
+          if (outcome.kind === "exited") return outcome.code;
+          // Rolled back: the previous binary is in place again; carry on as it.
+        }
       }
     }
   } catch (error) {

@@ -20,6 +20,7 @@ import { websocketUrl } from "./control/server_endpoint.ts";
 import { HealthChecker } from "./health/health_checker.ts";
 import { hookEnvironment } from "./hook_environment.ts";
 import { HostMetrics } from "./host/host_metrics.ts";
+import { HEALTH_META } from "./service_meta.ts";
 import type { Logger } from "./log/logger.ts";
 import { AgentMetrics } from "./metrics/agent_metrics.ts";
 import { serveMetrics } from "./metrics/metrics_server.ts";
@@ -30,6 +31,7 @@ import { Outbox } from "./state/outbox.ts";
 import { RunRecords } from "./state/run_records.ts";
 import { StateStore } from "./state/state_store.ts";
 import { currentUpdateEnvironment, selfUpdateRefusal } from "./update/self_update_policy.ts";
+import { type Handoff, prepareUpdate, UpdateRejected, updateSetup } from "./update/self_update.ts";
 import { LOG_LEVELS, type LogLevelName } from "./config/agent_config.ts";
 
 /** Test hooks: shorter timings. Production uses the defaults. */
@@ -40,25 +42,29 @@ export interface ServiceTuning {
   shutdownGraceMs?: number;
 }
 
-/** Meta keys the `health-check` command reads. */
-export const HEALTH_META = {
-  listen: "health_listen",
-  lastHeartbeatMs: "last_heartbeat_ms",
-  heartbeatSec: "heartbeat_interval_sec",
-} as const;
-
 /** Where staged uploads and engine temporary files live. */
 export function stagingDir(stateDir: string): string {
   return join(stateDir, "staging");
 }
 
-/** Runs the service until a signal; resolves to the exit code. */
+/** How the service ended: an exit code, or a verified update to hand over to. */
+export interface ServiceExit {
+  code: number;
+  update?: { handoff: Handoff; healthTimeoutMs: number };
+}
+
+/** Runs the service until a signal or a self-update. */
 export async function runService(
   config: AgentConfig,
   log: Logger,
   tuning: ServiceTuning =
     (JSON.parse(Deno.env.get("BACKUPY_TEST_TUNING") ?? "{}") as ServiceTuning),
-): Promise<number> {
+): Promise<ServiceExit> {
+  let handoffStarted = false;
+  let requestHandoff!: (update: NonNullable<ServiceExit["update"]>) => void;
+  const handoffRequested = new Promise<NonNullable<ServiceExit["update"]>>((resolve) =>
+    requestHandoff = resolve
+  );
   prepareStateDir(config.stateDir);
   const store = StateStore.open(config.stateDir, {
     agentKey: config.agentKey,
@@ -194,21 +200,60 @@ export async function runService(
     runBackup: (command) => runs.accept(command),
     cancelJob: (jobId) => runs.cancelJob(jobId),
     runHealthCheck: (checkId) => health.runNow(checkId),
-    selfUpdateRefusal: () =>
-      selfUpdateRefusal(
+    selfUpdate: async (command) => {
+      const refusal = selfUpdateRefusal(
         currentUpdateEnvironment(applied.current.advanced?.autoUpdateEnabled ?? false),
-      ),
+      );
+      if (refusal !== null) return { accepted: false, reason: refusal };
+      const setup = updateSetup()!;
+      const active = runs.activeJobIds().length;
+      if (active > 0 && !command.force) {
+        return {
+          accepted: false,
+          reason:
+            `${active} backup(s) running: send the update again when they are done, or with force`,
+        };
+      }
+      if (handoffStarted) return { accepted: false, reason: "an update is already in progress" };
+      handoffStarted = true;
+      try {
+        const handoff = await prepareUpdate(
+          command,
+          setup,
+          config.stateDir,
+          config.allowInsecure,
+          log.child("update"),
+        );
+        requestHandoff({ handoff, healthTimeoutMs: setup.healthTimeoutMs });
+        return { accepted: true, reason: `updating to ${command.targetVersion}` };
+      } catch (error) {
+        handoffStarted = false;
+        return {
+          accepted: false,
+          reason: error instanceof UpdateRejected ? error.message : (error as Error).message,
+        };
+      }
+    },
   });
   runs.recover();
   session.start();
   log.info("agent started", { version: VERSION, state_dir: config.stateDir });
 
-  const signalled = await new Promise<Deno.Signal>((resolve) => {
-    for (const signal of ["SIGTERM", "SIGINT"] as const) {
-      Deno.addSignalListener(signal, () => resolve(signal));
-    }
-  });
-  log.info("shutting down: letting running backups finish", { signal: signalled });
+  const stopFor = await Promise.race([
+    new Promise<{ signal: Deno.Signal }>((resolve) => {
+      for (const signal of ["SIGTERM", "SIGINT"] as const) {
+        Deno.addSignalListener(signal, () => resolve({ signal }));
+      }
+    }),
+    handoffRequested,
+  ]);
+  if ("signal" in stopFor) {
+    log.info("shutting down: letting running backups finish", { signal: stopFor.signal });
+  } else {
+    log.info("shutting down for the update: letting running backups finish", {
+      target_version: stopFor.handoff.targetVersion,
+    });
+  }
   await runs.shutdown(tuning.shutdownGraceMs ?? 30_000);
   health.stop();
   await discovery?.stop();
@@ -217,7 +262,7 @@ export async function runService(
   stop.abort();
   store.close();
   log.info("agent stopped");
-  return 0;
+  return "handoff" in stopFor ? { code: 0, update: stopFor } : { code: 0 };
 }
 
 /** The Docker engine's version for Register; empty when it does not answer within 2 s. */

@@ -24,8 +24,13 @@ export interface DispatchTargets {
   cancelJob(jobId: string): number;
   /** Runs a health check now; false when it is unknown. */
   runHealthCheck(checkId: string): Promise<boolean> | boolean;
-  /** null to proceed with a self-update, or why it is refused. */
-  selfUpdateRefusal(): string | null;
+  /**
+   * Checks, downloads and verifies a self-update, then starts the handoff;
+   * resolves to the Ack's verdict.
+   */
+  selfUpdate(
+    command: Extract<Envelope["payload"], { case: "selfUpdate" }>["value"],
+  ): Promise<{ accepted: boolean; reason: string }>;
 }
 
 /** A function that handles one inbound envelope. */
@@ -82,15 +87,14 @@ export function createDispatcher(t: DispatchTargets): Dispatcher {
           return;
         }
         case "selfUpdate": {
-          const refusal = t.selfUpdateRefusal();
-          if (refusal !== null) {
-            t.log.warn("self-update refused", { reason: refusal });
-            return ack(false, refusal);
-          }
-          return ack(
-            false,
-            "self-update is not available in this build: install the new binary by hand",
+          void t.selfUpdate(payload.value).then(
+            ({ accepted, reason }) => {
+              if (!accepted) t.log.warn("self-update refused", { reason });
+              ack(accepted, reason);
+            },
+            (error) => ack(false, `self-update failed: ${(error as Error).message}`),
           );
+          return;
         }
         case undefined:
           t.log.info("ignored a message with an unknown payload");

@@ -7,6 +7,8 @@
  * @module
  */
 
+import { updateSetup } from "./self_update.ts";
+
 /** The facts the decision depends on. */
 export interface UpdateEnvironment {
   autoUpdateEnabled: boolean;
@@ -34,10 +36,12 @@ export function detectContainer(): boolean {
 
 /** The current environment. */
 export function currentUpdateEnvironment(autoUpdateEnabled: boolean): UpdateEnvironment {
+  // A stand-in binary for the tests counts (updateSetup reads it only from source).
+  const setup = updateSetup();
   return {
     autoUpdateEnabled,
-    standalone: Deno.build.standalone === true,
-    inContainer: detectContainer(),
+    standalone: setup !== null,
+    inContainer: setup?.ignoreContainer ? false : detectContainer(),
   };
 }
 

@@ -1,0 +1,43 @@
+/** Self-update signatures: cosign's DER in base64, raw r||s, and what is refused. */
+import { generateKeyPairSync, sign } from "node:crypto";
+import {
+  importPublicKey,
+  rawSignature,
+  SignatureFormatError,
+  verifySignature,
+} from "../../agent/update/update_signature.ts";
+import { RELEASE_PUBLIC_KEY } from "../../agent/update/release_key.ts";
+import { assert, assertEquals, assertRejects, assertThrows } from "../support/assert.ts";
+
+const keys = generateKeyPairSync("ec", { namedCurve: "P-256" });
+const spki = keys.publicKey.export({ type: "spki", format: "der" }).toString("base64");
+const binary = crypto.getRandomValues(new Uint8Array(4096));
+
+Deno.test("a signature verifies as DER, base64 DER, raw and base64 raw; never over other bytes", async () => {
+  const key = await importPublicKey(spki);
+  const der = new Uint8Array(sign("sha256", binary, keys.privateKey));
+  const raw = new Uint8Array(
+    sign("sha256", binary, { key: keys.privateKey, dsaEncoding: "ieee-p1363" }),
+  );
+  const text = (bytes: Uint8Array) => new TextEncoder().encode(bytes.toBase64() + "\n");
+  for (const form of [der, text(der), raw, text(raw)]) {
+    assert(await verifySignature(key, form, binary));
+  }
+  const other = binary.slice();
+  other[100] ^= 1;
+  assertEquals(await verifySignature(key, der, other), false);
+  assertEquals(rawSignature(der).length, 64);
+  const wrongKey = await importPublicKey(RELEASE_PUBLIC_KEY);
+  assertEquals(await verifySignature(wrongKey, der, binary), false);
+});
+
+Deno.test("unreadable signatures are a clear error", async () => {
+  assertThrows(() => rawSignature(new Uint8Array(10)), SignatureFormatError);
+  assertThrows(() => rawSignature(new Uint8Array([0x30, 5, 2, 1, 1, 2, 1])), SignatureFormatError);
+  assertThrows(
+    () => rawSignature(new TextEncoder().encode("!!not base64!!")),
+    SignatureFormatError,
+  );
+  const key = await importPublicKey(spki);
+  await assertRejects(() => verifySignature(key, new Uint8Array(3), binary), SignatureFormatError);
+});
