@@ -10,14 +10,13 @@ import { resolve } from "node:path";
 import { parseFlags } from "./cli_flags.ts";
 import { fileSink } from "./file_sink.ts";
 import { fileSource } from "./file_source.ts";
-import { readSmallFile } from "./small_file.ts";
 import { decryptBackup, type DecryptBackupResult } from "./decrypt_backup.ts";
-import { type Dek, dekFromKeyFile, importDek } from "./dek.ts";
+import { importDek } from "./dek.ts";
 import { BackupyError, ChecksumMismatchError, UsageError } from "./errors.ts";
 import { formatInspectReport, inspectBackup } from "./inspect_backup.ts";
 import { ProgressLine } from "./progress_line.ts";
+import { resolveKeyMaterial } from "./key_material.ts";
 import { SafeOutputFile } from "./safe_output_file.ts";
-import { checkTokenExpiry, parseToken } from "./token.ts";
 import { VERSION } from "./version.ts";
 
 const USAGE = `backupy-decrypt ${VERSION}: decrypt a Backupy backup offline
@@ -160,40 +159,6 @@ function parseRequest(args: string[]): Request | "help" | "version" {
   return request;
 }
 
-/** What the key flags resolve to. */
-interface KeyMaterial {
-  dek: Dek;
-  sha256?: string;
-  runId?: string;
-}
-
-async function resolveKey(request: Request, warn: (line: string) => void): Promise<KeyMaterial> {
-  let material: KeyMaterial;
-  if (request.keyFile !== undefined) {
-    material = { dek: dekFromKeyFile(await readSmallFile(request.keyFile, "key file")) };
-    if (request.sha256) material.sha256 = request.sha256.toLowerCase();
-  } else {
-    const jwt = request.token ??
-      new TextDecoder().decode(await readSmallFile(request.tokenFile!, "token file")).trimEnd();
-    const token = parseToken(jwt);
-    checkTokenExpiry(token, new Date(), request.allowExpired);
-    if (request.allowExpired && token.expiresAt.getTime() < Date.now()) {
-      warn(`warning: using an expired token (expired ${token.expiresAt.toISOString()})`);
-    }
-    material = { dek: token.dek, sha256: token.sha256, runId: token.runId };
-    if (request.sha256) {
-      const given = request.sha256.toLowerCase();
-      if (material.sha256 !== undefined && material.sha256 !== given) {
-        throw new BackupyError(
-          "--sha256 differs from the sha256 in the token: which file is this?",
-        );
-      }
-      material.sha256 = given;
-    }
-  }
-  return material;
-}
-
 async function sameFile(a: string, b: string): Promise<boolean> {
   if (resolve(a) === resolve(b)) return true;
   try {
@@ -257,7 +222,7 @@ async function run(request: Request, stderr: (line: string) => void): Promise<nu
   const material = request.mode === "inspect" && !request.token && !request.tokenFile &&
       !request.keyFile
     ? undefined
-    : await resolveKey(request, stderr);
+    : await resolveKeyMaterial(request, stderr);
   const key = material ? await importDek(material.dek) : undefined;
 
   if (request.mode === "inspect") {

@@ -1,0 +1,81 @@
+/**
+ * A SQLite backup is whole when the file is exactly page size x page count
+ * by its own header and `PRAGMA integrity_check` passes on a temporary copy
+ * (removed afterwards; the check reads every page).
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { sqliteFileSize } from "../engines/sqlite_engine.ts";
+import type { FormatCheck } from "./format_check.ts";
+
+/** The SQLite check; needs a directory for the temporary copy. */
+export class SqliteCheck implements FormatCheck {
+  readonly format = "SQLite database file";
+  readonly #path: string;
+  #file: Deno.FsFile | null = null;
+  #header = new Uint8Array(0);
+  #bytes = 0;
+  #tables: { name: string; rows: number }[] = [];
+
+  /** The copy goes into `tempDir`. */
+  constructor(tempDir: string) {
+    this.#path = join(tempDir, `verify-${crypto.randomUUID()}.db`);
+  }
+
+  update(chunk: Uint8Array): void {
+    this.#file ??= Deno.openSync(this.#path, { write: true, createNew: true, mode: 0o600 });
+    if (this.#header.length < 100) {
+      const joined = new Uint8Array(this.#header.length + chunk.length);
+      joined.set(this.#header);
+      joined.set(chunk, this.#header.length);
+      this.#header = joined.slice(0, 100);
+    }
+    this.#bytes += chunk.length;
+    let written = 0;
+    while (written < chunk.length) written += this.#file.writeSync(chunk.subarray(written));
+  }
+
+  finish(): string[] {
+    this.#file?.close();
+    try {
+      const expected = this.#header.length === 100 ? sqliteFileSize(this.#header) : -1;
+      if (expected !== this.#bytes) {
+        return [`the file is ${this.#bytes} bytes, its header says ${expected}: it was cut short`];
+      }
+      const db = new DatabaseSync(this.#path, { readOnly: true });
+      try {
+        const rows = db.prepare("PRAGMA integrity_check").all() as { integrity_check: string }[];
+        const problems = rows.map((r) => r.integrity_check).filter((r) => r !== "ok");
+        if (problems.length) return problems.map((p) => `integrity_check: ${p}`);
+        const tables = db.prepare(
+          "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+        ).all() as { name: string }[];
+        this.#tables = tables.map(({ name }) => ({
+          name,
+          rows: Number(
+            (db.prepare(`SELECT count(*) AS n FROM "${name.replaceAll('"', '""')}"`).get() as {
+              n: number;
+            }).n,
+          ),
+        }));
+        return [];
+      } finally {
+        db.close();
+      }
+    } catch (error) {
+      return [`the file does not open as SQLite: ${(error as Error).message}`];
+    } finally {
+      try {
+        Deno.removeSync(this.#path);
+      } catch {
+        // never created: the dump was empty
+      }
+    }
+  }
+
+  objects(): { name: string; rows: number }[] {
+    return this.#tables;
+  }
+}
