@@ -7,6 +7,7 @@
  *   health-check    exit 0 when the running agent is healthy
  *   dump-state      the state store as JSON (secrets sealed)
  *   discover        Docker discovery once, as a table or JSON
+ *   verify          prove a backup is whole, without restoring it
  *
  * Exit codes: 0 success, 1 failure, 2 usage error.
  *
@@ -17,6 +18,7 @@ import { parseFlags } from "../decrypt/cli_flags.ts";
 import { BackupyError, UsageError } from "../decrypt/errors.ts";
 import { VERSION } from "../decrypt/version.ts";
 import { discover, discoveryTable } from "./commands/discover_command.ts";
+import { formatVerifyReport, verifyBackup } from "./commands/verify_command.ts";
 import { dumpState } from "./commands/dump_state_command.ts";
 import { localDockerSocket } from "./docker/docker_socket.ts";
 import { healthProblem } from "./commands/health_check_command.ts";
@@ -73,6 +75,14 @@ Commands:
   health-check   exit 0 when the agent running with this BACKUPY_STATE_DIR is healthy
   dump-state     print the state store as JSON; secrets as <sealed N bytes>
                    --allow-secrets     open them (needs BACKUPY_AGENT_KEY)
+  verify         prove a backup is whole without restoring it: every frame, the
+                 compressed stream, the SHA-256, and the dump by its own format
+                   --in FILE           the encrypted backup
+                   --key-file F        its key (with --sha256 HEX, printed by backup), or
+                   --token JWT / --token-file F   the server's decryption token
+                   --level structure   what to prove (the only level in this build)
+                   --allow-expired     accept an expired token
+                   --json              the report as one JSON object
   discover       find the database containers on this Docker host (DOCKER_HOST or
                  BACKUPY_DOCKER_SOCKET) and print names, types, ports, env hint keys
                    --json              as JSON
@@ -88,6 +98,7 @@ const COMMANDS = [
   "health-check",
   "dump-state",
   "discover",
+  "verify",
 ] as const;
 type Command = typeof COMMANDS[number];
 
@@ -123,6 +134,17 @@ const FLAGS: Record<
   "health-check": { help: { type: "boolean", short: "h" } },
   "dump-state": { help: { type: "boolean", short: "h" }, "allow-secrets": { type: "boolean" } },
   discover: { help: { type: "boolean", short: "h" }, json: { type: "boolean", default: false } },
+  verify: {
+    help: { type: "boolean", short: "h" },
+    in: { type: "string" },
+    "key-file": { type: "string" },
+    sha256: { type: "string" },
+    token: { type: "string" },
+    "token-file": { type: "string" },
+    level: { type: "string", default: "structure" },
+    "allow-expired": { type: "boolean", default: false },
+    json: { type: "boolean", default: false },
+  },
 };
 
 const env = (name: string) => Deno.env.get(name);
@@ -333,6 +355,22 @@ export async function main(args: string[]): Promise<number> {
         );
         console.log(JSON.stringify(state, (_, v) => typeof v === "bigint" ? v.toString() : v, 2));
         return 0;
+      }
+      case "verify": {
+        const input = values.in as string | undefined;
+        if (!input) throw new UsageError("verify needs --in FILE");
+        const report = await verifyBackup({
+          input,
+          level: values.level as string,
+          keyFile: values["key-file"] as string | undefined,
+          sha256: values.sha256 as string | undefined,
+          token: values.token as string | undefined,
+          tokenFile: values["token-file"] as string | undefined,
+          allowExpired: values["allow-expired"] === true,
+        });
+        if (values.json) console.log(JSON.stringify(report));
+        else for (const line of formatVerifyReport(report, input)) console.error(line);
+        return report.ok ? 0 : 1;
       }
       case "discover": {
         const found = await discover(localDockerSocket(env));
