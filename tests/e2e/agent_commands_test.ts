@@ -465,3 +465,57 @@ Deno.test("backup and restore: --json gives one result object, --quiet says noth
   ]);
   assertEquals([ttyQuiet.code, ttyQuiet.text.trim()], [0, ""]);
 });
+
+Deno.test("verify: exit 0 when the structure is proved, 1 when not, 2 for usage errors; --json", async () => {
+  await using dir = await tempDir("backupy-verify-cli-");
+  const database = join(dir.path, "app.db");
+  makeSqliteDatabase(database, 2000);
+  const out = join(dir.path, "app.enc");
+  const key = join(dir.path, "app.key");
+  const backup = await runAgent([
+    "backup",
+    "--target",
+    `sqlite://${database}`,
+    "--out",
+    out,
+    "--generate-key",
+    key,
+    "--json",
+  ]);
+  assertEquals(backup.code, 0, backup.stderr);
+  const { sha256 } = JSON.parse(new TextDecoder().decode(backup.stdout));
+
+  const ok = await runAgent(["verify", "--in", out, "--key-file", key, "--sha256", sha256]);
+  assertEquals(ok.code, 0, ok.stderr);
+  assertStringIncludes(ok.stderr, "OK: ");
+  assertStringIncludes(ok.stderr, "level structure proved (SQLite database file)");
+  assertStringIncludes(ok.stderr, "items: 2000");
+
+  const json = await runAgent([
+    "verify",
+    "--in",
+    out,
+    "--key-file",
+    key,
+    "--sha256",
+    sha256,
+    "--json",
+  ]);
+  const report = JSON.parse(new TextDecoder().decode(json.stdout));
+  assertEquals([json.code, report.ok, report.level], [0, true, "structure"]);
+  assertEquals(report.checks.map((c: { name: string }) => c.name), [
+    "frames",
+    "compression",
+    "sha256",
+    "dump",
+  ]);
+
+  const noSha = await runAgent(["verify", "--in", out, "--key-file", key]);
+  assertEquals(noSha.code, 1);
+  assertStringIncludes(noSha.stderr, "FAIL sha256: no SHA-256 to compare with");
+  assertEquals(
+    (await runAgent(["verify", "--in", out, "--key-file", key, "--level", "restore"])).code,
+    2,
+  );
+  assertEquals((await runAgent(["verify", "--in", out])).code, 2);
+});
