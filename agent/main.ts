@@ -80,7 +80,10 @@ Commands:
                    --in FILE           the encrypted backup
                    --key-file F        its key (with --sha256 HEX, printed by backup), or
                    --token JWT / --token-file F   the server's decryption token
-                   --level structure   what to prove (the only level in this build)
+                   --level L           structure (default): frames, compression, SHA-256, the
+                                       dump's format; manifest: also every object's rows
+                                       and digest against the manifest made at backup time
+                   --manifest F        the manifest (default: FILE.manifest, beside the backup)
                    --allow-expired     accept an expired token
                    --json              the report as one JSON object
   discover       find the database containers on this Docker host (DOCKER_HOST or
@@ -142,6 +145,7 @@ const FLAGS: Record<
     token: { type: "string" },
     "token-file": { type: "string" },
     level: { type: "string", default: "structure" },
+    manifest: { type: "string" },
     "allow-expired": { type: "boolean", default: false },
     json: { type: "boolean", default: false },
   },
@@ -210,6 +214,7 @@ async function backupCommand(
         duration_ms: result.durationMs,
         key_file: resolve(result.keyFile),
         compression,
+        ...(result.manifestPath ? { manifest: resolve(result.manifestPath) } : {}),
         restore_command: restore,
       }));
     } else if (values.quiet !== true) {
@@ -222,6 +227,9 @@ async function backupCommand(
           `size:    ${result.sizeBytes} bytes`,
           `sha256:  ${result.sha256}`,
           `key:     ${result.keyFile}`,
+          ...(result.manifestPath
+            ? [`manifest: ${result.manifestPath} (backupy-agent verify --level manifest)`]
+            : []),
           `restore: ${restore}`,
         ].join("\n"),
       );
@@ -362,6 +370,7 @@ export async function main(args: string[]): Promise<number> {
         const report = await verifyBackup({
           input,
           level: values.level as string,
+          manifest: values.manifest as string | undefined,
           keyFile: values["key-file"] as string | undefined,
           sha256: values.sha256 as string | undefined,
           token: values.token as string | undefined,

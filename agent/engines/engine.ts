@@ -26,8 +26,12 @@ export interface DumpFormat {
  * verification builds on it). Engines fill what they know.
  */
 export interface DumpManifest {
-  /** Objects (tables, collections, keyspaces) with their row counts. */
-  objects: { name: string; rows: number }[];
+  /**
+   * Objects (tables, collections) with their row counts and, where the
+   * engine computes one, the order-independent digest of their rows
+   * (manifest/row_digest.ts).
+   */
+  objects: { name: string; rows: number; digest?: string }[];
 }
 
 /** A dump in progress. */

@@ -18,6 +18,7 @@ import type { Secret } from "../../decrypt/secret.ts";
 import { VERSION } from "../../decrypt/version.ts";
 import { garbageReleaser } from "../../decrypt/garbage_release_stream.ts";
 import { ByteBuilder } from "./byte_builder.ts";
+import { RowDigest } from "../manifest/row_digest.ts";
 import { Crc64Xz } from "./crc64.ts";
 import { DumpError, type DumpOptions, type DumpStream, type Engine } from "./engine.ts";
 import {
@@ -231,12 +232,15 @@ export class MongoEngine implements Engine {
     signal.addEventListener("abort", onAbort, { once: true });
 
     const batchSizes = prelude.batchSizes;
+    // Per namespace, as the archive's reader will count them (restore verification).
+    const digests = new Map<string, RowDigest>();
     const chunks = async function* (): AsyncGenerator<Uint8Array> {
       const release = garbageReleaser(FULL_GC_EVERY, 1);
       const out = new ByteBuilder(CHUNK + 64 * 1024);
       out.bytes(encodePrelude(prelude.serverVersion, `backupy-agent ${VERSION}`, prelude.entries));
       for (const entry of prelude.entries) {
         if (entry.type === "view") {
+          digests.set(`${entry.db}.${entry.collection}`, new RowDigest());
           out.bytes(encodeBlockHeader(entry.db, entry.collection));
           out.bytes(encodeNamespaceEnd(entry.db, entry.collection, 0n));
           continue;
@@ -246,6 +250,8 @@ export class MongoEngine implements Engine {
           ? `system.buckets.${entry.collection}`
           : entry.collection;
         const crc = new Crc64Xz();
+        const digest = new RowDigest();
+        digests.set(`${entry.db}.${collection}`, digest);
         out.bytes(encodeBlockHeader(entry.db, collection));
         const cursor = client.db(entry.db).collection(collection).find({}, {
           raw: true,
@@ -256,6 +262,7 @@ export class MongoEngine implements Engine {
           for await (const raw of cursor) {
             const bytes = raw as unknown as Uint8Array;
             crc.update(bytes);
+            digest.add(bytes);
             out.bytes(bytes);
             if (out.length >= CHUNK) {
               release(out.length);
@@ -303,6 +310,10 @@ export class MongoEngine implements Engine {
         rejectFinished(new DumpError("the MongoDB dump was cancelled"));
       },
     }, { highWaterMark: 1 });
-    return { readable, finished };
+    const manifest = finished.then(() => ({
+      objects: [...digests].map(([name, d]) => ({ name, rows: d.rows, digest: d.hex() })),
+    }));
+    manifest.catch(() => {});
+    return { readable, finished, manifest };
   }
 }

@@ -13,6 +13,7 @@ import { fileSource } from "../../decrypt/file_source.ts";
 import { SafeOutputFile } from "../../decrypt/safe_output_file.ts";
 import { checkedDump, type CompletenessCheck } from "./checked_dump.ts";
 import { HeaderCheckStream } from "./header_check_stream.ts";
+import type { ManifestObject } from "../manifest/backup_manifest.ts";
 import {
   describeBytes,
   DumpError,
@@ -99,7 +100,7 @@ export class SqliteEngine implements Engine {
     await Deno.mkdir(this.#tempDir, { recursive: true, mode: 0o700 });
     const snapshot = join(this.#tempDir, `sqlite-${crypto.randomUUID()}.db`);
     try {
-      await snapshotInWorker(this.#path, snapshot, signal);
+      const { digests } = await snapshotInWorker(this.#path, snapshot, signal);
       const file = await Deno.open(snapshot, { read: true });
       const size = (await file.stat()).size;
       const cleanup = () => Deno.remove(snapshot).catch(() => {});
@@ -110,7 +111,9 @@ export class SqliteEngine implements Engine {
         cancelled: "the SQLite dump was cancelled",
       });
       signal.addEventListener("abort", () => void cleanup(), { once: true });
-      return dump;
+      const manifest = dump.finished.then(async () => ({ objects: await digests }));
+      manifest.catch(() => {});
+      return { ...dump, manifest };
     } catch (error) {
       await Deno.remove(snapshot).catch(() => {});
       throw error;
@@ -185,30 +188,60 @@ export class SqliteFileCheck implements CompletenessCheck {
   }
 }
 
-/** The backup API in a worker; a cancelled run terminates it. */
-function snapshotInWorker(source: string, target: string, signal: AbortSignal): Promise<void> {
+/**
+ * The backup API in a worker; a cancelled run terminates it. Resolves once
+ * the copy is made; the worker then reads the copy's tables and `digests`
+ * settles with them (restore verification's manifest).
+ */
+function snapshotInWorker(
+  source: string,
+  target: string,
+  signal: AbortSignal,
+): Promise<{ digests: Promise<ManifestObject[]> }> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(new URL("./sqlite_snapshot_worker.ts", import.meta.url), {
       type: "module",
     });
-    const onAbort = () => {
-      worker.terminate();
-      reject(new DumpError("the SQLite snapshot was cancelled"));
-    };
-    if (signal.aborted) return onAbort();
-    signal.addEventListener("abort", onAbort, { once: true });
-    worker.onmessage = (event: MessageEvent<{ ok: boolean; error?: string }>) => {
+    let settleDigests: { resolve(d: ManifestObject[]): void; reject(e: Error): void } | null = null;
+    const digests = new Promise<ManifestObject[]>((resolve, reject) => {
+      settleDigests = { resolve, reject };
+    });
+    digests.catch(() => {});
+    let copied = false;
+    const stop = (error: Error) => {
       signal.removeEventListener("abort", onAbort);
       worker.terminate();
-      if (event.data.ok) resolve();
-      else reject(new DumpError(`SQLite snapshot of ${source} failed: ${event.data.error}`));
+      if (copied) settleDigests!.reject(error);
+      else reject(error);
+    };
+    const onAbort = () => stop(new DumpError("the SQLite snapshot was cancelled"));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    worker.onmessage = (
+      event: MessageEvent<
+        { ok?: boolean; error?: string; digests?: ManifestObject[]; digestError?: string }
+      >,
+    ) => {
+      const data = event.data;
+      if (data.ok === false) {
+        return stop(new DumpError(`SQLite snapshot of ${source} failed: ${data.error}`));
+      }
+      if (data.ok === true) {
+        copied = true;
+        resolve({ digests });
+        return;
+      }
+      signal.removeEventListener("abort", onAbort);
+      worker.terminate();
+      if (data.digests) settleDigests!.resolve(data.digests);
+      else {settleDigests!.reject(
+          new DumpError(`reading the SQLite copy's tables failed: ${data.digestError}`),
+        );}
     };
     worker.onerror = (event) => {
       event.preventDefault();
-      signal.removeEventListener("abort", onAbort);
-      worker.terminate();
-      reject(new DumpError(`SQLite snapshot of ${source} failed: ${event.message}`));
+      stop(new DumpError(`SQLite snapshot of ${source} failed: ${event.message}`));
     };
-    worker.postMessage({ source, target });
+    worker.postMessage({ source, target, digests: true });
   });
 }

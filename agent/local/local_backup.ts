@@ -20,6 +20,7 @@ import { localDockerSocket } from "../docker/docker_socket.ts";
 import { resolveDockerTarget } from "./docker_target.ts";
 import { runBackupPipeline } from "../pipeline/backup_pipeline.ts";
 import { targetFromUrl, urlExtras } from "./target_url.ts";
+import { manifestPathFor, writeManifest } from "../manifest/backup_manifest.ts";
 
 /** The request, from the command line. */
 export interface LocalBackupRequest {
@@ -44,6 +45,8 @@ export interface LocalBackupResult {
   keyFile: string;
   dumpedBytes: number;
   durationMs: number;
+  /** The manifest written beside the backup, when the engine made one. */
+  manifestPath?: string;
 }
 
 /** Writes a fresh random DEK as 64 hex chars + newline, mode 0600; refuses an existing file. */
@@ -121,11 +124,28 @@ async function backupWith(
     onDumped: request.watch?.onDumped,
   };
   let result;
+  let manifestPath: string | undefined;
   if (request.out === "-") {
     result = await runBackupPipeline({ ...common, sink: fileSink(Deno.stdout) });
   } else {
     await using output = await SafeOutputFile.create(request.out);
     result = await runBackupPipeline({ ...common, sink: output.writable });
+    const made = await dump.manifest;
+    // The manifest first: a backup without its manifest is still a backup,
+    // a manifest without its backup would describe nothing.
+    if (made) {
+      manifestPath = manifestPathFor(request.out);
+      await writeManifest(manifestPath, {
+        manifest_version: 1,
+        engine: engine.name,
+        engine_version: engineVersion,
+        created_at: new Date().toISOString(),
+        backup_sha256: result.sha256,
+        backup_bytes: result.encryptedBytes,
+        dump_bytes: result.dumpedBytes,
+        objects: made.objects,
+      }, key);
+    }
     await output.commit();
   }
   return {
@@ -134,5 +154,6 @@ async function backupWith(
     engineVersion,
     keyFile: (request.keyFile ?? request.generateKey)!,
     dumpedBytes: result.dumpedBytes,
+    manifestPath,
   };
 }

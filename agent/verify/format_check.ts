@@ -14,6 +14,6 @@ export interface FormatCheck {
   update(chunk: Uint8Array): void;
   /** Every problem found, after the last byte; empty when the dump is whole. */
   finish(): string[] | Promise<string[]>;
-  /** What the check counted (collections and documents, ...), when it counts. */
-  objects?(): { name: string; rows: number }[];
+  /** What the check counted (collections and documents, ...), with digests where it computes them. */
+  objects?(): { name: string; rows: number; digest?: string }[];
 }

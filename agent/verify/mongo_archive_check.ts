@@ -9,6 +9,7 @@
  */
 import { deserialize } from "bson";
 import { Crc64Xz } from "../engines/crc64.ts";
+import { RowDigest } from "../manifest/row_digest.ts";
 import type { FormatCheck } from "./format_check.ts";
 
 const MAGIC = 0x8199e26d;
@@ -19,6 +20,7 @@ const MAX_DOCUMENT = 16 * 1024 * 1024 + 16 * 1024;
 interface Namespace {
   documents: number;
   crc: Crc64Xz;
+  digest: RowDigest;
   closed: boolean;
   inPrelude: boolean;
 }
@@ -102,6 +104,7 @@ export class MongoArchiveCheck implements FormatCheck {
       this.#namespaces.set(data, {
         documents: 0,
         crc: new Crc64Xz(),
+        digest: new RowDigest(),
         closed: false,
         inPrelude: true,
       });
@@ -112,6 +115,7 @@ export class MongoArchiveCheck implements FormatCheck {
       const ns = this.#namespaces.get(this.#current)!;
       ns.documents++;
       ns.crc.update(doc);
+      ns.digest.add(doc);
       return;
     }
     if (!this.#lastWasTerminator) {
@@ -126,7 +130,13 @@ export class MongoArchiveCheck implements FormatCheck {
     let ns = this.#namespaces.get(name);
     if (!ns) {
       this.#problems.push(`namespace ${name} is not in the prelude`);
-      ns = { documents: 0, crc: new Crc64Xz(), closed: false, inPrelude: false };
+      ns = {
+        documents: 0,
+        crc: new Crc64Xz(),
+        digest: new RowDigest(),
+        closed: false,
+        inPrelude: false,
+      };
       this.#namespaces.set(name, ns);
     }
     if (ns.closed) this.#problems.push(`namespace ${name} reappears after its EOF block`);
@@ -162,8 +172,12 @@ export class MongoArchiveCheck implements FormatCheck {
     return [...this.#problems];
   }
 
-  /** Documents per namespace ("db.collection"). */
-  objects(): { name: string; rows: number }[] {
-    return [...this.#namespaces].map(([name, ns]) => ({ name, rows: ns.documents }));
+  /** Documents per namespace ("db.collection"), with their digest. */
+  objects(): { name: string; rows: number; digest: string }[] {
+    return [...this.#namespaces].map(([name, ns]) => ({
+      name,
+      rows: ns.documents,
+      digest: ns.digest.hex(),
+    }));
   }
 }

@@ -9,6 +9,8 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { sqliteFileSize } from "../engines/sqlite_engine.ts";
 import type { FormatCheck } from "./format_check.ts";
+import type { ManifestObject } from "../manifest/backup_manifest.ts";
+import { sqliteTableDigests } from "../manifest/sqlite_table_digests.ts";
 
 /** The SQLite check; needs a directory for the temporary copy. */
 export class SqliteCheck implements FormatCheck {
@@ -17,7 +19,7 @@ export class SqliteCheck implements FormatCheck {
   #file: Deno.FsFile | null = null;
   #header = new Uint8Array(0);
   #bytes = 0;
-  #tables: { name: string; rows: number }[] = [];
+  #tables: ManifestObject[] = [];
 
   /** The copy goes into `tempDir`. */
   constructor(tempDir: string) {
@@ -49,17 +51,7 @@ export class SqliteCheck implements FormatCheck {
         const rows = db.prepare("PRAGMA integrity_check").all() as { integrity_check: string }[];
         const problems = rows.map((r) => r.integrity_check).filter((r) => r !== "ok");
         if (problems.length) return problems.map((p) => `integrity_check: ${p}`);
-        const tables = db.prepare(
-          "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
-        ).all() as { name: string }[];
-        this.#tables = tables.map(({ name }) => ({
-          name,
-          rows: Number(
-            (db.prepare(`SELECT count(*) AS n FROM "${name.replaceAll('"', '""')}"`).get() as {
-              n: number;
-            }).n,
-          ),
-        }));
+        this.#tables = sqliteTableDigests(db);
         return [];
       } finally {
         db.close();
@@ -75,7 +67,7 @@ export class SqliteCheck implements FormatCheck {
     }
   }
 
-  objects(): { name: string; rows: number }[] {
+  objects(): ManifestObject[] {
     return this.#tables;
   }
 }

@@ -21,21 +21,21 @@ import { mysqlSqlCheck, postgresSqlCheck } from "./sql_dump_check.ts";
 
 /** One thing verify proved or could not prove. */
 export interface VerifyCheck {
-  name: "frames" | "compression" | "sha256" | "dump";
+  name: "frames" | "compression" | "sha256" | "dump" | "manifest";
   ok: boolean;
   detail: string;
 }
 
 /** What verify found. */
 export interface VerifyReport {
-  level: "structure";
+  level: "structure" | "manifest";
   /** True only when every check passed. */
   ok: boolean;
   /** The dump's format, when it could be told. */
   format?: string;
   checks: VerifyCheck[];
-  /** Objects the format check counted (collections, tables). */
-  objects: { name: string; rows: number }[];
+  /** Objects the format check counted (collections, tables), with digests where computed. */
+  objects: { name: string; rows: number; digest?: string }[];
   encryptedBytes: number;
   dumpBytes: number;
   sha256?: string;

@@ -19,6 +19,8 @@ import { ControlPlane } from "../support/control_plane.ts";
 import { agentArgv, runAgent, runDecrypt } from "../support/programs.ts";
 import { assertNoSecrets } from "../support/secret_scan.ts";
 import { UploadEndpoint } from "../support/upload_endpoint.ts";
+import { readManifest, writeManifest } from "../../agent/manifest/backup_manifest.ts";
+import { dekFromKeyFile, importDek } from "../../decrypt/dek.ts";
 
 Deno.test("local backup with --generate-key, restored by the printed backupy-decrypt command", async () => {
   await using dir = await tempDir("backupy-local-");
@@ -518,4 +520,125 @@ Deno.test("verify: exit 0 when the structure is proved, 1 when not, 2 for usage 
     2,
   );
   assertEquals((await runAgent(["verify", "--in", out])).code, 2);
+});
+
+Deno.test("verify --level manifest: the backup's own manifest agrees; fewer rows or a wrong count are named", async () => {
+  await using dir = await tempDir("backupy-verify-manifest-");
+  const database = join(dir.path, "app.db");
+  makeSqliteDatabase(database, 3000);
+  const out = join(dir.path, "app.enc");
+  const key = join(dir.path, "app.key");
+  const backup = await runAgent([
+    "backup",
+    "--target",
+    `sqlite://${database}`,
+    "--out",
+    out,
+    "--generate-key",
+    key,
+    "--json",
+  ]);
+  assertEquals(backup.code, 0, backup.stderr);
+  const result = JSON.parse(new TextDecoder().decode(backup.stdout));
+  assertEquals(result.manifest, `${out}.manifest`);
+
+  // No --sha256 needed: the manifest names the backup it belongs to.
+  const ok = await runAgent([
+    "verify",
+    "--in",
+    out,
+    "--key-file",
+    key,
+    "--level",
+    "manifest",
+    "--json",
+  ]);
+  assertEquals(ok.code, 0, ok.stderr);
+  const report = JSON.parse(new TextDecoder().decode(ok.stdout));
+  assertEquals(report.level, "manifest");
+  assertEquals(report.objects.map((o: { name: string; rows: number }) => [o.name, o.rows]), [[
+    "items",
+    3000,
+  ]]);
+
+  // A backup of the same database with one row fewer, checked against the first manifest.
+  const { DatabaseSync } = await import("node:sqlite");
+  const db = new DatabaseSync(database);
+  db.exec("DELETE FROM items WHERE id = 1234");
+  db.close();
+  const second = join(dir.path, "second.enc");
+  assertEquals(
+    (await runAgent([
+      "backup",
+      "--target",
+      `sqlite://${database}`,
+      "--out",
+      second,
+      "--key-file",
+      key,
+    ])).code,
+    0,
+  );
+  const fewer = await runAgent([
+    "verify",
+    "--in",
+    second,
+    "--key-file",
+    key,
+    "--level",
+    "manifest",
+    "--manifest",
+    `${out}.manifest`,
+  ]);
+  assertEquals(fewer.code, 1);
+  assertStringIncludes(fewer.stderr, "items: 3000 rows in the manifest, 2999 in the dump");
+  assertStringIncludes(fewer.stderr, "the manifest belongs to the backup with SHA-256");
+
+  // Same row count, one row changed: the digest tells.
+  const db2 = new DatabaseSync(database);
+  db2.exec("INSERT INTO items (id, name, blob) VALUES (1234, 'changed', x'00')");
+  db2.close();
+  const third = join(dir.path, "third.enc");
+  assertEquals(
+    (await runAgent([
+      "backup",
+      "--target",
+      `sqlite://${database}`,
+      "--out",
+      third,
+      "--key-file",
+      key,
+    ])).code,
+    0,
+  );
+  const changed = await runAgent([
+    "verify",
+    "--in",
+    third,
+    "--key-file",
+    key,
+    "--level",
+    "manifest",
+    "--manifest",
+    `${out}.manifest`,
+  ]);
+  assertEquals(changed.code, 1);
+  assertMatch(
+    changed.stderr,
+    /items: the rows differ \(digest [0-9a-f]{16} in the manifest, [0-9a-f]{16} in the dump\)/,
+  );
+
+  const missing = await runAgent([
+    "verify",
+    "--in",
+    out,
+    "--key-file",
+    key,
+    "--level",
+    "manifest",
+    "--manifest",
+    join(dir.path, "none"),
+  ]);
+  assertEquals(missing.code, 1);
+  assertStringIncludes(missing.stderr, "cannot open the manifest");
 });

@@ -477,6 +477,10 @@ Deno.test("local mode: backup --target mongodb://... decrypts to an archive; a f
   assertEquals(decrypt.code, 0, decrypt.stderr);
   const archive = readArchive(await Deno.readFile(plain));
   assertEquals(archive.documents.get("shop.orders")?.length, 2500);
+  // Its manifest (written beside it) agrees with the archive, document for document.
+  const verified = await runAgent(["verify", "--in", out, "--key-file", key, "--level", "manifest"]);
+  assertEquals(verified.code, 0, verified.stderr);
+  assertMatch(verified.stderr, /shop\.orders: 2500/);
 
   const bad = s.url.replace(encodeURIComponent(s.password), "not-it");
   const failed = await runAgent([

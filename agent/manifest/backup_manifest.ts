@@ -1,0 +1,107 @@
+/**
+ * The manifest of a backup (restore verification): what was dumped - the
+ * engine and its version, and per object the row count and the digest of
+ * its rows - bound to the encrypted backup by its SHA-256, and stored
+ * beside it encrypted with the same DEK in the v1 format (so
+ * backupy-decrypt opens it too). Never inside the dump.
+ *
+ * @module
+ */
+import { decryptBackup } from "../../decrypt/decrypt_backup.ts";
+import { BackupyError } from "../../decrypt/errors.ts";
+import { FrameEncryptStream } from "../../decrypt/frame_encrypt_stream.ts";
+import { SafeOutputFile } from "../../decrypt/safe_output_file.ts";
+import { fileSource } from "../../decrypt/file_source.ts";
+
+/** One dumped object. */
+export interface ManifestObject {
+  name: string;
+  rows: number;
+  /** manifest/row_digest.ts; absent when the engine computes none. */
+  digest?: string;
+}
+
+/** The manifest, as stored (JSON). */
+export interface BackupManifest {
+  manifest_version: 1;
+  engine: string;
+  engine_version: string;
+  created_at: string;
+  /** SHA-256 of the encrypted backup this manifest belongs to. */
+  backup_sha256: string;
+  backup_bytes: number;
+  dump_bytes: number;
+  objects: ManifestObject[];
+}
+
+/** A manifest that cannot be read or does not belong to the backup. */
+export class ManifestError extends BackupyError {}
+
+/** Where local mode puts the manifest of `out`. */
+export function manifestPathFor(out: string): string {
+  return `${out}.manifest`;
+}
+
+/** Writes `manifest` to `path`, encrypted with `key`, safely (nothing half-written). */
+export async function writeManifest(
+  path: string,
+  manifest: BackupManifest,
+  key: CryptoKey,
+): Promise<void> {
+  const json = new TextEncoder().encode(JSON.stringify(manifest));
+  await using output = await SafeOutputFile.create(path);
+  await ReadableStream.from([json]).pipeThrough(new FrameEncryptStream(key)).pipeTo(
+    output.writable,
+    {
+      preventClose: true,
+    },
+  );
+  await output.commit();
+}
+
+/** Reads and checks the manifest at `path`. */
+export async function readManifest(path: string, key: CryptoKey): Promise<BackupManifest> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { read: true });
+  } catch (error) {
+    throw new ManifestError(`cannot open the manifest ${path}: ${(error as Error).message}`);
+  }
+  const chunks: Uint8Array[] = [];
+  try {
+    await decryptBackup(
+      fileSource(file),
+      new WritableStream({ write: (c) => void chunks.push(c) }),
+      {
+        key,
+        decompress: false,
+      },
+    );
+  } catch (error) {
+    throw new ManifestError(
+      `the manifest ${path} does not decrypt with this key: ${(error as Error).message}`,
+    );
+  }
+  let manifest: BackupManifest;
+  try {
+    manifest = JSON.parse(new TextDecoder().decode(concat(chunks)));
+  } catch {
+    throw new ManifestError(`the manifest ${path} is not JSON`);
+  }
+  if (
+    manifest.manifest_version !== 1 || !Array.isArray(manifest.objects) || !manifest.backup_sha256
+  ) {
+    throw new ManifestError(`the manifest ${path} is not a version 1 manifest`);
+  }
+  return manifest;
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
