@@ -111,9 +111,18 @@ export class SqliteEngine implements Engine {
         cancelled: "the SQLite dump was cancelled",
       });
       signal.addEventListener("abort", () => void cleanup(), { once: true });
-      const manifest = dump.finished.then(async () => ({ objects: await digests }));
+      // Reading a WAL-mode copy makes -wal and -shm files beside it: removed
+      // once the worker is done with it, before the dump counts as finished.
+      const workerDone = digests.then(() => {}, () => {}).then(() =>
+        Promise.all(
+          ["-wal", "-shm"].map((suffix) => Deno.remove(snapshot + suffix).catch(() => {})),
+        )
+      );
+      const finished = dump.finished.finally(() => workerDone);
+      finished.catch(() => {});
+      const manifest = finished.then(async () => ({ objects: await digests }));
       manifest.catch(() => {});
-      return { ...dump, manifest };
+      return { ...dump, finished, manifest };
     } catch (error) {
       await Deno.remove(snapshot).catch(() => {});
       throw error;

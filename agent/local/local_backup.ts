@@ -130,7 +130,11 @@ async function backupWith(
   } else {
     await using output = await SafeOutputFile.create(request.out);
     result = await runBackupPipeline({ ...common, sink: output.writable });
-    const made = await dump.manifest;
+    // Without a manifest the backup is still good: say so, and carry on.
+    const made = await dump.manifest?.catch((error) => {
+      console.error(`warning: no manifest for this backup: ${(error as Error).message}`);
+      return undefined;
+    });
     // The manifest first: a backup without its manifest is still a backup,
     // a manifest without its backup would describe nothing.
     if (made) {

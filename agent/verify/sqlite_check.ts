@@ -59,10 +59,13 @@ export class SqliteCheck implements FormatCheck {
     } catch (error) {
       return [`the file does not open as SQLite: ${(error as Error).message}`];
     } finally {
-      try {
-        Deno.removeSync(this.#path);
-      } catch {
-        // never created: the dump was empty
+      // A WAL-mode copy gets -wal and -shm files once opened.
+      for (const suffix of ["", "-wal", "-shm"]) {
+        try {
+          Deno.removeSync(this.#path + suffix);
+        } catch {
+          // never created
+        }
       }
     }
   }

@@ -628,6 +628,28 @@ Deno.test("verify --level manifest: the backup's own manifest agrees; fewer rows
     /items: the rows differ \(digest [0-9a-f]{16} in the manifest, [0-9a-f]{16} in the dump\)/,
   );
 
+  // A manifest with a wrong count (written with the same key) is caught too.
+  const dek = await importDek(dekFromKeyFile(await Deno.readFile(key)));
+  const original = await readManifest(`${out}.manifest`, dek);
+  const tampered = join(dir.path, "tampered.manifest");
+  await writeManifest(tampered, {
+    ...original,
+    objects: original.objects.map((o) => ({ ...o, rows: o.rows + 1 })),
+  }, dek);
+  const wrongCount = await runAgent([
+    "verify",
+    "--in",
+    out,
+    "--key-file",
+    key,
+    "--level",
+    "manifest",
+    "--manifest",
+    tampered,
+  ]);
+  assertEquals(wrongCount.code, 1);
+  assertStringIncludes(wrongCount.stderr, "items: 3001 rows in the manifest, 3000 in the dump");
+
   const missing = await runAgent([
     "verify",
     "--in",

@@ -478,7 +478,15 @@ Deno.test("local mode: backup --target mongodb://... decrypts to an archive; a f
   const archive = readArchive(await Deno.readFile(plain));
   assertEquals(archive.documents.get("shop.orders")?.length, 2500);
   // Its manifest (written beside it) agrees with the archive, document for document.
-  const verified = await runAgent(["verify", "--in", out, "--key-file", key, "--level", "manifest"]);
+  const verified = await runAgent([
+    "verify",
+    "--in",
+    out,
+    "--key-file",
+    key,
+    "--level",
+    "manifest",
+  ]);
   assertEquals(verified.code, 0, verified.stderr);
   assertMatch(verified.stderr, /shop\.orders: 2500/);
 
