@@ -62,6 +62,11 @@ export interface DumpOptions {
    * compress it first (pg_dump -Fc then writes -Z0 and spends no CPU on zlib).
    */
   compressedDownstream?: boolean;
+  /**
+   * Collect the per-object facts of a manifest (row counts, digests) while
+   * dumping; they cost extra reading, so only when someone keeps them.
+   */
+  manifest?: boolean;
 }
 
 /** One database engine behind one target. */

@@ -232,6 +232,7 @@ export class MongoEngine implements Engine {
     signal.addEventListener("abort", onAbort, { once: true });
 
     const batchSizes = prelude.batchSizes;
+    const wantManifest = options.manifest === true;
     // Per namespace, as the archive's reader will count them (restore verification).
     const digests = new Map<string, RowDigest>();
     const chunks = async function* (): AsyncGenerator<Uint8Array> {
@@ -262,7 +263,7 @@ export class MongoEngine implements Engine {
           for await (const raw of cursor) {
             const bytes = raw as unknown as Uint8Array;
             crc.update(bytes);
-            digest.add(bytes);
+            if (wantManifest) digest.add(bytes);
             out.bytes(bytes);
             if (out.length >= CHUNK) {
               release(out.length);
@@ -310,7 +311,9 @@ export class MongoEngine implements Engine {
         rejectFinished(new DumpError("the MongoDB dump was cancelled"));
       },
     }, { highWaterMark: 1 });
-    const manifest = finished.then(() => ({
+    const manifest = finished.then(() => {
+      if (!wantManifest) throw new DumpError("no manifest was asked for");
+    }).then(() => ({
       objects: [...digests].map(([name, d]) => ({ name, rows: d.rows, digest: d.hex() })),
     }));
     manifest.catch(() => {});

@@ -18,6 +18,7 @@ import {
   describeBytes,
   DumpError,
   type DumpFormat,
+  type DumpOptions,
   type DumpStream,
   type Engine,
   type RestoreResult,
@@ -95,12 +96,17 @@ export class SqliteEngine implements Engine {
   }
 
   /** Snapshots with the backup API in a worker, then streams the copy and removes it. */
-  async dump(signal: AbortSignal): Promise<DumpStream> {
+  async dump(signal: AbortSignal, options: DumpOptions = {}): Promise<DumpStream> {
     this.#checkReadable();
     await Deno.mkdir(this.#tempDir, { recursive: true, mode: 0o700 });
     const snapshot = join(this.#tempDir, `sqlite-${crypto.randomUUID()}.db`);
     try {
-      const { digests } = await snapshotInWorker(this.#path, snapshot, signal);
+      const { digests } = await snapshotInWorker(
+        this.#path,
+        snapshot,
+        signal,
+        options.manifest === true,
+      );
       const file = await Deno.open(snapshot, { read: true });
       const size = (await file.stat()).size;
       const cleanup = () => Deno.remove(snapshot).catch(() => {});
@@ -206,6 +212,7 @@ function snapshotInWorker(
   source: string,
   target: string,
   signal: AbortSignal,
+  wantDigests: boolean,
 ): Promise<{ digests: Promise<ManifestObject[]> }> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(new URL("./sqlite_snapshot_worker.ts", import.meta.url), {
@@ -238,6 +245,11 @@ function snapshotInWorker(
       if (data.ok === true) {
         copied = true;
         resolve({ digests });
+        if (!wantDigests) {
+          signal.removeEventListener("abort", onAbort);
+          worker.terminate();
+          settleDigests!.reject(new DumpError("no manifest was asked for"));
+        }
         return;
       }
       signal.removeEventListener("abort", onAbort);
@@ -251,6 +263,6 @@ function snapshotInWorker(
       event.preventDefault();
       stop(new DumpError(`SQLite snapshot of ${source} failed: ${event.message}`));
     };
-    worker.postMessage({ source, target, digests: true });
+    worker.postMessage({ source, target, digests: wantDigests });
   });
 }

@@ -113,6 +113,7 @@ async function backupWith(
     warn: (message) => console.error(`warning: ${message}`),
     includePrivileges: request.includePrivileges,
     compressedDownstream: request.compression !== "none",
+    manifest: request.out !== "-",
   });
   const common = {
     dump,

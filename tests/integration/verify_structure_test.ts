@@ -174,7 +174,7 @@ Deno.test("structure: a mongodump archive with a document changed fails that nam
     },
   });
   const engine = new MongoEngine({ hosts: [`127.0.0.1:${wire.port}`], database: "" });
-  const dump = await engine.dump(new AbortController().signal);
+  const dump = await engine.dump(new AbortController().signal, { manifest: true });
   const archive = await collect(dump.readable);
   await dump.finished;
   const report = await verifyPlain(archive);
