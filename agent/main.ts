@@ -17,8 +17,6 @@ import { dirname, resolve } from "node:path";
 import { parseFlags } from "../decrypt/cli_flags.ts";
 import { BackupyError, UsageError } from "../decrypt/errors.ts";
 import { VERSION } from "../decrypt/version.ts";
-import { discover, discoveryTable } from "./commands/discover_command.ts";
-import { formatVerifyReport, verifyBackup } from "./commands/verify_command.ts";
 import { dumpState } from "./commands/dump_state_command.ts";
 import { localDockerSocket } from "./docker/docker_socket.ts";
 import { healthProblem } from "./commands/health_check_command.ts";
@@ -367,6 +365,8 @@ export async function main(args: string[]): Promise<number> {
       case "verify": {
         const input = values.in as string | undefined;
         if (!input) throw new UsageError("verify needs --in FILE");
+        // Loaded here: it brings format readers (BSON) the service never needs.
+        const { formatVerifyReport, verifyBackup } = await import("./commands/verify_command.ts");
         const report = await verifyBackup({
           input,
           level: values.level as string,
@@ -382,6 +382,7 @@ export async function main(args: string[]): Promise<number> {
         return report.ok ? 0 : 1;
       }
       case "discover": {
+        const { discover, discoveryTable } = await import("./commands/discover_command.ts");
         const found = await discover(localDockerSocket(env));
         console.log(values.json ? JSON.stringify(found, null, 2) : discoveryTable(found));
         return 0;

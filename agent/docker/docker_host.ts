@@ -11,7 +11,7 @@
  * @module
  */
 // @ts-types="@types/dockerode"
-import Docker from "dockerode";
+import type Docker from "dockerode";
 import type { Duplex } from "node:stream";
 import { Secret } from "../../decrypt/secret.ts";
 import type { ContainerFacts, ContainerRuntime, ExecProcess } from "../engines/container_exec.ts";
@@ -117,20 +117,28 @@ function parsePort(key: string): { port: number; protocol: string } {
 
 /** The Docker engine behind one socket. */
 export class DockerHost implements ContainerRuntime {
-  readonly #docker: Docker;
+  #docker: Docker | undefined;
   /** The socket path, for messages. */
   readonly socketPath: string;
 
   /** Talks to the engine at `socketPath`; nothing is contacted yet. */
   constructor(socketPath: string) {
     this.socketPath = socketPath;
-    this.#docker = new Docker({ socketPath });
+  }
+
+  /** dockerode, loaded on first use: local backups of other targets never pay for it. */
+  async #api(): Promise<Docker> {
+    if (!this.#docker) {
+      const { default: Dockerode } = await import("dockerode");
+      this.#docker = new Dockerode({ socketPath: this.socketPath }) as Docker;
+    }
+    return this.#docker;
   }
 
   /** The engine's version; rejects with {@linkcode DockerError} when unreachable. */
   async version(): Promise<string> {
     try {
-      return (await this.#docker.version()).Version;
+      return (await (await this.#api()).version()).Version;
     } catch (error) {
       throw new DockerError(
         `the Docker engine at ${this.socketPath} is not reachable: ${describe(error)}`,
@@ -141,7 +149,7 @@ export class DockerHost implements ContainerRuntime {
   /** Ids of the running containers. */
   async runningContainerIds(): Promise<string[]> {
     try {
-      const list = await this.#docker.listContainers({ all: false });
+      const list = await (await this.#api()).listContainers({ all: false });
       return list.map((c) => c.Id);
     } catch (error) {
       throw new DockerError(`cannot list containers: ${describe(error)}`);
@@ -152,7 +160,7 @@ export class DockerHost implements ContainerRuntime {
   async inspect(nameOrId: string): Promise<ContainerFacts | null> {
     let info: Docker.ContainerInspectInfo;
     try {
-      info = await this.#docker.getContainer(nameOrId).inspect();
+      info = await (await this.#api()).getContainer(nameOrId).inspect();
     } catch (error) {
       if ((error as { statusCode?: number }).statusCode === 404) return null;
       throw new DockerError(`cannot inspect container ${nameOrId}: ${describe(error)}`);
@@ -197,7 +205,7 @@ export class DockerHost implements ContainerRuntime {
   ): Promise<void> {
     let stream: NodeJS.ReadableStream;
     try {
-      stream = await this.#docker.getEvents({
+      stream = await (await this.#api()).getEvents({
         filters: { type: ["container"], event: actions },
       }) as NodeJS.ReadableStream;
     } catch (error) {
@@ -239,7 +247,7 @@ export class DockerHost implements ContainerRuntime {
     options: ExecOptions = {},
   ): Promise<ExecProcess> {
     signal.throwIfAborted();
-    const container = this.#docker.getContainer(containerId);
+    const container = (await this.#api()).getContainer(containerId);
     let socket: Duplex;
     let exec: Docker.Exec;
     try {
@@ -327,7 +335,7 @@ export class DockerHost implements ContainerRuntime {
   }
 
   async #kill(containerId: string, pid: number, user?: string): Promise<void> {
-    const exec = await this.#docker.getContainer(containerId).exec({
+    const exec = await (await this.#api()).getContainer(containerId).exec({
       Cmd: ["/bin/sh", "-c", KILL_SCRIPT, "sh", String(pid)],
       AttachStdout: false,
       AttachStderr: false,

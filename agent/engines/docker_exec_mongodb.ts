@@ -11,7 +11,7 @@
 import { Secret } from "../../decrypt/secret.ts";
 import { DockerExecEngine, type ExecEnv, firstEnv, firstSecretEnv } from "./docker_exec_engine.ts";
 import { DumpError, type DumpStream } from "./engine.ts";
-import { MONGO_ARCHIVE_FORMAT } from "./mongo_archive.ts";
+import { MONGO_ARCHIVE_FORMAT } from "./mongo_archive_format.ts";
 
 /** Writes the password config (if any) and execs mongodump with the rest of argv. */
 const MONGODUMP_SCRIPT = [

@@ -13,7 +13,9 @@
  *
  * @module
  */
-import { MongoClient, type MongoClientOptions } from "mongodb";
+// The driver and the archive encoder (with BSON) load on first use: an
+// agent with no MongoDB target never pays their ~20 MiB.
+import type { MongoClient, MongoClientOptions } from "mongodb";
 import type { Secret } from "../../decrypt/secret.ts";
 import { VERSION } from "../../decrypt/version.ts";
 import { garbageReleaser } from "../../decrypt/garbage_release_stream.ts";
@@ -21,13 +23,8 @@ import { ByteBuilder } from "./byte_builder.ts";
 import { RowDigest } from "../manifest/row_digest.ts";
 import { Crc64Xz } from "./crc64.ts";
 import { DumpError, type DumpOptions, type DumpStream, type Engine } from "./engine.ts";
-import {
-  encodeBlockHeader,
-  encodeNamespaceEnd,
-  encodePrelude,
-  MONGO_ARCHIVE_FORMAT,
-  type PreludeEntry,
-} from "./mongo_archive.ts";
+import type { PreludeEntry } from "./mongo_archive.ts";
+import { MONGO_ARCHIVE_FORMAT } from "./mongo_archive_format.ts";
 
 /** Where and how to connect. */
 export interface MongoEndpoint {
@@ -102,7 +99,8 @@ export class MongoEngine implements Engine {
     this.#endpoint = endpoint;
   }
 
-  #client(): MongoClient {
+  async #client(): Promise<MongoClient> {
+    const { MongoClient } = await import("mongodb");
     const e = this.#endpoint;
     const query = new URLSearchParams(e.options ?? {});
     const url = `${e.srv ? "mongodb+srv" : "mongodb"}://${e.hosts.join(",")}/` +
@@ -119,7 +117,7 @@ export class MongoEngine implements Engine {
   }
 
   async #withClient<T>(what: string, use: (client: MongoClient) => Promise<T>): Promise<T> {
-    const client = this.#client();
+    const client = await this.#client();
     try {
       await client.connect();
       return await use(client);
@@ -184,7 +182,10 @@ export class MongoEngine implements Engine {
   }
 
   async dump(signal: AbortSignal, options: DumpOptions = {}): Promise<DumpStream> {
-    const client = this.#client();
+    const { encodeBlockHeader, encodeNamespaceEnd, encodePrelude } = await import(
+      "./mongo_archive.ts"
+    );
+    const client = await this.#client();
     let prelude: {
       entries: PreludeEntry[];
       serverVersion: string;

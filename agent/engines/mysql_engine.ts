@@ -6,8 +6,8 @@
  *
  * @module
  */
-import mysql from "mysql2/promise";
-import type { Connection, ConnectionOptions } from "mysql2/promise";
+// The driver loads on first use: an agent without MySQL targets never pays for it.
+import type { Connection, ConnectionOptions, RowDataPacket } from "mysql2/promise";
 import { readFileSync } from "node:fs";
 import type { Secret } from "../../decrypt/secret.ts";
 import { checkedDump, CompletionLineCheck } from "./checked_dump.ts";
@@ -128,6 +128,7 @@ export class MysqlEngine implements Engine {
   async #connect(): Promise<Connection> {
     const where = this.#endpoint.socketPath ?? `${this.#endpoint.host}:${this.#endpoint.port}`;
     try {
+      const mysql = (await import("mysql2/promise")).default;
       return await mysql.createConnection(connectionOptions(this.#endpoint));
     } catch (error) {
       throw new DumpError(
@@ -151,7 +152,7 @@ export class MysqlEngine implements Engine {
   /** `MariaDB x.y.z` or `MySQL x.y.z`, from the server itself. */
   version(): Promise<string> {
     return this.#withConnection(async (conn) => {
-      const [rows] = await conn.query<mysql.RowDataPacket[]>("SELECT VERSION() AS v");
+      const [rows] = await conn.query<RowDataPacket[]>("SELECT VERSION() AS v");
       return describeServer(String(rows[0].v)).label;
     });
   }
@@ -160,7 +161,7 @@ export class MysqlEngine implements Engine {
   estimateSize(): Promise<number | undefined> {
     return this.#withConnection(async (conn) => {
       const database = this.#endpoint.database;
-      const [rows] = await conn.query<mysql.RowDataPacket[]>(
+      const [rows] = await conn.query<RowDataPacket[]>(
         database
           ? "SELECT SUM(DATA_LENGTH) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?"
           : `SELECT SUM(DATA_LENGTH) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA NOT IN (${
@@ -179,10 +180,10 @@ export class MysqlEngine implements Engine {
     const close = () => conn.destroy();
     signal.addEventListener("abort", close, { once: true });
     try {
-      const [rows] = await conn.query<mysql.RowDataPacket[]>("SELECT VERSION() AS v");
+      const [rows] = await conn.query<RowDataPacket[]>("SELECT VERSION() AS v");
       const server = describeServer(String(rows[0].v));
       if (this.#endpoint.database) {
-        const [found] = await conn.query<mysql.RowDataPacket[]>(
+        const [found] = await conn.query<RowDataPacket[]>(
           "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?",
           [this.#endpoint.database],
         );

@@ -6,8 +6,15 @@
  *
  * @module
  */
-import postgres from "postgres";
 import type { Options, Sql } from "postgres";
+import type postgres from "postgres";
+
+/** The driver, loaded on first use: an agent without PostgreSQL targets never pays for it. */
+let driver: typeof postgres | undefined;
+async function loadDriver(): Promise<typeof postgres> {
+  driver ??= (await import("postgres")).default as typeof postgres;
+  return driver;
+}
 import type { Secret } from "../../decrypt/secret.ts";
 import { checkedDump, CompletionLineCheck } from "./checked_dump.ts";
 import {
@@ -106,7 +113,8 @@ export class PostgresEngine implements Engine {
 
   #client(database = this.#endpoint.database || "postgres", onclose?: () => void): Sql {
     const e = this.#endpoint;
-    return postgres({
+    if (!driver) throw new Error("internal: the PostgreSQL driver is not loaded");
+    return driver({
       host: e.host,
       port: e.port,
       user: e.user,
@@ -125,6 +133,7 @@ export class PostgresEngine implements Engine {
   }
 
   async #with<T>(work: (sql: Sql) => Promise<T>): Promise<T> {
+    await loadDriver();
     const sql = this.#client();
     try {
       return await work(sql);
@@ -168,6 +177,7 @@ export class PostgresEngine implements Engine {
    * close with the stream.
    */
   async dump(signal: AbortSignal, options: DumpOptions = {}): Promise<DumpStream> {
+    await loadDriver();
     const bodyOptions = {
       warn: options.warn ?? (() => {}),
       includePrivileges: options.includePrivileges ?? false,
@@ -231,12 +241,13 @@ export class PostgresEngine implements Engine {
   }
 
   /** Replays a dump this agent wrote: see postgres_restore.ts. */
-  restore(
+  async restore(
     source: ReadableStream<Uint8Array>,
     signal: AbortSignal,
     options: RestoreOptions = {},
   ): Promise<RestoreResult> {
-    return restorePostgres(
+    await loadDriver();
+    return await restorePostgres(
       {
         client: (database, onclose) => this.#client(database, onclose),
         explain: (error, database) => this.#explain(error, database),

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { Redis } from "ioredis";
+// ioredis loads on first use: an agent without Redis targets never pays for it.
 import type { Secret } from "../../decrypt/secret.ts";
 import { checkedDump } from "./checked_dump.ts";
 import { DumpError, type DumpStream, type Engine } from "./engine.ts";
@@ -31,6 +31,7 @@ export class RedisEngine implements Engine {
 
   async #info(section: string): Promise<string> {
     const e = this.#endpoint;
+    const { Redis } = await import("ioredis");
     const client = new Redis({
       host: e.hostname,
       port: e.port,

@@ -6,8 +6,8 @@ import {
   archiveServerVersion,
   collectionMetadata,
   encodeNamespaceEnd,
-  MONGO_ARCHIVE_FORMAT,
 } from "../../agent/engines/mongo_archive.ts";
+import { MONGO_ARCHIVE_FORMAT } from "../../agent/engines/mongo_archive_format.ts";
 import { parseMongoUrl, targetFromUrl, urlExtras } from "../../agent/local/target_url.ts";
 import { UsageError } from "../../decrypt/errors.ts";
 import { assert, assertEquals, assertThrows } from "../support/assert.ts";
