@@ -14,6 +14,7 @@
 import type { ReservedSql, Row } from "postgres";
 import { VERSION } from "../../decrypt/version.ts";
 import { ByteBuilder } from "./byte_builder.ts";
+import { RowDigest } from "../manifest/row_digest.ts";
 import { ident, literal, NOT_EXTENSION_MEMBER, SYSTEM_SCHEMA } from "./postgres_catalog.ts";
 import { aggregateQuery, createAggregate } from "./postgres_aggregates.ts";
 import { writeLargeObjects } from "./postgres_large_objects.ts";
@@ -32,6 +33,11 @@ export interface PostgresDumpOptions {
   includePrivileges?: boolean;
   /** Yield output in pieces of about this size. */
   chunkBytes?: number;
+  /**
+   * Per table (`schema.table` as the COPY line names it), the rows' digest
+   * for the manifest: each COPY data line, newline included, is one row.
+   */
+  digests?: Map<string, RowDigest>;
 }
 
 interface TableRow extends Row {
@@ -284,7 +290,12 @@ export async function* writeDatabaseBody(
     line(`COPY ${qualified(table)} (${list}) FROM stdin;`);
     if (out.length >= chunkBytes) yield out.take();
     const stream = await sql.unsafe(`COPY ${qualified(table)} (${list}) TO STDOUT`).readable();
-    yield* copyData(stream as unknown as CopyStream, out, chunkBytes);
+    let digest: RowDigest | undefined;
+    if (options.digests) {
+      digest = new RowDigest();
+      options.digests.set(qualified(table), digest);
+    }
+    yield* copyData(stream as unknown as CopyStream, out, chunkBytes, digest);
     resumeAfterCopy(stream);
     line("\\.\n");
   }
@@ -516,6 +527,7 @@ async function* copyData(
   stream: CopyStream,
   out: ByteBuilder,
   chunkBytes: number,
+  digest?: RowDigest,
 ): AsyncGenerator<Uint8Array> {
   let ended = false;
   let failure: Error | null = null;
@@ -525,6 +537,8 @@ async function* copyData(
     wake = null;
   };
   stream.on("data", (chunk) => {
+    // One chunk per row: the server sends each COPY row as its own message.
+    digest?.add(chunk);
     out.bytes(chunk);
     if (out.length >= chunkBytes) {
       stream.pause();

@@ -7,6 +7,7 @@
  * @module
  */
 import type { Options, Sql } from "postgres";
+import { RowDigest } from "../manifest/row_digest.ts";
 import type postgres from "postgres";
 
 /** The driver, loaded on first use: an agent without PostgreSQL targets never pays for it. */
@@ -182,6 +183,8 @@ export class PostgresEngine implements Engine {
       warn: options.warn ?? (() => {}),
       includePrivileges: options.includePrivileges ?? false,
     };
+    // Manifest facts: per database, per table (named as the dump's COPY lines name it).
+    const digests = new Map<string, Map<string, RowDigest>>();
     let current: Sql | null = null;
     const closeCurrent = () => void current?.end({ timeout: 0 });
     const open = async (database: string): Promise<DatabaseSnapshot> => {
@@ -217,8 +220,14 @@ export class PostgresEngine implements Engine {
       for (const [index, database] of databases.entries()) {
         if (!named) yield encode(databaseSection(database as ListedDatabase));
         const snapshot = index === 0 ? first : await open(database.name);
+        const tables = new Map<string, RowDigest>();
+        digests.set(database.name, tables);
         try {
-          yield* writeDatabaseBody(snapshot.sql, { ...snapshot.info, ...bodyOptions });
+          yield* writeDatabaseBody(snapshot.sql, {
+            ...snapshot.info,
+            ...bodyOptions,
+            digests: options.manifest ? tables : undefined,
+          });
         } catch (error) {
           throw this.#explain(error, snapshot.info.database);
         } finally {
@@ -227,7 +236,7 @@ export class PostgresEngine implements Engine {
       }
       yield encode(DUMP_COMPLETE);
     }.bind(this);
-    return checkedDump(
+    const dump = checkedDump(
       ReadableStream.from(generate()),
       new CompletionLineCheck(/-- PostgreSQL database dump complete\n--\n$/),
       {
@@ -238,6 +247,19 @@ export class PostgresEngine implements Engine {
         },
       },
     );
+    if (!options.manifest) return dump;
+    const manifest = dump.finished.then(() => ({
+      // A whole-server dump names each table with its database, as its \connect lines do.
+      objects: [...digests].flatMap(([database, tables]) =>
+        [...tables].map(([table, digest]) => ({
+          name: named ? table : `${database}/${table}`,
+          rows: digest.rows,
+          digest: digest.hex(),
+        }))
+      ),
+    }));
+    manifest.catch(() => {});
+    return { ...dump, manifest };
   }
 
   /** Replays a dump this agent wrote: see postgres_restore.ts. */

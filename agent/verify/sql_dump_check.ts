@@ -1,8 +1,8 @@
 /**
  * SQL dumps are whole when they end with the line their writer always
- * writes last: `-- PostgreSQL database dump complete` (ours, like
- * pg_dump's) or `-- Dump completed` (ours and mysqldump's). A dump cut
- * short anywhere lacks it.
+ * writes last: `-- Dump completed` (ours and mysqldump's), `-- PostgreSQL
+ * database dump complete` (ours and pg_dump's, checked inside
+ * postgres_sql_check.ts). A dump cut short anywhere lacks it.
  *
  * @module
  */
@@ -36,15 +36,6 @@ export class SqlDumpCheck implements FormatCheck {
       `the dump (${this.#bytes} bytes) does not end with "${this.#endingName}": it was cut short`,
     ];
   }
-}
-
-/** Our PostgreSQL dump (and pg_dump's plain format). */
-export function postgresSqlCheck(): SqlDumpCheck {
-  return new SqlDumpCheck(
-    "PostgreSQL SQL dump",
-    /-- PostgreSQL database dump complete\n--\n$/,
-    "-- PostgreSQL database dump complete",
-  );
 }
 
 /** Our MySQL/MariaDB dump, and mysqldump's / mariadb-dump's. */

@@ -17,7 +17,8 @@ import { MongoArchiveCheck } from "./mongo_archive_check.ts";
 import { PgCustomCheck } from "./pg_custom_check.ts";
 import { RdbCheck } from "./rdb_check.ts";
 import { SqliteCheck } from "./sqlite_check.ts";
-import { mysqlSqlCheck, postgresSqlCheck } from "./sql_dump_check.ts";
+import { mysqlSqlCheck } from "./sql_dump_check.ts";
+import { PostgresSqlCheck } from "./postgres_sql_check.ts";
 
 /** One thing verify proved or could not prove. */
 export interface VerifyCheck {
@@ -67,7 +68,7 @@ export function checkFor(head: Uint8Array, tempDir: string): FormatCheck {
     body.startsWith("--\n-- PostgreSQL database dump") ||
     body.startsWith("-- PostgreSQL database dump")
   ) {
-    return postgresSqlCheck();
+    return new PostgresSqlCheck();
   }
   if (/^-- (MySQL|MariaDB) dump/.test(body)) return mysqlSqlCheck();
   return new UnsupportedCheck(

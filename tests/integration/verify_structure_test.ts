@@ -11,6 +11,8 @@ import { MongoEngine } from "../../agent/engines/mongo_engine.ts";
 import { PostgresEngine } from "../../agent/engines/postgres_engine.ts";
 import { Crc64Jones } from "../../agent/engines/crc64.ts";
 import { type VerifyReport, verifyStructure } from "../../agent/verify/verify_structure.ts";
+import { verifyBackup } from "../../agent/commands/verify_command.ts";
+import { writeManifest } from "../../agent/manifest/backup_manifest.ts";
 import { Secret } from "../../decrypt/secret.ts";
 import { makeSqliteDatabase, tempDir } from "../support/agent_fixtures.ts";
 import { assert, assertEquals, assertMatch } from "../support/assert.ts";
@@ -225,4 +227,71 @@ Deno.test("structure: SQLite whole and cut short; a wrong SHA-256 and a broken f
   assertEquals(check(broken, "frames").ok, false);
   assertMatch(check(broken, "frames").detail, /AES-GCM authentication failed/);
   assertEquals(check(broken, "dump").ok, false);
+});
+
+Deno.test("manifest: our PostgreSQL dump's COPY rows against its manifest; a removed row is named", async () => {
+  const db = await pgDatabase();
+  await using dir = await tempDir("backupy-verify-pg-manifest-");
+  try {
+    const engine = new PostgresEngine({ ...PG, password: new Secret(PG.password), database: db });
+    const dump = await engine.dump(new AbortController().signal, { manifest: true });
+    const sql = await collect(dump.readable);
+    await dump.finished;
+    const { objects } = (await dump.manifest)!;
+    assertEquals(objects.map((o) => [o.name, o.rows]), [['"public"."items"', 20000], [
+      '"public"."notes"',
+      1,
+    ]]);
+
+    const key = join(dir.path, "key");
+    const dek = crypto.getRandomValues(new Uint8Array(32));
+    await Deno.writeTextFile(key, dek.toHex());
+    const write = async (name: string, plain: Uint8Array) => {
+      const encrypted = await encryptV1(compress(plain, "zstd"), { dek });
+      await Deno.writeFile(join(dir.path, name), encrypted);
+      return sha256Hex(encrypted);
+    };
+    const sha = await write("good.enc", sql);
+    await writeManifest(join(dir.path, "good.enc.manifest"), {
+      manifest_version: 1,
+      engine: "postgresql",
+      engine_version: await engine.version(),
+      created_at: new Date().toISOString(),
+      backup_sha256: sha,
+      backup_bytes: 0,
+      dump_bytes: sql.length,
+      objects,
+    }, await aesKey(dek));
+    const good = await verifyBackup({
+      input: join(dir.path, "good.enc"),
+      level: "manifest",
+      keyFile: key,
+      allowExpired: false,
+    });
+    assert(good.ok, JSON.stringify(good.checks));
+
+    // One row of items taken out of the dump, the file re-encrypted with the same key.
+    const text = new TextDecoder().decode(sql);
+    const row = text.indexOf("\n4242\t") + 1;
+    const removed = text.slice(0, row) + text.slice(text.indexOf("\n", row) + 1);
+    await write("removed.enc", new TextEncoder().encode(removed));
+    const bad = await verifyBackup({
+      input: join(dir.path, "removed.enc"),
+      level: "manifest",
+      manifest: join(dir.path, "good.enc.manifest"),
+      keyFile: key,
+      allowExpired: false,
+    });
+    assertEquals(bad.ok, false);
+    const detail = bad.checks.find((c) => c.name === "manifest")!.detail;
+    assertMatch(detail, /"public"\."items": 20000 rows in the manifest, 19999 in the dump/);
+    assertMatch(detail, /the manifest belongs to the backup with SHA-256/);
+    assertEquals(
+      bad.checks.find((c) => c.name === "dump")!.ok,
+      true,
+      "the dump itself is still well formed",
+    );
+  } finally {
+    await run(["psql", "-Xqc", `DROP DATABASE IF EXISTS ${db}`], pgEnv);
+  }
 });

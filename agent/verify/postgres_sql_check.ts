@@ -1,0 +1,112 @@
+/**
+ * Our PostgreSQL SQL dump, walked line by line: whole when it ends with
+ * `-- PostgreSQL database dump complete`, and every `COPY ... FROM stdin`
+ * block's rows counted and digested (each data line, newline included, is
+ * one row - the same bytes the dump's manifest digested), up to its `\.`.
+ * A whole-server dump's tables are named with the database its last
+ * `\connect` line chose.
+ *
+ * @module
+ */
+import { RowDigest } from "../manifest/row_digest.ts";
+import type { ManifestObject } from "../manifest/backup_manifest.ts";
+import type { FormatCheck } from "./format_check.ts";
+import { SqlDumpCheck } from "./sql_dump_check.ts";
+
+const NEWLINE = 0x0a;
+const COPY_LINE = /^COPY (.+) \([^)]*\) FROM stdin;$/;
+const END_OF_COPY = "\\.";
+
+/** The database name a `\connect -reuse-previous=on "dbname='...'"` line selects. */
+export function connectedDatabase(line: string): string | null {
+  const match = /^\\connect -reuse-previous=on "(.*)"$/.exec(line);
+  if (!match) return null;
+  const conninfo = match[1].replaceAll('""', '"');
+  const value = /^dbname='((?:[^'\\]|\\.)*)'$/.exec(conninfo)?.[1];
+  return value === undefined ? null : value.replace(/\\(.)/g, "$1");
+}
+
+/** The check. */
+export class PostgresSqlCheck implements FormatCheck {
+  readonly format = "PostgreSQL SQL dump";
+  readonly #ending = new SqlDumpCheck(
+    this.format,
+    /-- PostgreSQL database dump complete\n--\n$/,
+    "-- PostgreSQL database dump complete",
+  );
+  #partial: Uint8Array[] = [];
+  #database: string | null = null;
+  #copying: { name: string; digest: RowDigest } | null = null;
+  readonly #objects: ManifestObject[] = [];
+  readonly #digests = new Map<string, RowDigest>();
+
+  update(chunk: Uint8Array): void {
+    this.#ending.update(chunk);
+    let start = 0;
+    for (;;) {
+      const end = chunk.indexOf(NEWLINE, start);
+      if (end < 0) {
+        if (start < chunk.length) this.#partial.push(chunk.slice(start));
+        return;
+      }
+      let line = chunk.subarray(start, end + 1);
+      if (this.#partial.length) {
+        this.#partial.push(line);
+        line = concat(this.#partial);
+        this.#partial = [];
+      }
+      this.#line(line);
+      start = end + 1;
+    }
+  }
+
+  #line(bytes: Uint8Array): void {
+    if (this.#copying) {
+      if (bytes.length === 3 && bytes[0] === 0x5c && bytes[1] === 0x2e) {
+        this.#copying = null; // "\.\n"
+        return;
+      }
+      this.#copying.digest.add(bytes);
+      return;
+    }
+    // Statements are short next to the data; decoding them is cheap.
+    if (bytes[0] !== 0x43 && bytes[0] !== 0x5c) return; // neither "C..." nor "\..."
+    const text = new TextDecoder().decode(bytes.subarray(0, bytes.length - 1));
+    if (text === END_OF_COPY) return;
+    const database = connectedDatabase(text);
+    if (database !== null) {
+      this.#database = database;
+      return;
+    }
+    const copy = COPY_LINE.exec(text);
+    if (copy) {
+      const name = this.#database === null ? copy[1] : `${this.#database}/${copy[1]}`;
+      const digest = new RowDigest();
+      this.#digests.set(name, digest);
+      this.#copying = { name, digest };
+    }
+  }
+
+  finish(): string[] {
+    const problems = this.#ending.finish();
+    if (this.#copying) problems.push(`the dump ends inside the data of ${this.#copying.name}`);
+    for (const [name, digest] of this.#digests) {
+      this.#objects.push({ name, rows: digest.rows, digest: digest.hex() });
+    }
+    return problems;
+  }
+
+  objects(): ManifestObject[] {
+    return this.#objects;
+  }
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
