@@ -137,3 +137,36 @@ export class Crc64Xz extends Crc64 {
     super(XZ);
   }
 }
+
+/**
+ * CRC-64/XZ of `bytes` into `out` as [low, high] 32-bit halves, without an
+ * object or a BigInt: for per-row digests, called once per row.
+ */
+export function crc64XzInto(bytes: Uint8Array, out: Uint32Array): void {
+  const L = XZ.tableLo;
+  const H = XZ.tableHi;
+  let lo = -1;
+  let hi = -1;
+  let i = 0;
+  const end8 = bytes.length - 7;
+  if (end8 > 0) {
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    for (; i < end8; i += 8) {
+      lo ^= view.getInt32(i, true);
+      hi ^= view.getInt32(i + 4, true);
+      const a = 7 * 256 + (lo & 0xff), b = 6 * 256 + ((lo >>> 8) & 0xff);
+      const c = 5 * 256 + ((lo >>> 16) & 0xff), d = 4 * 256 + (lo >>> 24);
+      const e = 3 * 256 + (hi & 0xff), f = 2 * 256 + ((hi >>> 8) & 0xff);
+      const g = 256 + ((hi >>> 16) & 0xff), h = hi >>> 24;
+      lo = L[a] ^ L[b] ^ L[c] ^ L[d] ^ L[e] ^ L[f] ^ L[g] ^ L[h];
+      hi = H[a] ^ H[b] ^ H[c] ^ H[d] ^ H[e] ^ H[f] ^ H[g] ^ H[h];
+    }
+  }
+  for (; i < bytes.length; i++) {
+    const index = (lo ^ bytes[i]) & 0xff;
+    lo = ((lo >>> 8) | (hi << 24)) ^ L[index];
+    hi = (hi >>> 8) ^ H[index];
+  }
+  out[0] = ~lo;
+  out[1] = ~hi;
+}

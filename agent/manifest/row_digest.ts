@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { Crc64Xz } from "../engines/crc64.ts";
+import { crc64XzInto } from "../engines/crc64.ts";
 
 /** Rows seen and their digest. */
 export class RowDigest {
@@ -16,14 +16,14 @@ export class RowDigest {
   #lo = 0;
   #hi = 0;
 
+  readonly #crc = new Uint32Array(2);
+
   /** Adds one row, given as its canonical bytes. */
   add(row: Uint8Array): void {
-    const crc = new Crc64Xz();
-    crc.update(row);
-    const value = crc.value();
-    const lo = this.#lo + Number(value & 0xffffffffn);
+    crc64XzInto(row, this.#crc);
+    const lo = this.#lo + this.#crc[0];
     this.#lo = lo >>> 0;
-    this.#hi = (this.#hi + Number(value >> 32n) + (lo > 0xffffffff ? 1 : 0)) >>> 0;
+    this.#hi = (this.#hi + this.#crc[1] + (lo > 0xffffffff ? 1 : 0)) >>> 0;
     this.#rows++;
   }
 
