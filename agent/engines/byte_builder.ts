@@ -72,6 +72,11 @@ export class ByteBuilder {
     this.#length = at;
   }
 
+  /** Bytes `from`..`to` written since the last take: a view, valid until the next write. */
+  view(from: number, to: number = this.#length): Uint8Array {
+    return this.#buffer.subarray(from, to);
+  }
+
   /** The bytes so far, leaving the builder empty. */
   take(): Uint8Array {
     const out = this.#buffer.slice(0, this.#length);

@@ -12,6 +12,7 @@
 import type { Connection as PromiseConnection, RowDataPacket } from "mysql2/promise";
 import { VERSION } from "../../decrypt/version.ts";
 import { ByteBuilder } from "./byte_builder.ts";
+import { RowDigest } from "../manifest/row_digest.ts";
 import { DumpError } from "./engine.ts";
 import { appendLiteral, type LiteralKind, literalKind, quoteName } from "./sql_literal.ts";
 
@@ -35,6 +36,12 @@ export interface DumpWriterOptions {
   omitDefiner?: boolean;
   /** Yield output in pieces of about this size. */
   chunkBytes?: number;
+  /**
+   * Per table, the rows' digest for the manifest: each row's `(...)` tuple
+   * as written. Named `` `table` ``, or `` `db`/`table` `` in a dump of
+   * every database (as its USE lines say).
+   */
+  digests?: Map<string, RowDigest>;
 }
 
 /** Databases that belong to the server, never dumped. */
@@ -191,6 +198,11 @@ export async function* writeMysqlDump(
       yield* flush();
 
       const head = `INSERT INTO ${name} (${columnList}) VALUES `;
+      let digest: RowDigest | undefined;
+      if (options.digests) {
+        digest = new RowDigest();
+        options.digests.set(options.database === null ? `${db}/${name}` : name, digest);
+      }
       let statementBytes = 0;
       const core = (conn as unknown as { connection: CoreConnection }).connection;
       const query = core.query({
@@ -204,12 +216,14 @@ export async function* writeMysqlDump(
           const before = out.length;
           if (statementBytes === 0) out.text(head);
           else out.byte(0x2c); // ,
+          const tuple = out.length;
           out.byte(0x28); // (
           for (let i = 0; i < stored.length; i++) {
             if (i > 0) out.byte(0x2c);
             appendLiteral(out, row[i], stored[i].kind);
           }
           out.byte(0x29); // )
+          digest?.add(out.view(tuple));
           statementBytes += out.length - before;
           if (statementBytes >= maxStatement) {
             out.text(";\n");

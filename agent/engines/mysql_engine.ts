@@ -23,6 +23,7 @@ import {
 import { SYSTEM_DATABASES, writeMysqlDump } from "./mysql_dump_writer.ts";
 import { quoteName } from "./sql_literal.ts";
 import { StatementSplitter } from "./sql_statement_splitter.ts";
+import { RowDigest } from "../manifest/row_digest.ts";
 
 /** ssl-mode values, as the mysql client spells them. */
 export type MysqlSslMode = "DISABLED" | "PREFERRED" | "REQUIRED" | "VERIFY_CA" | "VERIFY_IDENTITY";
@@ -197,20 +198,28 @@ export class MysqlEngine implements Engine {
       await conn.query("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ");
       await conn.query("SET time_zone = '+00:00'");
       await conn.query("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY");
+      const digests = options.manifest ? new Map<string, RowDigest>() : undefined;
       const source = ReadableStream.from(writeMysqlDump(conn, {
         flavor: server.flavor,
         serverVersion: String(rows[0].v),
         database: this.#endpoint.database || null,
         warn: options.warn ?? (() => {}),
         omitDefiner: this.#endpoint.omitDefiner,
+        digests,
       }));
-      return checkedDump(source, new CompletionLineCheck(/-- Dump completed on [^\n]+\n$/), {
+      const dump = checkedDump(source, new CompletionLineCheck(/-- Dump completed on [^\n]+\n$/), {
         cancelled: "the MySQL dump was cancelled",
         cleanup: () => {
           signal.removeEventListener("abort", close);
           return conn.end().catch(close);
         },
       });
+      if (!digests) return dump;
+      const manifest = dump.finished.then(() => ({
+        objects: [...digests].map(([name, d]) => ({ name, rows: d.rows, digest: d.hex() })),
+      }));
+      manifest.catch(() => {});
+      return { ...dump, manifest };
     } catch (error) {
       close();
       if (error instanceof DumpError) throw error;

@@ -12,8 +12,8 @@ import { RowDigest } from "../manifest/row_digest.ts";
 import type { ManifestObject } from "../manifest/backup_manifest.ts";
 import type { FormatCheck } from "./format_check.ts";
 import { SqlDumpCheck } from "./sql_dump_check.ts";
+import { LineSplitter } from "./line_splitter.ts";
 
-const NEWLINE = 0x0a;
 const COPY_LINE = /^COPY (.+) \([^)]*\) FROM stdin;$/;
 const END_OF_COPY = "\\.";
 
@@ -34,30 +34,16 @@ export class PostgresSqlCheck implements FormatCheck {
     /-- PostgreSQL database dump complete\n--\n$/,
     "-- PostgreSQL database dump complete",
   );
-  #partial: Uint8Array[] = [];
   #database: string | null = null;
   #copying: { name: string; digest: RowDigest } | null = null;
   readonly #objects: ManifestObject[] = [];
   readonly #digests = new Map<string, RowDigest>();
 
+  readonly #lines = new LineSplitter((line) => this.#line(line));
+
   update(chunk: Uint8Array): void {
     this.#ending.update(chunk);
-    let start = 0;
-    for (;;) {
-      const end = chunk.indexOf(NEWLINE, start);
-      if (end < 0) {
-        if (start < chunk.length) this.#partial.push(chunk.slice(start));
-        return;
-      }
-      let line = chunk.subarray(start, end + 1);
-      if (this.#partial.length) {
-        this.#partial.push(line);
-        line = concat(this.#partial);
-        this.#partial = [];
-      }
-      this.#line(line);
-      start = end + 1;
-    }
+    this.#lines.push(chunk);
   }
 
   #line(bytes: Uint8Array): void {
@@ -99,14 +85,4 @@ export class PostgresSqlCheck implements FormatCheck {
   objects(): ManifestObject[] {
     return this.#objects;
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }

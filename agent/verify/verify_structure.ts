@@ -17,7 +17,7 @@ import { MongoArchiveCheck } from "./mongo_archive_check.ts";
 import { PgCustomCheck } from "./pg_custom_check.ts";
 import { RdbCheck } from "./rdb_check.ts";
 import { SqliteCheck } from "./sqlite_check.ts";
-import { mysqlSqlCheck } from "./sql_dump_check.ts";
+import { MysqlSqlCheck } from "./mysql_sql_check.ts";
 import { PostgresSqlCheck } from "./postgres_sql_check.ts";
 
 /** One thing verify proved or could not prove. */
@@ -70,7 +70,7 @@ export function checkFor(head: Uint8Array, tempDir: string): FormatCheck {
   ) {
     return new PostgresSqlCheck();
   }
-  if (/^-- (MySQL|MariaDB) dump/.test(body)) return mysqlSqlCheck();
+  if (/^-- (MySQL|MariaDB) dump/.test(body)) return new MysqlSqlCheck();
   return new UnsupportedCheck(
     "unknown",
     head.length === 0

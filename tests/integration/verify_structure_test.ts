@@ -9,6 +9,7 @@ import { serialize } from "bson";
 import { join } from "node:path";
 import { MongoEngine } from "../../agent/engines/mongo_engine.ts";
 import { PostgresEngine } from "../../agent/engines/postgres_engine.ts";
+import { MysqlEngine } from "../../agent/engines/mysql_engine.ts";
 import { Crc64Jones } from "../../agent/engines/crc64.ts";
 import { type VerifyReport, verifyStructure } from "../../agent/verify/verify_structure.ts";
 import { verifyBackup } from "../../agent/commands/verify_command.ts";
@@ -293,5 +294,49 @@ Deno.test("manifest: our PostgreSQL dump's COPY rows against its manifest; a rem
     );
   } finally {
     await run(["psql", "-Xqc", `DROP DATABASE IF EXISTS ${db}`], pgEnv);
+  }
+});
+
+Deno.test("manifest: our MariaDB dump's INSERT rows (also an empty table's) against its manifest; a changed row is named", async () => {
+  const db = `backupy_verify_${crypto.randomUUID().slice(0, 8)}`;
+  const client = ["mariadb", "--protocol=tcp", "-h", "127.0.0.1", "-u", "backupy"];
+  const env = { MYSQL_PWD: "backupy-test-pw" };
+  await run([
+    ...client,
+    "-e",
+    `CREATE DATABASE ${db}; USE ${db};
+     CREATE TABLE items (id INT PRIMARY KEY, name VARCHAR(50), data BLOB);
+     INSERT INTO items SELECT seq, CONCAT('it''s (', seq, ')'), UNHEX(MD5(seq)) FROM seq_1_to_3000;
+     CREATE TABLE empty_one (id INT);`,
+  ], env);
+  try {
+    const engine = new MysqlEngine({
+      host: "127.0.0.1",
+      port: 3306,
+      user: "backupy",
+      password: new Secret("backupy-test-pw"),
+      database: db,
+    }, "mariadb");
+    const dump = await engine.dump(new AbortController().signal, { manifest: true });
+    const sql = await collect(dump.readable);
+    await dump.finished;
+    const { objects } = (await dump.manifest)!;
+    assertEquals(objects.map((o) => [o.name, o.rows]), [["`empty_one`", 0], ["`items`", 3000]]);
+    const report = await verifyPlain(sql);
+    assert(report.ok, JSON.stringify(report.checks));
+    assertEquals(
+      report.objects,
+      objects,
+      "the dump, re-read, gives the manifest's counts and digests",
+    );
+
+    // One value changed inside one row: same count, another digest.
+    const text = new TextDecoder().decode(sql).replace("'it\\'s (1234)'", "'it\\'s (9999)'");
+    const changed = await verifyPlain(new TextEncoder().encode(text));
+    const items = changed.objects.find((o) => o.name === "`items`")!;
+    assertEquals(items.rows, 3000);
+    assert(items.digest !== objects.find((o) => o.name === "`items`")!.digest);
+  } finally {
+    await run([...client, "-e", `DROP DATABASE IF EXISTS ${db}`], env);
   }
 });

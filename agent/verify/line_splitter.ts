@@ -1,0 +1,54 @@
+/**
+ * Splits a byte stream into lines (newline included), across chunk
+ * boundaries, without decoding: the verify checks digest the exact bytes.
+ *
+ * @module
+ */
+
+const NEWLINE = 0x0a;
+
+/** Feeds whole lines to `onLine`; a line split across chunks is joined first. */
+export class LineSplitter {
+  readonly #onLine: (line: Uint8Array) => void;
+  #partial: Uint8Array[] = [];
+
+  /** `onLine` gets views that stay valid only during the call. */
+  constructor(onLine: (line: Uint8Array) => void) {
+    this.#onLine = onLine;
+  }
+
+  /** Splits the next bytes. */
+  push(chunk: Uint8Array): void {
+    let start = 0;
+    for (;;) {
+      const end = chunk.indexOf(NEWLINE, start);
+      if (end < 0) {
+        if (start < chunk.length) this.#partial.push(chunk.slice(start));
+        return;
+      }
+      let line = chunk.subarray(start, end + 1);
+      if (this.#partial.length) {
+        this.#partial.push(line);
+        line = concat(this.#partial);
+        this.#partial = [];
+      }
+      this.#onLine(line);
+      start = end + 1;
+    }
+  }
+
+  /** Bytes after the last newline (a dump that did not end with one). */
+  get rest(): number {
+    return this.#partial.reduce((n, p) => n + p.length, 0);
+  }
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
