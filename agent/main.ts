@@ -81,7 +81,12 @@ Commands:
                    --level L           structure (default): frames, compression, SHA-256, the
                                        dump's format; manifest: also every object's rows
                                        and digest against the manifest made at backup time
+                                       restore: also restore it (SQLite: a temporary file;
+                                       PostgreSQL: a temporary database on --scratch),
+                                       read it back and compare with the manifest
                    --manifest F        the manifest (default: FILE.manifest, beside the backup)
+                   --scratch URL       level restore, PostgreSQL: postgres://user@host/ of a
+                                       server where the user may create databases
                    --allow-expired     accept an expired token
                    --json              the report as one JSON object
   discover       find the database containers on this Docker host (DOCKER_HOST or
@@ -144,6 +149,7 @@ const FLAGS: Record<
     "token-file": { type: "string" },
     level: { type: "string", default: "structure" },
     manifest: { type: "string" },
+    scratch: { type: "string" },
     "allow-expired": { type: "boolean", default: false },
     json: { type: "boolean", default: false },
   },
@@ -367,15 +373,24 @@ export async function main(args: string[]): Promise<number> {
         if (!input) throw new UsageError("verify needs --in FILE");
         // Loaded here: it brings format readers (BSON) the service never needs.
         const { formatVerifyReport, verifyBackup } = await import("./commands/verify_command.ts");
+        // SIGINT/SIGTERM abort the check; a scratch database is still dropped.
+        const abort = new AbortController();
+        const stop = () => abort.abort(new BackupyError("interrupted"));
+        Deno.addSignalListener("SIGINT", stop);
+        Deno.addSignalListener("SIGTERM", stop);
         const report = await verifyBackup({
           input,
           level: values.level as string,
           manifest: values.manifest as string | undefined,
+          scratch: values.scratch as string | undefined,
           keyFile: values["key-file"] as string | undefined,
           sha256: values.sha256 as string | undefined,
           token: values.token as string | undefined,
           tokenFile: values["token-file"] as string | undefined,
           allowExpired: values["allow-expired"] === true,
+        }, abort.signal).finally(() => {
+          Deno.removeSignalListener("SIGINT", stop);
+          Deno.removeSignalListener("SIGTERM", stop);
         });
         if (values.json) console.log(JSON.stringify(report));
         else for (const line of formatVerifyReport(report, input)) console.error(line);

@@ -11,18 +11,21 @@ import { fileSource } from "../../decrypt/file_source.ts";
 import { type KeyFlags, resolveKeyMaterial } from "../../decrypt/key_material.ts";
 import { type VerifyReport, verifyStructure } from "../verify/verify_structure.ts";
 import { compareObjects } from "../verify/compare_manifest.ts";
+import { restoreCheck } from "../verify/restore_check.ts";
 import { type BackupManifest, manifestPathFor, readManifest } from "../manifest/backup_manifest.ts";
 
 /** The command's request, from its flags. */
 export interface VerifyRequest extends KeyFlags {
   input: string;
   level: string;
-  /** The manifest (level manifest); default INPUT.manifest. */
+  /** The manifest (levels manifest and restore); default INPUT.manifest. */
   manifest?: string;
+  /** Level restore, PostgreSQL: the server to restore on. */
+  scratch?: string;
 }
 
 /** Levels this build proves. */
-export const VERIFY_LEVELS = ["structure", "manifest"] as const;
+export const VERIFY_LEVELS = ["structure", "manifest", "restore"] as const;
 
 /** Runs the verification; rejects only for usage errors and unreadable input. */
 export async function verifyBackup(
@@ -31,9 +34,7 @@ export async function verifyBackup(
 ): Promise<VerifyReport> {
   if (!(VERIFY_LEVELS as readonly string[]).includes(request.level)) {
     throw new UsageError(
-      `--level ${request.level}: this build proves ${
-        VERIFY_LEVELS.join(", ")
-      } (the restore level is not built yet)`,
+      `--level ${request.level}: the levels are ${VERIFY_LEVELS.join(", ")}`,
     );
   }
   const sources = [request.keyFile, request.token, request.tokenFile].filter((v) =>
@@ -46,7 +47,7 @@ export async function verifyBackup(
   const key = await importDek(material.dek);
   let manifest: BackupManifest | undefined;
   let expectedSha256 = material.sha256;
-  if (request.level === "manifest") {
+  if (request.level !== "structure") {
     manifest = await readManifest(request.manifest ?? manifestPathFor(request.input), key);
     expectedSha256 ??= manifest.backup_sha256;
   }
@@ -72,6 +73,7 @@ export async function verifyBackup(
   }
   problems.push(...compareObjects(manifest.objects, report.objects));
   report.level = "manifest";
+  const manifestOk = problems.length === 0;
   report.checks.push({
     name: "manifest",
     ok: problems.length === 0,
@@ -79,6 +81,36 @@ export async function verifyBackup(
       ? `${manifest.objects.length} objects: row counts and digests equal the manifest's (${manifest.engine_version}, ${manifest.created_at})`
       : problems.join("; "),
   });
+  if (request.level === "restore") {
+    report.level = "restore";
+    if (!report.ok || !manifestOk) {
+      report.checks.push({
+        name: "restore",
+        ok: false,
+        detail: "not attempted: the backup did not pass the structure and manifest checks",
+      });
+    } else {
+      const scratchDir = await Deno.makeTempDir({ prefix: "backupy-verify-restore-" });
+      try {
+        report.checks.push(
+          await restoreCheck({
+            input: request.input,
+            key,
+            manifest,
+            scratch: request.scratch,
+            tempDir: scratchDir,
+            signal: signal ?? new AbortController().signal,
+          }).catch((error) => ({
+            name: "restore" as const,
+            ok: false,
+            detail: `the restore failed: ${(error as Error).message}`,
+          })),
+        );
+      } finally {
+        await Deno.remove(scratchDir, { recursive: true }).catch(() => {});
+      }
+    }
+  }
   report.ok = report.checks.every((c) => c.ok);
   return report;
 }

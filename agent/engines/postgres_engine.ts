@@ -8,6 +8,7 @@
  */
 import type { Options, Sql } from "postgres";
 import { RowDigest } from "../manifest/row_digest.ts";
+import { ident } from "./postgres_catalog.ts";
 import type postgres from "postgres";
 
 /** The driver, loaded on first use: an agent without PostgreSQL targets never pays for it. */
@@ -260,6 +261,22 @@ export class PostgresEngine implements Engine {
     }));
     manifest.catch(() => {});
     return { ...dump, manifest };
+  }
+
+  /**
+   * Drops database `name` (with FORCE: its sessions are ended); for
+   * scratch databases that restore verification created.
+   */
+  async dropDatabase(name: string): Promise<void> {
+    await loadDriver();
+    const sql = this.#client("postgres");
+    try {
+      await sql.unsafe(`DROP DATABASE IF EXISTS ${ident(name)} WITH (FORCE)`);
+    } catch (error) {
+      throw this.#explain(error, "postgres");
+    } finally {
+      await sql.end({ timeout: 1 });
+    }
   }
 
   /** Replays a dump this agent wrote: see postgres_restore.ts. */

@@ -22,14 +22,14 @@ import { PostgresSqlCheck } from "./postgres_sql_check.ts";
 
 /** One thing verify proved or could not prove. */
 export interface VerifyCheck {
-  name: "frames" | "compression" | "sha256" | "dump" | "manifest";
+  name: "frames" | "compression" | "sha256" | "dump" | "manifest" | "restore";
   ok: boolean;
   detail: string;
 }
 
 /** What verify found. */
 export interface VerifyReport {
-  level: "structure" | "manifest";
+  level: "structure" | "manifest" | "restore";
   /** True only when every check passed. */
   ok: boolean;
   /** The dump's format, when it could be told. */

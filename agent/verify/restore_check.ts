@@ -1,0 +1,154 @@
+/**
+ * `verify --level restore`: restore the backup for real - SQLite into a
+ * temporary file, PostgreSQL into a temporary database on the `--scratch`
+ * server - with the agent's own native restore, dump the result again with
+ * its own engine, and compare every object's rows and digest with the
+ * manifest. The scratch database or file is removed on every path.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { decryptBackup } from "../../decrypt/decrypt_backup.ts";
+import { fileSource } from "../../decrypt/file_source.ts";
+import type { Engine } from "../engines/engine.ts";
+import { createEngine } from "../engines/engine_factory.ts";
+import type { PostgresEngine } from "../engines/postgres_engine.ts";
+import { SqliteEngine } from "../engines/sqlite_engine.ts";
+import { targetFromUrl, urlExtras } from "../local/target_url.ts";
+import type { BackupManifest } from "../manifest/backup_manifest.ts";
+import { compareObjects } from "./compare_manifest.ts";
+import type { VerifyCheck } from "./verify_structure.ts";
+
+/** What a restore check needs. */
+export interface RestoreCheckRequest {
+  input: string;
+  key: CryptoKey;
+  manifest: BackupManifest;
+  /** PostgreSQL: the server (and credentials) to restore on, as a postgres:// URL. */
+  scratch?: string;
+  tempDir: string;
+  signal: AbortSignal;
+}
+
+/** Streams the decrypted, decompressed dump into `restore`. */
+async function restoreFrom(
+  input: string,
+  key: CryptoKey,
+  signal: AbortSignal,
+  restore: (source: ReadableStream<Uint8Array>) => Promise<unknown>,
+): Promise<void> {
+  // Erroring the pipe itself (not aborting its writable, which waits for a
+  // write the stalled restore never takes) frees both sides at once.
+  let pipeController!: TransformStreamDefaultController<Uint8Array>;
+  const pipe = new TransformStream<Uint8Array, Uint8Array>({
+    start: (controller) => void (pipeController = controller),
+  });
+  const onAbort = () => pipeController.error(signal.reason ?? new Error("interrupted"));
+  signal.addEventListener("abort", onAbort, { once: true });
+  const restoring = restore(pipe.readable);
+  try {
+    await decryptBackup(fileSource(await Deno.open(input, { read: true })), pipe.writable, {
+      key,
+      decompress: true,
+      signal,
+    });
+    await pipe.writable.close();
+  } catch (error) {
+    await pipe.writable.abort(error).catch(() => {});
+    // A restore cut off mid-statement may never settle (its connection is
+    // gone): give it a moment, then go on to drop what it made.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      restoring.catch(() => {}),
+      new Promise((resolve) => (timer = setTimeout(resolve, 5000))),
+    ]);
+    clearTimeout(timer);
+    throw error;
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+  }
+  await restoring;
+}
+
+/** Dumps `engine` again and returns the objects its manifest counted. */
+async function reread(engine: Engine, signal: AbortSignal) {
+  const dump = await engine.dump(signal, { manifest: true });
+  await dump.readable.pipeTo(new WritableStream());
+  await dump.finished;
+  return (await dump.manifest!).objects;
+}
+
+/** Restores, re-reads and compares; the check says what it proved or why not. */
+export async function restoreCheck(request: RestoreCheckRequest): Promise<VerifyCheck> {
+  const { manifest } = request;
+  const fail = (detail: string): VerifyCheck => ({ name: "restore", ok: false, detail });
+  if (manifest.objects.some((o) => o.name.includes("/"))) {
+    return fail("a dump of a whole server cannot be restored into one scratch database");
+  }
+  const started = performance.now();
+  let restoredAt = started;
+  let found;
+  if (manifest.engine === "sqlite") {
+    const path = join(request.tempDir, "restored.db");
+    const engine = new SqliteEngine(path, request.tempDir);
+    try {
+      await restoreFrom(
+        request.input,
+        request.key,
+        request.signal,
+        (s) => engine.restore(s, request.signal),
+      );
+      restoredAt = performance.now();
+      found = await reread(engine, request.signal);
+    } finally {
+      for (const suffix of ["", "-wal", "-shm"]) await Deno.remove(path + suffix).catch(() => {});
+    }
+  } else if (manifest.engine === "postgresql") {
+    if (!request.scratch) {
+      return fail("--level restore of a PostgreSQL backup needs --scratch postgres://...");
+    }
+    const database = `backupy_verify_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
+    const target = targetFromUrl(request.scratch);
+    target.connection!.database = database;
+    const engine = createEngine(
+      target,
+      { tempDir: request.tempDir },
+      urlExtras(request.scratch),
+    ) as PostgresEngine;
+    // An interrupted restore ends its connections with queries in flight, and
+    // postgres.js fails those from a timer, outside any await: that must not
+    // end the process before the scratch database is dropped.
+    const swallow = (event: Event) => {
+      if (request.signal.aborted) event.preventDefault();
+    };
+    globalThis.addEventListener("error", swallow);
+    globalThis.addEventListener("unhandledrejection", swallow);
+    try {
+      await restoreFrom(
+        request.input,
+        request.key,
+        request.signal,
+        (s) => engine.restore!(s, request.signal),
+      );
+      restoredAt = performance.now();
+      found = await reread(engine, request.signal);
+    } finally {
+      await engine.dropDatabase(database);
+      globalThis.removeEventListener("error", swallow);
+      globalThis.removeEventListener("unhandledrejection", swallow);
+    }
+  } else {
+    return fail(
+      `the restore level supports SQLite and PostgreSQL backups in this build, not ${manifest.engine}`,
+    );
+  }
+  const problems = compareObjects(manifest.objects, found);
+  const seconds = (ms: number) => (ms / 1000).toFixed(1);
+  return problems.length ? fail(`restored, but: ${problems.join("; ")}`) : {
+    name: "restore",
+    ok: true,
+    detail: `restored in ${seconds(restoredAt - started)} s and read back in ${
+      seconds(performance.now() - restoredAt)
+    } s: ${manifest.objects.length} objects equal the manifest's`,
+  };
+}

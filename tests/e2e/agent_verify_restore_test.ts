@@ -1,0 +1,160 @@
+/**
+ * `backupy-agent verify --level restore` as a user runs it: a SQLite backup
+ * restored into a temporary file, a PostgreSQL backup into a scratch
+ * database on the test server, both re-read and compared with their
+ * manifests; the scratch database is gone afterwards, also when the check
+ * is interrupted with SIGTERM in the middle of the restore.
+ */
+import { join } from "node:path";
+import { makeSqliteDatabase, tempDir } from "../support/agent_fixtures.ts";
+import { assert, assertEquals, assertStringIncludes } from "../support/assert.ts";
+import { agentArgv, runAgent } from "../support/programs.ts";
+
+const PG_ENV = {
+  PGHOST: "127.0.0.1",
+  PGUSER: "backupy",
+  PGPASSWORD: "backupy-test-pw",
+  PGDATABASE: "postgres",
+};
+const SCRATCH = "postgres://backupy:backupy-test-pw@127.0.0.1:5432/";
+
+async function psql(sql: string, database = "postgres"): Promise<string> {
+  const out = await new Deno.Command("psql", {
+    args: ["-XtAc", sql],
+    env: { ...PG_ENV, PGDATABASE: database },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
+  return new TextDecoder().decode(out.stdout).trim();
+}
+
+/** Scratch databases that verify left behind (there must be none). */
+async function scratchDatabases(before: string[]): Promise<string[]> {
+  const now = (await psql("SELECT datname FROM pg_database WHERE datname LIKE 'backupy_verify_%'"))
+    .split("\n").filter(Boolean);
+  return now.filter((name) => !before.includes(name));
+}
+
+Deno.test("verify --level restore: SQLite into a temporary file", async () => {
+  await using dir = await tempDir("backupy-verify-restore-sqlite-");
+  const database = join(dir.path, "app.db");
+  makeSqliteDatabase(database, 5000);
+  const out = join(dir.path, "app.enc");
+  const key = join(dir.path, "app.key");
+  assertEquals(
+    (await runAgent([
+      "backup",
+      "--target",
+      `sqlite://${database}`,
+      "--out",
+      out,
+      "--generate-key",
+      key,
+    ])).code,
+    0,
+  );
+  const verified = await runAgent(["verify", "--in", out, "--key-file", key, "--level", "restore"]);
+  assertEquals(verified.code, 0, verified.stderr);
+  assertStringIncludes(verified.stderr, "level restore proved");
+  assertStringIncludes(verified.stderr, "objects equal the manifest's");
+  assertEquals(
+    (await runAgent([
+      "verify",
+      "--in",
+      out,
+      "--key-file",
+      key,
+      "--level",
+      "restore",
+      "--scratch",
+      "x",
+    ])).code,
+    0,
+  );
+});
+
+Deno.test("verify --level restore: PostgreSQL into a scratch database that is always dropped", async () => {
+  const before =
+    (await psql("SELECT datname FROM pg_database WHERE datname LIKE 'backupy_verify_%'"))
+      .split("\n").filter(Boolean);
+  const source = `backupy_restore_src_${crypto.randomUUID().slice(0, 8)}`;
+  await psql(`CREATE DATABASE ${source}`);
+  await using dir = await tempDir("backupy-verify-restore-pg-");
+  try {
+    await psql(
+      `CREATE TABLE big AS SELECT g AS id, md5(g::text) AS s, now() AS at, g * 1.5 AS f, interval '1 day' * g AS i
+         FROM generate_series(1, 600000) g;
+       CREATE TABLE small (id int PRIMARY KEY, note text); INSERT INTO small VALUES (1, 'one');`,
+      source,
+    );
+    const out = join(dir.path, "pg.enc");
+    const key = join(dir.path, "pg.key");
+    const backup = await runAgent(
+      [
+        "backup",
+        "--target",
+        `postgres://backupy@127.0.0.1:5432/${source}`,
+        "--out",
+        out,
+        "--generate-key",
+        key,
+      ],
+      { PGPASSWORD: "backupy-test-pw" },
+    );
+    assertEquals(backup.code, 0, backup.stderr);
+
+    const noScratch = await runAgent([
+      "verify",
+      "--in",
+      out,
+      "--key-file",
+      key,
+      "--level",
+      "restore",
+    ]);
+    assertEquals(noScratch.code, 1);
+    assertStringIncludes(noScratch.stderr, "needs --scratch postgres://");
+
+    const verified = await runAgent([
+      "verify",
+      "--in",
+      out,
+      "--key-file",
+      key,
+      "--level",
+      "restore",
+      "--scratch",
+      SCRATCH,
+    ]);
+    assertEquals(verified.code, 0, verified.stderr);
+    assertStringIncludes(verified.stderr, "restore: restored in");
+    assertEquals(await scratchDatabases(before), [], "the scratch database was dropped");
+
+    // Interrupted while restoring: the scratch database is still dropped.
+    const [command, args] = agentArgv([
+      "verify",
+      "--in",
+      out,
+      "--key-file",
+      key,
+      "--level",
+      "restore",
+      "--scratch",
+      SCRATCH,
+    ]);
+    const child = new Deno.Command(command, { args, stdout: "null", stderr: "piped" }).spawn();
+    const deadline = Date.now() + 30_000;
+    while ((await scratchDatabases(before)).length === 0) {
+      assert(Date.now() < deadline, "the restore never started");
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    child.kill("SIGTERM");
+    const status = await child.output();
+    const stderr = new TextDecoder().decode(status.stderr);
+    assert(status.code !== 0, "an interrupted verify does not claim success");
+    assertEquals(await scratchDatabases(before), [], `dropped after SIGTERM too: ${stderr}`);
+  } finally {
+    await psql(`DROP DATABASE IF EXISTS ${source} WITH (FORCE)`);
+  }
+});
