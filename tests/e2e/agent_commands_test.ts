@@ -516,7 +516,7 @@ Deno.test("verify: exit 0 when the structure is proved, 1 when not, 2 for usage 
   assertEquals(noSha.code, 1);
   assertStringIncludes(noSha.stderr, "FAIL sha256: no SHA-256 to compare with");
   assertEquals(
-    (await runAgent(["verify", "--in", out, "--key-file", key, "--level", "restore"])).code,
+    (await runAgent(["verify", "--in", out, "--key-file", key, "--level", "bogus"])).code,
     2,
   );
   assertEquals((await runAgent(["verify", "--in", out])).code, 2);
