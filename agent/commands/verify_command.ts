@@ -55,7 +55,14 @@ export async function verifyBackup(
   const tempDir = await Deno.makeTempDir({ prefix: "backupy-verify-" });
   let report: VerifyReport;
   try {
-    report = await verifyStructure(fileSource(file), key, expectedSha256, tempDir, signal);
+    report = await verifyStructure(
+      fileSource(file),
+      key,
+      expectedSha256,
+      tempDir,
+      signal,
+      request.level !== "structure",
+    );
   } finally {
     await Deno.remove(tempDir, { recursive: true }).catch(() => {});
   }

@@ -27,6 +27,11 @@ export class RowDigest {
     this.#rows++;
   }
 
+  /** Counts a row without digesting it (a check that only counts). */
+  count(): void {
+    this.#rows++;
+  }
+
   /** Rows added. */
   get rows(): number {
     return this.#rows;

@@ -55,11 +55,11 @@ class UnsupportedCheck implements FormatCheck {
 }
 
 /** The check for the dump that starts with `head`. */
-export function checkFor(head: Uint8Array, tempDir: string): FormatCheck {
+export function checkFor(head: Uint8Array, tempDir: string, digests = true): FormatCheck {
   const starts = (bytes: ArrayLike<number>) =>
     head.length >= bytes.length && Array.from(bytes).every((b, i) => head[i] === b);
-  if (starts(SQLITE_MAGIC)) return new SqliteCheck(tempDir);
-  if (starts([0x6d, 0xe2, 0x99, 0x81])) return new MongoArchiveCheck();
+  if (starts(SQLITE_MAGIC)) return new SqliteCheck(tempDir, digests);
+  if (starts([0x6d, 0xe2, 0x99, 0x81])) return new MongoArchiveCheck(digests);
   const text = new TextDecoder().decode(head);
   if (/^REDIS\d{4}/.test(text)) return new RdbCheck();
   if (text.startsWith("PGDMP")) return new PgCustomCheck();
@@ -68,9 +68,9 @@ export function checkFor(head: Uint8Array, tempDir: string): FormatCheck {
     body.startsWith("--\n-- PostgreSQL database dump") ||
     body.startsWith("-- PostgreSQL database dump")
   ) {
-    return new PostgresSqlCheck();
+    return new PostgresSqlCheck(digests);
   }
-  if (/^-- (MySQL|MariaDB) dump/.test(body)) return new MysqlSqlCheck();
+  if (/^-- (MySQL|MariaDB) dump/.test(body)) return new MysqlSqlCheck(digests);
   return new UnsupportedCheck(
     "unknown",
     head.length === 0
@@ -89,6 +89,8 @@ export async function verifyStructure(
   expectedSha256: string | undefined,
   tempDir: string,
   signal?: AbortSignal,
+  /** Digest every row (the manifest level needs them; structure only counts). */
+  digests = false,
 ): Promise<VerifyReport> {
   let head: Uint8Array | null = new Uint8Array(0);
   let check: FormatCheck | null = null;
@@ -101,7 +103,7 @@ export async function verifyStructure(
     joined.set(chunk, head!.length);
     head = joined;
     if (head.length >= SNIFF_BYTES) {
-      check = checkFor(head, tempDir);
+      check = checkFor(head, tempDir, digests);
       check.update(head);
       head = null;
     }
@@ -126,7 +128,7 @@ export async function verifyStructure(
     checks.push({ name: stage, ok: false, detail: error.message });
   }
   if (!check) {
-    check = checkFor(head ?? new Uint8Array(0), tempDir);
+    check = checkFor(head ?? new Uint8Array(0), tempDir, digests);
     if (head) check.update(head);
   }
   const format = (check as FormatCheck).format;

@@ -1,6 +1,6 @@
 /**
  * `deno task bench`: every benchmark, one after the other.
- * BENCH_ONLY=decrypt, agent, redis, mysql, postgres, docker or mongo runs one.
+ * BENCH_ONLY=decrypt, agent, redis, mysql, postgres, docker, mongo or verify runs one.
  */
 const only = Deno.env.get("BENCH_ONLY");
 if (!only || only === "decrypt") await import("./decrypt_bench.ts");
@@ -10,3 +10,4 @@ if (!only || only === "mysql") await import("./mysql_bench.ts");
 if (!only || only === "postgres") await import("./postgres_bench.ts");
 if (!only || only === "docker") await import("./docker_bench.ts");
 if (!only || only === "mongo") await import("./mongo_bench.ts");
+if (!only || only === "verify") await import("./verify_bench.ts");

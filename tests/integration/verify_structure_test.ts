@@ -48,11 +48,14 @@ async function verifyPlain(
   options.tamper?.(encrypted);
   await using dir = await tempDir("backupy-verify-test-");
   const expected = options.sha === null ? undefined : options.sha ?? sha256Hex(encrypted);
+  // With row digests, as the manifest level reads them.
   return await verifyStructure(
     ReadableStream.from([encrypted]),
     await aesKey(),
     expected,
     dir.path,
+    undefined,
+    true,
   );
 }
 
