@@ -240,5 +240,7 @@ else
     log "building a test image failed"
     exit 1
   fi
+  # The images these replaced are left untagged; on vfs each is a full copy.
+  docker image prune -f >/dev/null
 fi
 tag_names
