@@ -232,6 +232,16 @@ export class MysqlEngine implements Engine {
    * aware), into the target's database - created when missing - or, for an
    * all-databases dump, into the databases it names.
    */
+  /** Drops database `name`; for scratch databases that restore verification created. */
+  async dropDatabase(name: string): Promise<void> {
+    const conn = await this.#connect();
+    try {
+      await conn.query(`DROP DATABASE IF EXISTS ${quoteName(name)}`);
+    } finally {
+      await conn.end().catch(() => conn.destroy());
+    }
+  }
+
   async restore(source: ReadableStream<Uint8Array>, signal: AbortSignal): Promise<RestoreResult> {
     const conn = await this.#connect();
     const close = () => conn.destroy();

@@ -1,7 +1,7 @@
 /**
  * `verify --level restore`: restore the backup for real - SQLite into a
- * temporary file, PostgreSQL into a temporary database on the `--scratch`
- * server - with the agent's own native restore, dump the result again with
+ * temporary file, PostgreSQL and MySQL/MariaDB into a temporary database on
+ * the `--scratch` server - with the agent's own native restore, dump the result again with
  * its own engine, and compare every object's rows and digest with the
  * manifest. The scratch database or file is removed on every path.
  *
@@ -11,7 +11,8 @@ import { join } from "node:path";
 import { decryptBackup } from "../../decrypt/decrypt_backup.ts";
 import { fileSource } from "../../decrypt/file_source.ts";
 import type { Engine } from "../engines/engine.ts";
-import { createEngine } from "../engines/engine_factory.ts";
+import { createEngine, engineName } from "../engines/engine_factory.ts";
+import type { MysqlEngine } from "../engines/mysql_engine.ts";
 import type { PostgresEngine } from "../engines/postgres_engine.ts";
 import { SqliteEngine } from "../engines/sqlite_engine.ts";
 import { targetFromUrl, urlExtras } from "../local/target_url.ts";
@@ -28,6 +29,12 @@ export interface RestoreCheckRequest {
   scratch?: string;
   tempDir: string;
   signal: AbortSignal;
+}
+
+/** Whether a scratch server of engine `scratch` can take a backup of `backup`. */
+function sameFamily(backup: string, scratch: string): boolean {
+  const family = (name: string) => (name === "mariadb" ? "mysql" : name);
+  return family(backup) === family(scratch);
 }
 
 /** Streams the decrypted, decompressed dump into `restore`. */
@@ -103,18 +110,25 @@ export async function restoreCheck(request: RestoreCheckRequest): Promise<Verify
     } finally {
       for (const suffix of ["", "-wal", "-shm"]) await Deno.remove(path + suffix).catch(() => {});
     }
-  } else if (manifest.engine === "postgresql") {
+  } else if (["postgresql", "mysql", "mariadb"].includes(manifest.engine)) {
+    const scheme = manifest.engine === "postgresql" ? "postgres" : "mysql";
     if (!request.scratch) {
-      return fail("--level restore of a PostgreSQL backup needs --scratch postgres://...");
+      return fail(`--level restore of a ${manifest.engine} backup needs --scratch ${scheme}://...`);
     }
     const database = `backupy_verify_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
     const target = targetFromUrl(request.scratch);
+    if (
+      engineName(target.type) === undefined ||
+      !sameFamily(manifest.engine, engineName(target.type)!)
+    ) {
+      return fail(`--scratch must be a ${scheme}:// URL for a ${manifest.engine} backup`);
+    }
     target.connection!.database = database;
     const engine = createEngine(
       target,
       { tempDir: request.tempDir },
       urlExtras(request.scratch),
-    ) as PostgresEngine;
+    ) as PostgresEngine | MysqlEngine;
     // An interrupted restore ends its connections with queries in flight, and
     // postgres.js fails those from a timer, outside any await: that must not
     // end the process before the scratch database is dropped.
@@ -139,7 +153,7 @@ export async function restoreCheck(request: RestoreCheckRequest): Promise<Verify
     }
   } else {
     return fail(
-      `the restore level supports SQLite and PostgreSQL backups in this build, not ${manifest.engine}`,
+      `the restore level supports SQLite, PostgreSQL and MySQL/MariaDB backups in this build, not ${manifest.engine}`,
     );
   }
   const problems = compareObjects(manifest.objects, found);

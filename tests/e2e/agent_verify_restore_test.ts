@@ -158,3 +158,73 @@ Deno.test("verify --level restore: PostgreSQL into a scratch database that is al
     await psql(`DROP DATABASE IF EXISTS ${source} WITH (FORCE)`);
   }
 });
+
+Deno.test("verify --level restore: MariaDB into a scratch database, dropped afterwards; a scratch of another engine is refused", async () => {
+  const source = `backupy_restore_src_${crypto.randomUUID().slice(0, 8)}`;
+  const client = ["--protocol=tcp", "-h", "127.0.0.1", "-u", "backupy"];
+  const mariadb = async (sql: string) => {
+    const out = await new Deno.Command("mariadb", {
+      args: [...client, "-N", "-e", sql],
+      env: { MYSQL_PWD: "backupy-test-pw" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
+    return new TextDecoder().decode(out.stdout).trim();
+  };
+  await using dir = await tempDir("backupy-verify-restore-mariadb-");
+  await mariadb(`CREATE DATABASE ${source}; USE ${source};
+    CREATE TABLE items (id INT PRIMARY KEY, name VARCHAR(50), data BLOB, f DOUBLE);
+    INSERT INTO items SELECT seq, CONCAT('it''s ', seq), UNHEX(MD5(seq)), seq / 3 FROM seq_1_to_5000;
+    CREATE TABLE empty_one (id INT);`);
+  try {
+    const out = join(dir.path, "my.enc");
+    const key = join(dir.path, "my.key");
+    const backup = await runAgent(
+      [
+        "backup",
+        "--target",
+        `mariadb://backupy@127.0.0.1:3306/${source}`,
+        "--out",
+        out,
+        "--generate-key",
+        key,
+      ],
+      { MYSQL_PWD: "backupy-test-pw" },
+    );
+    assertEquals(backup.code, 0, backup.stderr);
+    const verified = await runAgent([
+      "verify",
+      "--in",
+      out,
+      "--key-file",
+      key,
+      "--level",
+      "restore",
+      "--scratch",
+      "mariadb://backupy:backupy-test-pw@127.0.0.1:3306/",
+    ]);
+    assertEquals(verified.code, 0, verified.stderr);
+    assertStringIncludes(verified.stderr, "2 objects equal the manifest's");
+    assertEquals(
+      await mariadb("SHOW DATABASES LIKE 'backupy_verify_%'"),
+      "",
+      "the scratch database was dropped",
+    );
+    const wrong = await runAgent([
+      "verify",
+      "--in",
+      out,
+      "--key-file",
+      key,
+      "--level",
+      "restore",
+      "--scratch",
+      SCRATCH,
+    ]);
+    assertEquals(wrong.code, 1);
+    assertStringIncludes(wrong.stderr, "--scratch must be a mysql:// URL");
+  } finally {
+    await mariadb(`DROP DATABASE IF EXISTS ${source}`);
+  }
+});
