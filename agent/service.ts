@@ -28,7 +28,6 @@ import { forwardRunLogs } from "./runs/run_log_forwarder.ts";
 import { RunManager, type RunTiming } from "./runs/run_manager.ts";
 import { AppliedConfig } from "./state/applied_config.ts";
 import { Outbox } from "./state/outbox.ts";
-import { ManifestRecords } from "./state/manifest_records.ts";
 import { RunRecords } from "./state/run_records.ts";
 import { StateStore } from "./state/state_store.ts";
 import { currentUpdateEnvironment, selfUpdateRefusal } from "./update/self_update_policy.ts";
@@ -111,7 +110,6 @@ export async function runService(
     stagingDir: staging,
     maxParallelJobs: () => maxParallel,
     hookEnv: hookEnvironment(),
-    manifests: new ManifestRecords(store),
     timing: tuning.runs,
   });
   const health = new HealthChecker(outbox, log.child("health"), metrics);

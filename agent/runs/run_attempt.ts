@@ -20,8 +20,6 @@ import type { Logger } from "../log/logger.ts";
 import { runBackupPipeline } from "../pipeline/backup_pipeline.ts";
 import { type UploadError, uploadStaged } from "../pipeline/presigned_upload.ts";
 import { type HookLimits, runHooks } from "./hook_runner.ts";
-import type { ManifestRecords } from "../state/manifest_records.ts";
-import type { ManifestObject } from "../manifest/backup_manifest.ts";
 
 /** Everything an attempt needs. */
 export interface AttemptContext {
@@ -44,8 +42,6 @@ export interface AttemptContext {
   activity(): void;
   /** An upload retry happened. */
   uploadRetried(error: UploadError): void;
-  /** Where the run's manifest is kept (restore verification); none: no manifest is made. */
-  manifests?: ManifestRecords;
 }
 
 /** What a successful attempt produced. */
@@ -58,42 +54,6 @@ export interface AttemptResult {
 /** The staged file of a run. */
 export function stagedPath(stagingDir: string, runId: string): string {
   return join(stagingDir, `${runId.replace(/[^A-Za-z0-9._-]/g, "_")}.enc`);
-}
-
-/**
- * Keeps the run's manifest in the state store and says what it holds in
- * the run's log. A manifest that could not be made costs the backup
- * nothing but a warning.
- */
-async function keepManifest(
-  ctx: AttemptContext,
-  engine: string,
-  engineVersion: string,
-  result: { sha256: string; encryptedBytes: number; dumpedBytes: number },
-  made: Promise<{ objects: ManifestObject[] }> | undefined,
-): Promise<void> {
-  if (!ctx.manifests || !made) return;
-  let objects: ManifestObject[];
-  try {
-    objects = (await made).objects;
-  } catch (error) {
-    ctx.log.warn("no manifest for this run", { error: (error as Error).message });
-    return;
-  }
-  ctx.manifests.put(ctx.job.id, ctx.request.runId, {
-    manifest_version: 1,
-    engine,
-    engine_version: engineVersion,
-    created_at: new Date().toISOString(),
-    backup_sha256: result.sha256,
-    backup_bytes: result.encryptedBytes,
-    dump_bytes: result.dumpedBytes,
-    objects,
-  });
-  ctx.log.info("manifest kept", {
-    objects: objects.length,
-    rows: objects.reduce((n, o) => n + o.rows, 0),
-  });
 }
 
 /** Runs one attempt; throws on any failure. */
@@ -131,7 +91,6 @@ export async function runAttempt(ctx: AttemptContext): Promise<AttemptResult> {
     const dump = await engine.dump(ctx.signal, {
       warn: (message) => log.warn(message),
       compressedDownstream: ctx.compression !== "none",
-      manifest: ctx.manifests !== undefined,
     });
     let result;
     {
@@ -165,7 +124,6 @@ export async function runAttempt(ctx: AttemptContext): Promise<AttemptResult> {
       encrypted_bytes: result.encryptedBytes,
       engine_version: engineVersion,
     });
-    await keepManifest(ctx, engine.name, engineVersion, result, dump.manifest);
 
     ctx.progress("uploading", 90);
     const url = new Secret(request.uploadCreds!.presignedPutUrl);

@@ -18,7 +18,6 @@ import type { Envelope } from "@backupy/gen/backup/v1/envelope_pb.ts";
 import type { Compression } from "../../decrypt/decompress_stream.ts";
 import { type Dek, dekFromBytes, importDek } from "../../decrypt/dek.ts";
 import type { EngineContext } from "../engines/engine_factory.ts";
-import type { ManifestRecords } from "../state/manifest_records.ts";
 import type { Logger } from "../log/logger.ts";
 import { redactText } from "../log/redact.ts";
 import type { AgentMetrics } from "../metrics/agent_metrics.ts";
@@ -64,8 +63,6 @@ export interface RunManagerOptions {
   maxParallelJobs: () => number;
   /** Environment hooks inherit (secrets removed). */
   hookEnv: Record<string, string>;
-  /** Where run manifests are kept. */
-  manifests?: ManifestRecords;
   timing?: Partial<RunTiming>;
   now?: () => number;
 }
@@ -392,7 +389,6 @@ export class RunManager {
             progress,
             activity,
             uploadRetried: () => this.#o.metrics?.uploadRetried(),
-            manifests: this.#o.manifests,
           });
           outcome = { kind: "success", message: "" };
           break;

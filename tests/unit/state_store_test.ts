@@ -6,8 +6,6 @@ import { deriveStateKey, StateSealer, UnsealError } from "../../agent/state/stat
 import { StateStore } from "../../agent/state/state_store.ts";
 import { Outbox } from "../../agent/state/outbox.ts";
 import { RunRecords } from "../../agent/state/run_records.ts";
-import { ManifestRecords } from "../../agent/state/manifest_records.ts";
-import { tempDir } from "../support/agent_fixtures.ts";
 import { Logger } from "../../agent/log/logger.ts";
 import { JobStatus } from "@backupy/gen/backup/v1/common_pb.ts";
 import { JobUpdateSchema, LogEventSchema } from "@backupy/gen/backup/v1/agent_to_server_pb.ts";
@@ -132,37 +130,5 @@ Deno.test("runs: one record per run_id, finish queues the final message once", a
     store.close();
   } finally {
     await Deno.remove(dir, { recursive: true });
-  }
-});
-
-Deno.test("manifests: sealed, the newest 10 per job kept, other jobs untouched", async () => {
-  await using dir = await tempDir("backupy-manifests-");
-  const store = StateStore.open(dir.path, { agentKey: KEY });
-  try {
-    const records = new ManifestRecords(store);
-    const manifest = (n: number) => ({
-      manifest_version: 1 as const,
-      engine: "sqlite",
-      engine_version: "SQLite 3",
-      created_at: new Date(n).toISOString(),
-      backup_sha256: n.toString(16).padStart(64, "0"),
-      backup_bytes: n,
-      dump_bytes: n,
-      objects: [{ name: "items", rows: n, digest: "00" }],
-    });
-    records.put("other", "r-x", manifest(999));
-    for (let i = 0; i < 12; i++) records.put("job", `r-${String(i).padStart(2, "0")}`, manifest(i));
-    const kept = records.runs("job");
-    assertEquals(kept.length, 10);
-    assertEquals(kept[0], "r-11");
-    assertEquals(records.get("job", "r-01"), undefined, "the oldest are dropped");
-    assertEquals(records.get("job", "r-11")?.objects[0].rows, 11);
-    assertEquals(records.runs("other"), ["r-x"]);
-    // Sealed: the manifest's text is not in the database file.
-    const raw = store.all("SELECT value FROM sealed WHERE key = 'manifest/job/r-11'")[0]
-      .value as Uint8Array;
-    assert(!new TextDecoder().decode(raw).includes("items"));
-  } finally {
-    store.close();
   }
 });
