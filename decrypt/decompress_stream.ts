@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { concatBytes } from "./concat_bytes.ts";
 import { DecompressionError } from "./errors.ts";
 import {
   type SyncZlibHandle,
@@ -38,13 +39,6 @@ export function detectCompression(head: Uint8Array): "zstd" | "gzip" | null | un
   if (matches(GZIP_MAGIC)) return head.length >= GZIP_MAGIC.length ? "gzip" : undefined;
   if (matches(ZSTD_MAGIC)) return head.length >= ZSTD_MAGIC.length ? "zstd" : undefined;
   return null;
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const joined = new Uint8Array(a.length + b.length);
-  joined.set(a);
-  joined.set(b, a.length);
-  return joined;
 }
 
 /** zstd: one decoder per frame; truncation is caught by the frame scanner. */
@@ -118,7 +112,7 @@ async function* decompressChunks(
         found = null;
         break;
       }
-      head = concat(head, value);
+      head = concatBytes([head, value]);
       found = detectCompression(head);
     }
     if (found === null) {

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { concatBytes } from "../../decrypt/concat_bytes.ts";
 import { Secret } from "../../decrypt/secret.ts";
 import { checkedDump, type CompletenessCheck } from "./checked_dump.ts";
 import type { ContainerFacts, ContainerRuntime, ExecProcess } from "./container_exec.ts";
@@ -153,7 +154,7 @@ export abstract class DockerExecEngine implements Engine {
           `: ${stderrSummary(stderrTail) || "no message"}`,
       );
     }
-    return new TextDecoder().decode(concat(chunks));
+    return new TextDecoder().decode(concatBytes(chunks));
   }
 
   /**
@@ -187,14 +188,4 @@ export abstract class DockerExecEngine implements Engine {
   protected async runQuietly(argv: string[]): Promise<void> {
     await this.runText(argv[0], argv, {}).catch(() => {});
   }
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
 }

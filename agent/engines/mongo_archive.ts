@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { concatBytes } from "../../decrypt/concat_bytes.ts";
 import { EJSON, Int32, Long, serialize } from "bson";
 import { ARCHIVE_MAGIC, TERMINATOR } from "./mongo_archive_format.ts";
 
@@ -71,7 +72,7 @@ export function encodePrelude(
     }));
   }
   parts.push(TERMINATOR);
-  return concat(parts);
+  return concatBytes(parts);
 }
 
 /** The header that opens a namespace's block. */
@@ -81,19 +82,9 @@ export function encodeBlockHeader(db: string, collection: string): Uint8Array {
 
 /** Terminator, then the namespace's EOF header with its CRC, then a terminator. */
 export function encodeNamespaceEnd(db: string, collection: string, crc: bigint): Uint8Array {
-  return concat([
+  return concatBytes([
     TERMINATOR,
     serialize({ db, collection, EOF: true, CRC: Long.fromBigInt(BigInt.asIntN(64, crc)) }),
     TERMINATOR,
   ]);
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }

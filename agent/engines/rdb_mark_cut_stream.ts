@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { concatBytes } from "../../decrypt/concat_bytes.ts";
 import { RdbTrailer } from "./rdb_format.ts";
 
 /** Length of the diskless sync's EOF mark. */
@@ -19,9 +20,7 @@ export class RdbMarkCutStream extends TransformStream<Uint8Array, Uint8Array> {
     let held = new Uint8Array(0);
     super({
       transform(chunk, controller) {
-        const all = new Uint8Array(held.length + chunk.length);
-        all.set(held);
-        all.set(chunk, held.length);
+        const all = concatBytes([held, chunk]);
         const release = Math.max(0, all.length - MARK);
         if (release > 0) {
           const out = all.subarray(0, release);

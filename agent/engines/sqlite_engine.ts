@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { concatBytes } from "../../decrypt/concat_bytes.ts";
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
 import { fileSource } from "../../decrypt/file_source.ts";
@@ -188,10 +189,7 @@ export class SqliteFileCheck implements CompletenessCheck {
 
   update(chunk: Uint8Array): void {
     if (this.#header.length < 100) {
-      const joined = new Uint8Array(this.#header.length + chunk.length);
-      joined.set(this.#header);
-      joined.set(chunk, this.#header.length);
-      this.#header = joined.slice(0, 100);
+      this.#header = concatBytes([this.#header, chunk]).slice(0, 100);
     }
     this.#streamed += chunk.length;
   }

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { concatBytes } from "../../decrypt/concat_bytes.ts";
 import { decryptBackup } from "../../decrypt/decrypt_backup.ts";
 import { BackupyError } from "../../decrypt/errors.ts";
 import { FrameEncryptStream } from "../../decrypt/frame_encrypt_stream.ts";
@@ -84,7 +85,7 @@ export async function readManifest(path: string, key: CryptoKey): Promise<Backup
   }
   let manifest: BackupManifest;
   try {
-    manifest = JSON.parse(new TextDecoder().decode(concat(chunks)));
+    manifest = JSON.parse(new TextDecoder().decode(concatBytes(chunks)));
   } catch {
     throw new ManifestError(`the manifest ${path} is not JSON`);
   }
@@ -94,14 +95,4 @@ export async function readManifest(path: string, key: CryptoKey): Promise<Backup
     throw new ManifestError(`the manifest ${path} is not a version 1 manifest`);
   }
   return manifest;
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
 }

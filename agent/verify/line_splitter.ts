@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { concatBytes } from "../../decrypt/concat_bytes.ts";
 
 const NEWLINE = 0x0a;
 
@@ -29,7 +30,7 @@ export class LineSplitter {
       let line = chunk.subarray(start, end + 1);
       if (this.#partial.length) {
         this.#partial.push(line);
-        line = concat(this.#partial);
+        line = concatBytes(this.#partial);
         this.#partial = [];
       }
       this.#onLine(line);
@@ -41,14 +42,4 @@ export class LineSplitter {
   get rest(): number {
     return this.#partial.reduce((n, p) => n + p.length, 0);
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }

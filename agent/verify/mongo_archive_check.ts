@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { concatBytes } from "../../decrypt/concat_bytes.ts";
 import { deserialize } from "bson";
 import { Crc64Xz } from "../engines/crc64.ts";
 import { RowDigest } from "../manifest/row_digest.ts";
@@ -43,9 +44,7 @@ export class MongoArchiveCheck implements FormatCheck {
 
   update(chunk: Uint8Array): void {
     if (this.#state === "broken") return;
-    const joined = new Uint8Array(this.#buffer.length + chunk.length);
-    joined.set(this.#buffer);
-    joined.set(chunk, this.#buffer.length);
+    const joined = concatBytes([this.#buffer, chunk]);
     let at = 0;
     const view = new DataView(joined.buffer);
     while (!this.#isBroken() && joined.length - at >= 4) {

@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { concatBytes } from "../../decrypt/concat_bytes.ts";
 import type { FormatCheck } from "./format_check.ts";
 
 /** Archive format versions (K_VERS_1_x) that change what an entry holds. */
@@ -101,10 +102,7 @@ export class PgCustomCheck implements FormatCheck {
       chunk = chunk.subarray(skip);
       if (chunk.length === 0) return;
     }
-    const joined = new Uint8Array(this.#buffer.length + chunk.length);
-    joined.set(this.#buffer);
-    joined.set(chunk, this.#buffer.length);
-    this.#buffer = joined;
+    this.#buffer = concatBytes([this.#buffer, chunk]);
     try {
       this.#parse();
     } catch (error) {

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { concatBytes } from "../../decrypt/concat_bytes.ts";
 import { RDB_FORMAT, RdbTrailer } from "../engines/rdb_format.ts";
 import type { FormatCheck } from "./format_check.ts";
 
@@ -16,10 +17,7 @@ export class RdbCheck implements FormatCheck {
 
   update(chunk: Uint8Array): void {
     if (this.#head.length < RDB_FORMAT.headerBytes) {
-      const joined = new Uint8Array(this.#head.length + chunk.length);
-      joined.set(this.#head);
-      joined.set(chunk, this.#head.length);
-      this.#head = joined.slice(0, RDB_FORMAT.headerBytes);
+      this.#head = concatBytes([this.#head, chunk]).slice(0, RDB_FORMAT.headerBytes);
     }
     this.#trailer.update(chunk);
   }

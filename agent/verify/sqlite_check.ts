@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { concatBytes } from "../../decrypt/concat_bytes.ts";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { sqliteFileSize } from "../engines/sqlite_engine.ts";
@@ -32,10 +33,7 @@ export class SqliteCheck implements FormatCheck {
   update(chunk: Uint8Array): void {
     this.#file ??= Deno.openSync(this.#path, { write: true, createNew: true, mode: 0o600 });
     if (this.#header.length < 100) {
-      const joined = new Uint8Array(this.#header.length + chunk.length);
-      joined.set(this.#header);
-      joined.set(chunk, this.#header.length);
-      this.#header = joined.slice(0, 100);
+      this.#header = concatBytes([this.#header, chunk]).slice(0, 100);
     }
     this.#bytes += chunk.length;
     let written = 0;

@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { concatBytes } from "../../decrypt/concat_bytes.ts";
 import { decryptBackup, type DecryptBackupResult } from "../../decrypt/decrypt_backup.ts";
 import { BackupyError } from "../../decrypt/errors.ts";
 import { SQLITE_MAGIC } from "../engines/sqlite_engine.ts";
@@ -98,10 +99,7 @@ export async function verifyStructure(
   const feed = (chunk: Uint8Array) => {
     dumpBytes += chunk.length;
     if (check) return check.update(chunk);
-    const joined = new Uint8Array(head!.length + chunk.length);
-    joined.set(head!);
-    joined.set(chunk, head!.length);
-    head = joined;
+    head = concatBytes([head!, chunk]);
     if (head.length >= SNIFF_BYTES) {
       check = checkFor(head, tempDir, digests);
       check.update(head);
