@@ -12,7 +12,13 @@
 import { concatBytes } from "../../decrypt/concat_bytes.ts";
 import { decryptBackup, type DecryptBackupResult } from "../../decrypt/decrypt_backup.ts";
 import { BackupyError } from "../../decrypt/errors.ts";
-import { SQLITE_MAGIC } from "../engines/sqlite_engine.ts";
+import type { DumpFormat } from "../engines/engine.ts";
+import { SQLITE_FORMAT } from "../engines/sqlite_engine.ts";
+import { MONGO_ARCHIVE_FORMAT } from "../engines/mongo_archive_format.ts";
+import { RDB_FORMAT } from "../engines/rdb_format.ts";
+import { PG_CUSTOM_FORMAT } from "../engines/docker_exec_postgres.ts";
+import { POSTGRES_FORMAT } from "../engines/postgres_engine.ts";
+import { MYSQL_FORMAT } from "../engines/mysql_engine.ts";
 import type { FormatCheck } from "./format_check.ts";
 import { MongoArchiveCheck } from "./mongo_archive_check.ts";
 import { PgCustomCheck } from "./pg_custom_check.ts";
@@ -55,23 +61,19 @@ class UnsupportedCheck implements FormatCheck {
   }
 }
 
-/** The check for the dump that starts with `head`. */
+/**
+ * The check for the dump that starts with `head`, told by the same header
+ * checks the engines apply while dumping.
+ */
 export function checkFor(head: Uint8Array, tempDir: string, digests = true): FormatCheck {
-  const starts = (bytes: ArrayLike<number>) =>
-    head.length >= bytes.length && Array.from(bytes).every((b, i) => head[i] === b);
-  if (starts(SQLITE_MAGIC)) return new SqliteCheck(tempDir, digests);
-  if (starts([0x6d, 0xe2, 0x99, 0x81])) return new MongoArchiveCheck(digests);
-  const text = new TextDecoder().decode(head);
-  if (/^REDIS\d{4}/.test(text)) return new RdbCheck();
-  if (text.startsWith("PGDMP")) return new PgCustomCheck();
-  const body = text.replace(/^\/\*M!999999\\- enable the sandbox mode \*\/\s*\n/, "");
-  if (
-    body.startsWith("--\n-- PostgreSQL database dump") ||
-    body.startsWith("-- PostgreSQL database dump")
-  ) {
-    return new PostgresSqlCheck(digests);
-  }
-  if (/^-- (MySQL|MariaDB) dump/.test(body)) return new MysqlSqlCheck(digests);
+  const is = (format: DumpFormat) =>
+    head.length >= format.headerBytes && format.checkHeader(head) === null;
+  if (is(SQLITE_FORMAT)) return new SqliteCheck(tempDir, digests);
+  if (is(MONGO_ARCHIVE_FORMAT)) return new MongoArchiveCheck(digests);
+  if (is(RDB_FORMAT)) return new RdbCheck();
+  if (is(PG_CUSTOM_FORMAT)) return new PgCustomCheck();
+  if (is(POSTGRES_FORMAT)) return new PostgresSqlCheck(digests);
+  if (is(MYSQL_FORMAT)) return new MysqlSqlCheck(digests);
   return new UnsupportedCheck(
     "unknown",
     head.length === 0
