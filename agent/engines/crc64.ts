@@ -56,25 +56,19 @@ function variant(reflectedPoly: bigint, inverted: boolean): Variant {
 const JONES = variant(0x95ac9329ac4bc9b5n, false);
 const XZ = variant(0xc96c5795d7870f42n, true);
 
-/** An incremental reflected CRC-64. */
-class Crc64 {
-  readonly #v: Variant;
-  #lo: number;
-  #hi: number;
-
-  protected constructor(v: Variant) {
-    this.#v = v;
-    this.#lo = v.inverted ? -1 : 0;
-    this.#hi = v.inverted ? -1 : 0;
-  }
-
-  /** Adds `bytes`. */
-  update(bytes: Uint8Array): void {
-    const { tableLo: L, tableHi: H } = this.#v;
-    let lo = this.#lo;
-    let hi = this.#hi;
-    let i = 0;
-    const end8 = bytes.length - 7;
+/**
+ * Runs `bytes` through the CRC whose running [low, high] halves are in
+ * `state` (the one loop both the incremental class and the per-row function
+ * use): eight bytes a step, then byte by byte.
+ */
+function advance(v: Variant, state: Int32Array, bytes: Uint8Array): void {
+  const L = v.tableLo;
+  const H = v.tableHi;
+  let lo = state[0];
+  let hi = state[1];
+  let i = 0;
+  const end8 = bytes.length - 7;
+  if (end8 > 0) {
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     for (; i < end8; i += 8) {
       lo ^= view.getInt32(i, true);
@@ -86,21 +80,36 @@ class Crc64 {
       lo = L[a] ^ L[b] ^ L[c] ^ L[d] ^ L[e] ^ L[f] ^ L[g] ^ L[h];
       hi = H[a] ^ H[b] ^ H[c] ^ H[d] ^ H[e] ^ H[f] ^ H[g] ^ H[h];
     }
-    const tableLo = L;
-    const tableHi = H;
-    for (; i < bytes.length; i++) {
-      const index = (lo ^ bytes[i]) & 0xff;
-      lo = ((lo >>> 8) | (hi << 24)) ^ tableLo[index];
-      hi = (hi >>> 8) ^ tableHi[index];
-    }
-    this.#lo = lo | 0;
-    this.#hi = hi | 0;
+  }
+  for (; i < bytes.length; i++) {
+    const index = (lo ^ bytes[i]) & 0xff;
+    lo = ((lo >>> 8) | (hi << 24)) ^ L[index];
+    hi = (hi >>> 8) ^ H[index];
+  }
+  state[0] = lo;
+  state[1] = hi;
+}
+
+/** An incremental reflected CRC-64. */
+class Crc64 {
+  readonly #v: Variant;
+  /** The running [low, high] halves. */
+  readonly #state: Int32Array;
+
+  protected constructor(v: Variant) {
+    this.#v = v;
+    this.#state = new Int32Array(2).fill(v.inverted ? -1 : 0);
+  }
+
+  /** Adds `bytes`. */
+  update(bytes: Uint8Array): void {
+    advance(this.#v, this.#state, bytes);
   }
 
   /** The checksum so far. */
   value(): bigint {
     const mask = this.#v.inverted ? 0xffffffff : 0;
-    return (BigInt((this.#hi ^ mask) >>> 0) << 32n) | BigInt((this.#lo ^ mask) >>> 0);
+    return (BigInt((this.#state[1] ^ mask) >>> 0) << 32n) | BigInt((this.#state[0] ^ mask) >>> 0);
   }
 }
 
@@ -138,35 +147,16 @@ export class Crc64Xz extends Crc64 {
   }
 }
 
+/** Scratch state for {@linkcode crc64XzInto}: no allocation per call. */
+const xzScratch = new Int32Array(2);
+
 /**
  * CRC-64/XZ of `bytes` into `out` as [low, high] 32-bit halves, without an
  * object or a BigInt: for per-row digests, called once per row.
  */
 export function crc64XzInto(bytes: Uint8Array, out: Uint32Array): void {
-  const L = XZ.tableLo;
-  const H = XZ.tableHi;
-  let lo = -1;
-  let hi = -1;
-  let i = 0;
-  const end8 = bytes.length - 7;
-  if (end8 > 0) {
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    for (; i < end8; i += 8) {
-      lo ^= view.getInt32(i, true);
-      hi ^= view.getInt32(i + 4, true);
-      const a = 7 * 256 + (lo & 0xff), b = 6 * 256 + ((lo >>> 8) & 0xff);
-      const c = 5 * 256 + ((lo >>> 16) & 0xff), d = 4 * 256 + (lo >>> 24);
-      const e = 3 * 256 + (hi & 0xff), f = 2 * 256 + ((hi >>> 8) & 0xff);
-      const g = 256 + ((hi >>> 16) & 0xff), h = hi >>> 24;
-      lo = L[a] ^ L[b] ^ L[c] ^ L[d] ^ L[e] ^ L[f] ^ L[g] ^ L[h];
-      hi = H[a] ^ H[b] ^ H[c] ^ H[d] ^ H[e] ^ H[f] ^ H[g] ^ H[h];
-    }
-  }
-  for (; i < bytes.length; i++) {
-    const index = (lo ^ bytes[i]) & 0xff;
-    lo = ((lo >>> 8) | (hi << 24)) ^ L[index];
-    hi = (hi >>> 8) ^ H[index];
-  }
-  out[0] = ~lo;
-  out[1] = ~hi;
+  xzScratch.fill(-1);
+  advance(XZ, xzScratch, bytes);
+  out[0] = ~xzScratch[0];
+  out[1] = ~xzScratch[1];
 }
