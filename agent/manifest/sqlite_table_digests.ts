@@ -40,13 +40,17 @@ export function canonicalSqliteRow(
   return out.take();
 }
 
+/** The user tables of `db` (not SQLite's own), by name. */
+export function sqliteUserTables(db: DatabaseSync): string[] {
+  return (db.prepare(
+    "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+  ).all() as { name: string }[]).map((row) => row.name);
+}
+
 /** Every user table of `db` with its row count and digest, by name. */
 export function sqliteTableDigests(db: DatabaseSync): ManifestObject[] {
-  const tables = db.prepare(
-    "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
-  ).all() as { name: string }[];
   const out = new ByteBuilder(4096);
-  return tables.map(({ name }) => {
+  return sqliteUserTables(db).map((name) => {
     const statement = db.prepare(`SELECT * FROM "${name.replaceAll('"', '""')}"`);
     statement.setReadBigInts(true);
     const digest = new RowDigest();

@@ -11,7 +11,7 @@ import { DatabaseSync } from "node:sqlite";
 import { sqliteFileSize } from "../engines/sqlite_engine.ts";
 import type { FormatCheck } from "./format_check.ts";
 import type { ManifestObject } from "../manifest/backup_manifest.ts";
-import { sqliteTableDigests } from "../manifest/sqlite_table_digests.ts";
+import { sqliteTableDigests, sqliteUserTables } from "../manifest/sqlite_table_digests.ts";
 
 /** The SQLite check; needs a directory for the temporary copy. */
 export class SqliteCheck implements FormatCheck {
@@ -78,10 +78,7 @@ export class SqliteCheck implements FormatCheck {
 
 /** Every user table with its row count (no digests: the structure level). */
 function tableCounts(db: DatabaseSync): ManifestObject[] {
-  const tables = db.prepare(
-    "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
-  ).all() as { name: string }[];
-  return tables.map(({ name }) => {
+  return sqliteUserTables(db).map((name) => {
     const row = db.prepare(`SELECT count(*) AS n FROM "${name.replaceAll('"', '""')}"`).get() as {
       n: number;
     };
