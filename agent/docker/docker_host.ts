@@ -319,7 +319,10 @@ export class DockerHost implements ContainerRuntime {
     return { stdout, exit, pid };
   }
 
-  /** The exit code once Docker saw the command end; null when it never will (container gone). */
+  /**
+   * Waits (up to 5 s) for Docker to see an exec end; its exit code, or null
+   * when there will be none (the container is gone).
+   */
   async #exitCode(exec: Docker.Exec): Promise<number | null> {
     for (let attempt = 0; attempt < 100; attempt++) {
       let info: Docker.ExecInspectInfo;
@@ -342,10 +345,7 @@ export class DockerHost implements ContainerRuntime {
       User: user,
     });
     await exec.start({ Detach: true });
-    for (let attempt = 0; attempt < 100; attempt++) {
-      const info = await exec.inspect();
-      if (!info.Running) return;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    // Done when Docker sees it end (its status does not matter: the target may be gone already).
+    await this.#exitCode(exec);
   }
 }
