@@ -13,8 +13,15 @@ import { HEALTH_META } from "../service_meta.ts";
 /** A heartbeat older than this means the control connection is not working. */
 const MIN_STALE_MS = 180_000;
 
-/** null when healthy, else why not. */
-export async function healthProblem(stateDir: string, now = Date.now()): Promise<string | null> {
+/**
+ * null when healthy, else why not. `heartbeatAfter` also asks for a
+ * heartbeat newer than that time (a freshly started agent, after an update).
+ */
+export async function healthProblem(
+  stateDir: string,
+  now = Date.now(),
+  heartbeatAfter = 0,
+): Promise<string | null> {
   let meta: Map<string, string>;
   try {
     const db = new DatabaseSync(join(stateDir, STATE_FILE), { readOnly: true });
@@ -43,7 +50,7 @@ export async function healthProblem(stateDir: string, now = Date.now()): Promise
     }
   }
   const last = Number(meta.get(HEALTH_META.lastHeartbeatMs) ?? 0);
-  if (last === 0) return "the agent has not sent a heartbeat yet";
+  if (last === 0 || last <= heartbeatAfter) return "the agent has not sent a heartbeat yet";
   const interval = Number(meta.get(HEALTH_META.heartbeatSec) ?? 30) * 1000;
   const age = now - last;
   if (age > Math.max(3 * interval, MIN_STALE_MS)) {

@@ -19,13 +19,10 @@
  */
 import { dirname, join } from "node:path";
 import type { SelfUpdate } from "@backupy/gen/backup/v1/server_to_agent_pb.ts";
-import { HEALTH_META } from "../service_meta.ts";
 import { healthProblem } from "../commands/health_check_command.ts";
 import type { Logger } from "../log/logger.ts";
-import { STATE_FILE } from "../state/state_store.ts";
 import { RELEASE_PUBLIC_KEY } from "./release_key.ts";
 import { importPublicKey, SignatureFormatError, verifySignature } from "./update_signature.ts";
-import { DatabaseSync } from "node:sqlite";
 
 /** The largest binary accepted. */
 const MAX_BINARY_BYTES = 512 * 1024 * 1024;
@@ -187,25 +184,6 @@ export async function prepareUpdate(
   }
 }
 
-/** The last heartbeat time the state store records. */
-function lastHeartbeat(stateDir: string): number {
-  try {
-    const db = new DatabaseSync(join(stateDir, STATE_FILE), { readOnly: true });
-    try {
-      const row = db.prepare("SELECT value FROM meta WHERE key = ?").get(
-        HEALTH_META.lastHeartbeatMs,
-      ) as
-        | { value: string }
-        | undefined;
-      return Number(row?.value ?? 0);
-    } finally {
-      db.close();
-    }
-  } catch {
-    return 0;
-  }
-}
-
 /** What became of an update. */
 export type UpdateOutcome =
   | { kind: "exited"; code: number }
@@ -250,7 +228,7 @@ export async function superviseUpdate(
   try {
     let healthy = false;
     while (!exited && Date.now() - started < healthTimeoutMs) {
-      if (lastHeartbeat(stateDir) > started && (await healthProblem(stateDir)) === null) {
+      if ((await healthProblem(stateDir, Date.now(), started)) === null) {
         healthy = true;
         break;
       }
