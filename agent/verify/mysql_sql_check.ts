@@ -64,11 +64,12 @@ export class MysqlSqlCheck implements FormatCheck {
     this.#lines.push(chunk);
   }
 
-  #table(table: string): RowDigest {
+  /** The table's manifest name (with the database a USE line chose) and its digest. */
+  #table(table: string): { name: string; digest: RowDigest } {
     const name = this.#database === null ? table : `${this.#database}/${table}`;
     let digest = this.#digests.get(name);
     if (!digest) this.#digests.set(name, digest = new RowDigest());
-    return digest;
+    return { name, digest };
   }
 
   #line(line: Uint8Array): void {
@@ -90,8 +91,7 @@ export class MysqlSqlCheck implements FormatCheck {
     const nameEnd = identifierEnd(line, INSERT.length);
     if (nameEnd < 0) return void this.#problems.push("an INSERT whose table name does not parse");
     const table = new TextDecoder().decode(line.subarray(INSERT.length, nameEnd));
-    const name = this.#database === null ? table : `${this.#database}/${table}`;
-    const digest = this.#table(table);
+    const { name, digest } = this.#table(table);
     let at = nameEnd;
     // An optional column list: (`a`,`b`) - parentheses may hide in names.
     if (line[at] === 0x20 && line[at + 1] === OPEN) {
