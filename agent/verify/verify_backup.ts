@@ -1,0 +1,117 @@
+/**
+ * Verification of one encrypted backup at a level (structure, manifest,
+ * restore) with the key already in hand: what `backupy-agent verify` runs
+ * after resolving its flags, and what service mode runs after a backup.
+ * Every check runs even when an earlier one failed, so the report names
+ * each problem.
+ *
+ * @module
+ */
+import { fileSource } from "../../decrypt/file_source.ts";
+import type { BackupManifest } from "../manifest/backup_manifest.ts";
+import { compareObjects } from "./compare_manifest.ts";
+import { restoreCheck } from "./restore_check.ts";
+import { type VerifyReport, verifyStructure } from "./verify_structure.ts";
+
+/** Levels this build proves, weakest first. */
+export const VERIFY_LEVELS = ["structure", "manifest", "restore"] as const;
+/** One of {@linkcode VERIFY_LEVELS}. */
+export type VerifyLevel = typeof VERIFY_LEVELS[number];
+
+/** What to verify and how far. */
+export interface VerifyFileRequest {
+  /** The encrypted backup. */
+  input: string;
+  /** Its DEK. */
+  key: CryptoKey;
+  level: VerifyLevel;
+  /** The SHA-256 the backup must have (token, flag); the manifest's when absent. */
+  expectedSha256?: string;
+  /** Required above `structure`. */
+  manifest?: BackupManifest;
+  /** Level restore, PostgreSQL and MySQL/MariaDB: the server to restore on. */
+  scratch?: string;
+  /** Where temporary copies go (SQLite); removed afterwards. */
+  tempParent?: string;
+  signal?: AbortSignal;
+}
+
+/** Verifies `request.input`; rejects only when the file cannot be opened. */
+export async function verifyFile(request: VerifyFileRequest): Promise<VerifyReport> {
+  const { manifest, key } = request;
+  if (request.level !== "structure" && !manifest) {
+    throw new Error(`internal error: level ${request.level} needs the backup's manifest`);
+  }
+  const file = await Deno.open(request.input, { read: true });
+  const tempDir = await Deno.makeTempDir({ dir: request.tempParent, prefix: "backupy-verify-" });
+  let report: VerifyReport;
+  try {
+    report = await verifyStructure(
+      fileSource(file),
+      key,
+      request.expectedSha256 ?? manifest?.backup_sha256,
+      tempDir,
+      request.signal,
+      request.level !== "structure",
+    );
+  } finally {
+    await Deno.remove(tempDir, { recursive: true }).catch(() => {});
+  }
+  if (!manifest) return report;
+  const problems: string[] = [];
+  if (manifest.backup_sha256 !== report.sha256) {
+    problems.push(
+      `the manifest belongs to the backup with SHA-256 ${manifest.backup_sha256}, not this file`,
+    );
+  }
+  if (manifest.objects.length === 0) {
+    problems.push(
+      `the manifest lists no objects: ${manifest.engine} backups carry no per-object facts yet`,
+    );
+  }
+  problems.push(...compareObjects(manifest.objects, report.objects));
+  report.level = "manifest";
+  const manifestOk = problems.length === 0;
+  report.checks.push({
+    name: "manifest",
+    ok: manifestOk,
+    detail: manifestOk
+      ? `${manifest.objects.length} objects: row counts and digests equal the manifest's (${manifest.engine_version}, ${manifest.created_at})`
+      : problems.join("; "),
+  });
+  if (request.level === "restore") {
+    report.level = "restore";
+    if (!report.ok || !manifestOk) {
+      report.checks.push({
+        name: "restore",
+        ok: false,
+        detail: "not attempted: the backup did not pass the structure and manifest checks",
+      });
+    } else {
+      const scratchDir = await Deno.makeTempDir({
+        dir: request.tempParent,
+        prefix: "backupy-verify-restore-",
+      });
+      try {
+        report.checks.push(
+          await restoreCheck({
+            input: request.input,
+            key,
+            manifest,
+            scratch: request.scratch,
+            tempDir: scratchDir,
+            signal: request.signal ?? new AbortController().signal,
+          }).catch((error) => ({
+            name: "restore" as const,
+            ok: false,
+            detail: `the restore failed: ${(error as Error).message}`,
+          })),
+        );
+      } finally {
+        await Deno.remove(scratchDir, { recursive: true }).catch(() => {});
+      }
+    }
+  }
+  report.ok = report.checks.every((c) => c.ok);
+  return report;
+}
