@@ -89,6 +89,10 @@ Commands:
                                        server where the user may create databases
                    --allow-expired     accept an expired token
                    --json              the report as one JSON object
+  manifest       the manifests kept by service mode (BACKUPY_VERIFY=manifest), newest first
+                   --run ID --out F    write that run's manifest (encrypted with the run's
+                                       DEK, needs BACKUPY_AGENT_KEY) for verify --manifest F
+                   --json              the list as JSON
   discover       find the database containers on this Docker host (DOCKER_HOST or
                  BACKUPY_DOCKER_SOCKET) and print names, types, ports, env hint keys
                    --json              as JSON
@@ -105,6 +109,7 @@ const COMMANDS = [
   "dump-state",
   "discover",
   "verify",
+  "manifest",
 ] as const;
 type Command = typeof COMMANDS[number];
 
@@ -140,6 +145,12 @@ const FLAGS: Record<
   "health-check": { help: { type: "boolean", short: "h" } },
   "dump-state": { help: { type: "boolean", short: "h" }, "allow-secrets": { type: "boolean" } },
   discover: { help: { type: "boolean", short: "h" }, json: { type: "boolean", default: false } },
+  manifest: {
+    help: { type: "boolean", short: "h" },
+    run: { type: "string" },
+    out: { type: "string" },
+    json: { type: "boolean", default: false },
+  },
   verify: {
     help: { type: "boolean", short: "h" },
     in: { type: "string" },
@@ -395,6 +406,33 @@ export async function main(args: string[]): Promise<number> {
         if (values.json) console.log(JSON.stringify(report));
         else for (const line of formatVerifyReport(report, input)) console.error(line);
         return report.ok ? 0 : 1;
+      }
+      case "manifest": {
+        const { exportManifest, listManifests } = await import("./commands/manifest_command.ts");
+        const runId = values.run as string | undefined;
+        const out = values.out as string | undefined;
+        if ((runId === undefined) !== (out === undefined)) {
+          throw new UsageError(
+            "manifest: give --run ID and --out FILE together (or neither, to list)",
+          );
+        }
+        if (runId === undefined) {
+          const { config } = loadAgentConfig(env, { requireKey: false });
+          const kept = listManifests(config.stateDir);
+          if (values.json) console.log(JSON.stringify(kept, null, 2));
+          else if (kept.length === 0) console.error("no manifests kept");
+          else {
+            for (const m of kept) {
+              console.log(`${m.run_id}  ${m.job_id}  ${m.created_at}  sha256 ${m.backup_sha256}`);
+            }
+          }
+          return 0;
+        }
+        const { config } = loadAgentConfig(env, { requireKey: true });
+        const made = await exportManifest(config.stateDir, config.agentKey!, runId, out!);
+        if (values.json) console.log(JSON.stringify({ ok: true, out, ...made }));
+        else console.error(`wrote the manifest of run ${runId} (job ${made.job_id}) to ${out}`);
+        return 0;
       }
       case "discover": {
         const { discover, discoveryTable } = await import("./commands/discover_command.ts");

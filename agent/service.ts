@@ -26,6 +26,8 @@ import { AgentMetrics } from "./metrics/agent_metrics.ts";
 import { serveMetrics } from "./metrics/metrics_server.ts";
 import { forwardRunLogs } from "./runs/run_log_forwarder.ts";
 import { RunManager, type RunTiming } from "./runs/run_manager.ts";
+import { BackupVerifier } from "./runs/backup_verifier.ts";
+import { ManifestStore } from "./state/manifest_store.ts";
 import { AppliedConfig } from "./state/applied_config.ts";
 import { Outbox } from "./state/outbox.ts";
 import { RunRecords } from "./state/run_records.ts";
@@ -100,6 +102,13 @@ export async function runService(
       },
     });
   let maxParallel = config.maxParallelJobs;
+  const verifier = config.verifyAfterBackup &&
+    new BackupVerifier({
+      level: config.verifyAfterBackup,
+      log: log.child("runs"),
+      metrics,
+      tempDir: staging,
+    });
   const runs = new RunManager({
     records,
     outbox,
@@ -111,6 +120,8 @@ export async function runService(
     maxParallelJobs: () => maxParallel,
     hookEnv: hookEnvironment(),
     timing: tuning.runs,
+    verifier,
+    manifests: new ManifestStore(store),
   });
   const health = new HealthChecker(outbox, log.child("health"), metrics);
 
@@ -237,7 +248,11 @@ export async function runService(
   });
   runs.recover();
   session.start();
-  log.info("agent started", { version: VERSION, state_dir: config.stateDir });
+  log.info("agent started", {
+    version: VERSION,
+    state_dir: config.stateDir,
+    verify_after_backup: config.verifyAfterBackup ?? "off",
+  });
 
   const stopFor = await Promise.race([
     new Promise<{ signal: Deno.Signal }>((resolve) => {
@@ -255,6 +270,8 @@ export async function runService(
     });
   }
   await runs.shutdown(tuning.shutdownGraceMs ?? 30_000);
+  // A verification in progress is cut: it can take as long as the backup did.
+  await verifier?.shutdown();
   health.stop();
   await discovery?.stop();
   await session.stop(5000);

@@ -87,7 +87,11 @@ export function dumpState(stateDir: string, agentKey?: Secret<string>): Record<s
           bytes,
         ) => toJson(EnvelopeSchema, fromBinary(EnvelopeSchema, bytes))),
     }));
-    return { state_dir: stateDir, meta, sealed, outbox, runs };
+    // Encrypted with the run's DEK under the seal: never opened here.
+    const manifests = store.all(
+      "SELECT run_id, job_id, created_ms, backup_sha256, manifest FROM manifests ORDER BY created_ms",
+    ).map((r) => ({ ...r, manifest: sealedNote(r.manifest) }));
+    return { state_dir: stateDir, meta, sealed, outbox, runs, manifests };
   } finally {
     store.close();
   }

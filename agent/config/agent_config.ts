@@ -28,7 +28,14 @@ export interface AgentConfig {
   metricsListen?: { hostname: string; port: number };
   /** Parallel runs until the server says otherwise. */
   maxParallelJobs: number;
+  /** Verify every backup after it was reported (BACKUPY_VERIFY); undefined: do not. */
+  verifyAfterBackup?: AfterBackupVerifyLevel;
 }
+
+/** Levels service mode can verify after every backup (restore needs a schedule). */
+export const AFTER_BACKUP_VERIFY_LEVELS = ["structure", "manifest"] as const;
+/** One of {@linkcode AFTER_BACKUP_VERIFY_LEVELS}. */
+export type AfterBackupVerifyLevel = typeof AFTER_BACKUP_VERIFY_LEVELS[number];
 
 /** Log levels in order of severity. */
 export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error"] as const;
@@ -185,6 +192,15 @@ export function loadAgentConfig(
     );
   }
   const metrics = get("METRICS_LISTEN_ADDR");
+  const verify = (get("VERIFY")?.value ?? "").trim().toLowerCase();
+  if (
+    !["", "off", "none", ...AFTER_BACKUP_VERIFY_LEVELS].includes(verify)
+  ) {
+    throw new ConfigError(
+      `BACKUPY_VERIFY: must be ${AFTER_BACKUP_VERIFY_LEVELS.join(" or ")} (or empty for none), ` +
+        `got ${JSON.stringify(verify)}`,
+    );
+  }
   const config: AgentConfig = {
     serverUrl,
     agentKey,
@@ -201,6 +217,9 @@ export function loadAgentConfig(
       metrics?.value ?? "127.0.0.1:9090",
     ),
     maxParallelJobs,
+    verifyAfterBackup: (AFTER_BACKUP_VERIFY_LEVELS as readonly string[]).includes(verify)
+      ? verify as AfterBackupVerifyLevel
+      : undefined,
   };
   return { config, warnings };
 }

@@ -20,7 +20,7 @@ import { localDockerSocket } from "../docker/docker_socket.ts";
 import { resolveDockerTarget } from "./docker_target.ts";
 import { runBackupPipeline } from "../pipeline/backup_pipeline.ts";
 import { targetFromUrl, urlExtras } from "./target_url.ts";
-import { manifestPathFor, writeManifest } from "../manifest/backup_manifest.ts";
+import { manifestFor, manifestPathFor, writeManifest } from "../manifest/backup_manifest.ts";
 
 /** The request, from the command line. */
 export interface LocalBackupRequest {
@@ -140,16 +140,11 @@ async function backupWith(
     // a manifest without its backup would describe nothing.
     if (made) {
       manifestPath = manifestPathFor(request.out);
-      await writeManifest(manifestPath, {
-        manifest_version: 1,
-        engine: engine.name,
-        engine_version: engineVersion,
-        created_at: new Date().toISOString(),
-        backup_sha256: result.sha256,
-        backup_bytes: result.encryptedBytes,
-        dump_bytes: result.dumpedBytes,
-        objects: made.objects,
-      }, key);
+      await writeManifest(
+        manifestPath,
+        manifestFor(engine.name, engineVersion, result, made.objects),
+        key,
+      );
     }
     await output.commit();
   }

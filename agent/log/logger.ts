@@ -21,6 +21,9 @@ export interface LogEntry {
   fields: LogFields;
 }
 
+/** Keys every line has; fields of these names are written as `field_<name>`. */
+const RESERVED = new Set(["ts", "level", "msg", "component"]);
+
 const rank = (level: LogLevelName) => LOG_LEVELS.indexOf(level);
 
 /** Turns a field value into something JSON can carry safely. */
@@ -126,7 +129,8 @@ export class Logger {
     if (rank(level) < rank(root.level)) return;
     const merged: LogFields = {};
     for (const [key, value] of Object.entries({ ...this.#fields, ...fields })) {
-      if (value !== undefined) merged[key] = safeValue(value);
+      // A field never replaces the line's own ts/level/msg/component.
+      if (value !== undefined) merged[RESERVED.has(key) ? `field_${key}` : key] = safeValue(value);
     }
     const entry: LogEntry = {
       ts: root.now(),

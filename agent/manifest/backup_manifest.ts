@@ -35,6 +35,32 @@ export interface BackupManifest {
   objects: ManifestObject[];
 }
 
+/** What the pipeline says about the backup a manifest describes. */
+export interface ManifestedBackup {
+  sha256: string;
+  encryptedBytes: number;
+  dumpedBytes: number;
+}
+
+/** The manifest of a finished backup from what the dump collected. */
+export function manifestFor(
+  engine: string,
+  engineVersion: string,
+  backup: ManifestedBackup,
+  objects: ManifestObject[],
+): BackupManifest {
+  return {
+    manifest_version: 1,
+    engine,
+    engine_version: engineVersion,
+    created_at: new Date().toISOString(),
+    backup_sha256: backup.sha256,
+    backup_bytes: backup.encryptedBytes,
+    dump_bytes: backup.dumpedBytes,
+    objects,
+  };
+}
+
 /** A manifest that cannot be read or does not belong to the backup. */
 export class ManifestError extends BackupyError {}
 
@@ -43,20 +69,64 @@ export function manifestPathFor(out: string): string {
   return `${out}.manifest`;
 }
 
+/** The manifest as stored: its JSON encrypted with `key` in the v1 format. */
+export async function encryptManifest(
+  manifest: BackupManifest,
+  key: CryptoKey,
+): Promise<Uint8Array> {
+  const json = new TextEncoder().encode(JSON.stringify(manifest));
+  const chunks: Uint8Array[] = [];
+  await ReadableStream.from([json]).pipeThrough(new FrameEncryptStream(key)).pipeTo(
+    new WritableStream({ write: (chunk) => void chunks.push(chunk) }),
+  );
+  return concatBytes(chunks);
+}
+
+/**
+ * Opens a stored manifest and checks its shape; `name` says where it came
+ * from in messages.
+ */
+export async function decryptManifest(
+  stored: ReadableStream<Uint8Array>,
+  key: CryptoKey,
+  name: string,
+): Promise<BackupManifest> {
+  const chunks: Uint8Array[] = [];
+  try {
+    await decryptBackup(stored, new WritableStream({ write: (c) => void chunks.push(c) }), {
+      key,
+      decompress: false,
+    });
+  } catch (error) {
+    throw new ManifestError(
+      `the manifest ${name} does not decrypt with this key: ${(error as Error).message}`,
+    );
+  }
+  let manifest: BackupManifest;
+  try {
+    manifest = JSON.parse(new TextDecoder().decode(concatBytes(chunks)));
+  } catch {
+    throw new ManifestError(`the manifest ${name} is not JSON`);
+  }
+  if (
+    manifest.manifest_version !== 1 || !Array.isArray(manifest.objects) || !manifest.backup_sha256
+  ) {
+    throw new ManifestError(`the manifest ${name} is not a version 1 manifest`);
+  }
+  return manifest;
+}
+
 /** Writes `manifest` to `path`, encrypted with `key`, safely (nothing half-written). */
 export async function writeManifest(
   path: string,
   manifest: BackupManifest,
   key: CryptoKey,
 ): Promise<void> {
-  const json = new TextEncoder().encode(JSON.stringify(manifest));
+  const stored = await encryptManifest(manifest, key);
   await using output = await SafeOutputFile.create(path);
-  await ReadableStream.from([json]).pipeThrough(new FrameEncryptStream(key)).pipeTo(
-    output.writable,
-    {
-      preventClose: true,
-    },
-  );
+  const writer = output.writable.getWriter();
+  await writer.write(stored);
+  writer.releaseLock();
   await output.commit();
 }
 
@@ -68,31 +138,5 @@ export async function readManifest(path: string, key: CryptoKey): Promise<Backup
   } catch (error) {
     throw new ManifestError(`cannot open the manifest ${path}: ${(error as Error).message}`);
   }
-  const chunks: Uint8Array[] = [];
-  try {
-    await decryptBackup(
-      fileSource(file),
-      new WritableStream({ write: (c) => void chunks.push(c) }),
-      {
-        key,
-        decompress: false,
-      },
-    );
-  } catch (error) {
-    throw new ManifestError(
-      `the manifest ${path} does not decrypt with this key: ${(error as Error).message}`,
-    );
-  }
-  let manifest: BackupManifest;
-  try {
-    manifest = JSON.parse(new TextDecoder().decode(concatBytes(chunks)));
-  } catch {
-    throw new ManifestError(`the manifest ${path} is not JSON`);
-  }
-  if (
-    manifest.manifest_version !== 1 || !Array.isArray(manifest.objects) || !manifest.backup_sha256
-  ) {
-    throw new ManifestError(`the manifest ${path} is not a version 1 manifest`);
-  }
-  return manifest;
+  return await decryptManifest(fileSource(file), key, path);
 }

@@ -30,6 +30,8 @@ export class AgentMetrics {
   readonly #checkDuration: client.Histogram<"check_id">;
   readonly #uploadRetries: client.Counter;
   readonly #discovered: client.Gauge;
+  readonly #lastVerified: client.Gauge<"job_id" | "level">;
+  readonly #verifyFailures: client.Counter<"job_id" | "level">;
 
   /** Registers everything; `outboxDepth` is read at scrape time. */
   constructor(outboxDepth: () => number, commit = "dev") {
@@ -123,7 +125,25 @@ export class AgentMetrics {
       help: "Database containers found by discovery.",
       registers,
     });
+    this.#lastVerified = new client.Gauge({
+      name: "backupy_agent_last_verified_timestamp_seconds",
+      help: "When a backup of the job last passed verification at the level.",
+      labelNames: ["job_id", "level"],
+      registers,
+    });
+    this.#verifyFailures = new client.Counter({
+      name: "backupy_agent_verify_failures_total",
+      help: "Backups of the job that failed verification at the level.",
+      labelNames: ["job_id", "level"],
+      registers,
+    });
     this.connectionState("disconnected");
+  }
+
+  /** A backup of `jobId` was verified at `level`. */
+  verified(jobId: string, level: string, ok: boolean): void {
+    if (ok) this.#lastVerified.set({ job_id: jobId, level }, Date.now() / 1000);
+    else this.#verifyFailures.inc({ job_id: jobId, level });
   }
 
   /** A run ended. */

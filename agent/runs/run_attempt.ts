@@ -17,6 +17,7 @@ import { fileSink } from "../../decrypt/file_sink.ts";
 import { Secret } from "../../decrypt/secret.ts";
 import { createEngine, type EngineContext } from "../engines/engine_factory.ts";
 import type { Logger } from "../log/logger.ts";
+import { type BackupManifest, manifestFor } from "../manifest/backup_manifest.ts";
 import { runBackupPipeline } from "../pipeline/backup_pipeline.ts";
 import { type UploadError, uploadStaged } from "../pipeline/presigned_upload.ts";
 import { type HookLimits, runHooks } from "./hook_runner.ts";
@@ -42,6 +43,10 @@ export interface AttemptContext {
   activity(): void;
   /** An upload retry happened. */
   uploadRetried(error: UploadError): void;
+  /** Collect the dump's manifest (someone verifies against it). */
+  collectManifest?: boolean;
+  /** Leave the staged file of a successful attempt for the caller (verification). */
+  keepStaged?: boolean;
 }
 
 /** What a successful attempt produced. */
@@ -49,6 +54,10 @@ export interface AttemptResult {
   sizeBytes: number;
   sha256: string;
   engineVersion: string;
+  /** The dump's manifest, when asked for and the engine made one. */
+  manifest?: BackupManifest;
+  /** The staged encrypted file, when `keepStaged`: now the caller's to remove. */
+  staged?: string;
 }
 
 /** The staged file of a run. */
@@ -86,11 +95,13 @@ export async function runAttempt(ctx: AttemptContext): Promise<AttemptResult> {
 
   await Deno.mkdir(ctx.stagingDir, { recursive: true, mode: 0o700 });
   const staged = stagedPath(ctx.stagingDir, request.runId);
+  let kept = false;
   try {
     ctx.progress("dumping", 0);
     const dump = await engine.dump(ctx.signal, {
       warn: (message) => log.warn(message),
       compressedDownstream: ctx.compression !== "none",
+      manifest: ctx.collectManifest === true,
     });
     let result;
     {
@@ -124,6 +135,14 @@ export async function runAttempt(ctx: AttemptContext): Promise<AttemptResult> {
       encrypted_bytes: result.encryptedBytes,
       engine_version: engineVersion,
     });
+    // A backup without its manifest is still a good backup: say so, carry on.
+    const made = await dump.manifest?.catch((error) => {
+      log.warn("no manifest for this backup", { error: (error as Error).message });
+      return undefined;
+    });
+    const manifest = made
+      ? manifestFor(engine.name, engineVersion, result, made.objects)
+      : undefined;
 
     ctx.progress("uploading", 90);
     const url = new Secret(request.uploadCreds!.presignedPutUrl);
@@ -138,8 +157,15 @@ export async function runAttempt(ctx: AttemptContext): Promise<AttemptResult> {
         ctx.uploadRetried(error);
       },
     });
-    return { sizeBytes: result.encryptedBytes, sha256: result.sha256, engineVersion };
+    kept = ctx.keepStaged === true;
+    return {
+      sizeBytes: result.encryptedBytes,
+      sha256: result.sha256,
+      engineVersion,
+      manifest,
+      staged: kept ? staged : undefined,
+    };
   } finally {
-    await Deno.remove(staged).catch(() => {});
+    if (!kept) await Deno.remove(staged).catch(() => {});
   }
 }

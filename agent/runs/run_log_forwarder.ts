@@ -1,7 +1,8 @@
 /**
  * Sends a run's WARN and ERROR log lines to the server as LogEvents
  * (wire-protocol.md section 6), rate-limited per job so a noisy failure
- * cannot flood the outbox.
+ * cannot flood the outbox. An INFO line goes too when it carries
+ * `forward: true` (a verification that passed is news for the server).
  *
  * @module
  */
@@ -23,7 +24,9 @@ export function forwardRunLogs(
 ): () => void {
   const windows = new Map<string, { start: number; count: number }>();
   return log.subscribe((entry: LogEntry) => {
-    if (entry.level !== "warn" && entry.level !== "error") return;
+    const forward = entry.level === "warn" || entry.level === "error" ||
+      (entry.level === "info" && entry.fields.forward === true);
+    if (!forward) return;
     const jobId = entry.fields.job_id;
     if (typeof jobId !== "string" || jobId === "") return;
     const t = now();
@@ -32,14 +35,18 @@ export function forwardRunLogs(
     else if (++window.count > BURST) return;
     const fields: Record<string, string> = { component: entry.component };
     for (const [key, value] of Object.entries(entry.fields)) {
-      if (key === "job_id") continue;
+      if (key === "job_id" || key === "forward") continue;
       fields[key] = typeof value === "string" ? value : JSON.stringify(value);
     }
     outbox.enqueue({
       case: "log",
       value: create(LogEventSchema, {
         tsMs: BigInt(entry.ts),
-        level: entry.level === "warn" ? LogLevel.WARN : LogLevel.ERROR,
+        level: entry.level === "info"
+          ? LogLevel.INFO
+          : entry.level === "warn"
+          ? LogLevel.WARN
+          : LogLevel.ERROR,
         jobId,
         message: entry.msg,
         fields,

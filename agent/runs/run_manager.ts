@@ -26,7 +26,10 @@ import type { Outbox } from "../state/outbox.ts";
 import type { RunOutcome, RunRecord, RunRecords } from "../state/run_records.ts";
 import { DEFAULT_HOOK_LIMITS, type HookLimits, runHooks, validateHooks } from "./hook_runner.ts";
 import { RunAbort } from "./run_abort.ts";
-import { runAttempt } from "./run_attempt.ts";
+import { type AttemptResult, runAttempt } from "./run_attempt.ts";
+import type { BackupVerifier } from "./backup_verifier.ts";
+import { encryptManifest } from "../manifest/backup_manifest.ts";
+import type { ManifestStore } from "../state/manifest_store.ts";
 import { RunSlots } from "./run_slots.ts";
 
 /** Timing knobs; the defaults are the spec's, tests shrink them. */
@@ -65,6 +68,10 @@ export interface RunManagerOptions {
   hookEnv: Record<string, string>;
   timing?: Partial<RunTiming>;
   now?: () => number;
+  /** Verifies every successful backup after its report (BACKUPY_VERIFY). */
+  verifier?: BackupVerifier;
+  /** Keeps the manifests of service-mode backups. */
+  manifests?: ManifestStore;
 }
 
 /** The answer to a RunBackup, for its Ack. */
@@ -359,7 +366,7 @@ export class RunManager {
       kind: "failed",
       message: "",
     };
-    let result: Awaited<ReturnType<typeof runAttempt>> | undefined;
+    let result: AttemptResult | undefined;
     const hookBudget = { remainingMs: this.#timing.hookLimits.perRunMs };
     try {
       if (!this.#slots.available(target.id)) {
@@ -389,6 +396,8 @@ export class RunManager {
             progress,
             activity,
             uploadRetried: () => this.#o.metrics?.uploadRetried(),
+            collectManifest: this.#o.verifier?.level === "manifest",
+            keepStaged: this.#o.verifier !== undefined,
           });
           outcome = { kind: "success", message: "" };
           break;
@@ -494,7 +503,9 @@ export class RunManager {
         sha256: result.sha256,
         seconds,
       });
+      await this.#afterSuccess(record, key, result, log);
     } else {
+      if (result?.staged) await Deno.remove(result.staged).catch(() => {});
       const kind = outcome.kind === "success" ? "failed" : outcome.kind;
       this.#finish(record, kind, outcome.message || "the run failed");
       this.#o.metrics?.runFinished(
@@ -502,6 +513,47 @@ export class RunManager {
         kind === "cancelled" ? "cancelled" : "failure",
         seconds,
       );
+    }
+  }
+
+  /** Keeps the manifest and hands the staged file to the verifier. */
+  async #afterSuccess(
+    record: RunRecord,
+    key: CryptoKey,
+    result: AttemptResult,
+    log: Logger,
+  ): Promise<void> {
+    if (result.manifest && this.#o.manifests) {
+      try {
+        this.#o.manifests.put(
+          record.jobId,
+          record.runId,
+          result.sha256,
+          await encryptManifest(result.manifest, key),
+        );
+        const objects = result.manifest.objects;
+        log.info("manifest kept", {
+          objects: objects.length,
+          rows: objects.reduce((sum, o) => sum + o.rows, 0),
+          engine_version: result.manifest.engine_version,
+        });
+      } catch (error) {
+        log.warn("the manifest could not be kept", { error: (error as Error).message });
+      }
+    }
+    if (result.staged) {
+      if (this.#o.verifier) {
+        this.#o.verifier.enqueue({
+          jobId: record.jobId,
+          runId: record.runId,
+          staged: result.staged,
+          key,
+          sha256: result.sha256,
+          manifest: result.manifest,
+        });
+      } else {
+        await Deno.remove(result.staged).catch(() => {});
+      }
     }
   }
 

@@ -5,7 +5,7 @@
  *
  * Tables: `meta` (plain facts: schema version, seq high-water mark, health),
  * `sealed` (sealed values by key: applied config, session), `outbox`
- * (outbox.ts) and `runs` (run_records.ts).
+ * (outbox.ts), `runs` (run_records.ts) and `manifests` (manifest_store.ts).
  *
  * @module
  */
@@ -44,6 +44,13 @@ CREATE TABLE IF NOT EXISTS runs (
   updated_ms INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS runs_by_state ON runs (state);
+CREATE TABLE IF NOT EXISTS manifests (
+  run_id TEXT PRIMARY KEY,
+  job_id TEXT NOT NULL,
+  created_ms INTEGER NOT NULL,
+  backup_sha256 TEXT NOT NULL,
+  manifest BLOB NOT NULL
+);
 `;
 
 /** The file name of the store inside the state directory. */

@@ -105,6 +105,11 @@ Deno.test("logger: JSON lines, levels, secrets and URLs redacted, listeners", ()
   log.setLevel("debug");
   child.debug("shown");
   assertEquals(lines.length, 2);
+  // A field cannot pass itself off as the line's level or message.
+  child.error("real", { level: "info", msg: "forged" });
+  const forged = JSON.parse(lines[2]);
+  assertEquals([forged.level, forged.msg], ["error", "real"]);
+  assertEquals([forged.field_level, forged.field_msg], ["info", "forged"]);
 });
 
 async function check(chunks: Uint8Array[]) {
