@@ -28,6 +28,8 @@ import { forwardRunLogs } from "./runs/run_log_forwarder.ts";
 import { RunManager, type RunTiming } from "./runs/run_manager.ts";
 import { BackupVerifier } from "./runs/backup_verifier.ts";
 import { ManifestStore } from "./state/manifest_store.ts";
+import { LatestBackups } from "./state/latest_backups.ts";
+import { RestoreSchedule } from "./runs/restore_schedule.ts";
 import { AppliedConfig } from "./state/applied_config.ts";
 import { Outbox } from "./state/outbox.ts";
 import { RunRecords } from "./state/run_records.ts";
@@ -42,6 +44,8 @@ export interface ServiceTuning {
   runs?: Partial<RunTiming>;
   discovery?: Partial<DiscoveryTiming>;
   shutdownGraceMs?: number;
+  /** Restore verification this often instead of by BACKUPY_VERIFY_RESTORE_CRON. */
+  restoreVerifyEveryMs?: number;
 }
 
 /** Where staged uploads and engine temporary files live. */
@@ -102,13 +106,14 @@ export async function runService(
       },
     });
   let maxParallel = config.maxParallelJobs;
-  const verifier = config.verifyAfterBackup &&
-    new BackupVerifier({
-      level: config.verifyAfterBackup,
-      log: log.child("runs"),
-      metrics,
-      tempDir: staging,
-    });
+  const verifying = config.verifyAfterBackup !== undefined ||
+    config.verifyRestoreCron !== undefined;
+  const verifier = verifying
+    ? new BackupVerifier({ log: log.child("runs"), metrics, tempDir: staging })
+    : undefined;
+  const latest = config.verifyRestoreCron
+    ? new LatestBackups(store, config.stateDir)
+    : undefined;
   const runs = new RunManager({
     records,
     outbox,
@@ -121,8 +126,23 @@ export async function runService(
     hookEnv: hookEnvironment(),
     timing: tuning.runs,
     verifier,
+    verifyAfterBackup: config.verifyAfterBackup,
+    latest,
     manifests: new ManifestStore(store),
   });
+  const restoreSchedule = config.verifyRestoreCron && verifier && latest
+    ? new RestoreSchedule({
+      cron: config.verifyRestoreCron,
+      latest,
+      verifier,
+      scratch: config.verifyScratch,
+      jobExists: (jobId) => applied.job(jobId) !== undefined,
+      log: log.child("runs"),
+      workDir: staging,
+      everyMs: tuning.restoreVerifyEveryMs,
+    })
+    : undefined;
+  restoreSchedule?.start();
   const health = new HealthChecker(outbox, log.child("health"), metrics);
 
   const applyConfig = () => {
@@ -252,6 +272,7 @@ export async function runService(
     version: VERSION,
     state_dir: config.stateDir,
     verify_after_backup: config.verifyAfterBackup ?? "off",
+    verify_restore: config.verifyRestoreCron ? "scheduled" : "off",
   });
 
   const stopFor = await Promise.race([
@@ -271,6 +292,7 @@ export async function runService(
   }
   await runs.shutdown(tuning.shutdownGraceMs ?? 30_000);
   // A verification in progress is cut: it can take as long as the backup did.
+  restoreSchedule?.stop();
   await verifier?.shutdown();
   health.stop();
   await discovery?.stop();

@@ -7,6 +7,7 @@
  */
 import { Secret } from "../../decrypt/secret.ts";
 import { ConfigError } from "./config_error.ts";
+import { CronExpression } from "./cron_expression.ts";
 
 /** The validated configuration. */
 export interface AgentConfig {
@@ -30,6 +31,18 @@ export interface AgentConfig {
   maxParallelJobs: number;
   /** Verify every backup after it was reported (BACKUPY_VERIFY); undefined: do not. */
   verifyAfterBackup?: AfterBackupVerifyLevel;
+  /** When to restore each job's latest backup for real (BACKUPY_VERIFY_RESTORE_CRON). */
+  verifyRestoreCron?: CronExpression;
+  /** Scratch servers for those restores, per job or `*` (BACKUPY_VERIFY_SCRATCH). */
+  verifyScratch: ScratchServer[];
+}
+
+/** A server restore verification may create temporary databases on. */
+export interface ScratchServer {
+  /** A job id, or `*` for every job of the URL's engine. */
+  job: string;
+  /** postgres://, mysql:// or mariadb:// URL with credentials. */
+  url: Secret<string>;
 }
 
 /** Levels service mode can verify after every backup (restore needs a schedule). */
@@ -109,6 +122,26 @@ function parseServerUrl(name: string, value: string, allowInsecure: boolean): st
     );
   }
   return value;
+}
+
+/**
+ * `JOB=URL` entries separated by white space; `*=URL` serves every job of
+ * the URL's engine. The message names an entry by its position, never its
+ * text (it holds a password).
+ */
+function parseScratchServers(variable: string, value: string): ScratchServer[] {
+  return value.split(/\s+/).filter((entry) => entry !== "").map((entry, i) => {
+    const equals = entry.indexOf("=");
+    const job = entry.slice(0, equals);
+    const url = entry.slice(equals + 1);
+    if (equals <= 0 || !/^(postgres|postgresql|mysql|mariadb):\/\/[^/]/.test(url)) {
+      throw new ConfigError(
+        `${variable}: entry ${i + 1} must be JOB_ID=URL or *=URL with a postgres://, ` +
+          `mysql:// or mariadb:// URL`,
+      );
+    }
+    return { job, url: new Secret(url) };
+  });
 }
 
 /**
@@ -201,6 +234,12 @@ export function loadAgentConfig(
         `got ${JSON.stringify(verify)}`,
     );
   }
+  const cron = get("VERIFY_RESTORE_CRON");
+  const verifyRestoreCron = cron && cron.value.trim() !== ""
+    ? CronExpression.parse(cron.value, cron.variable)
+    : undefined;
+  const scratch = getSecret("VERIFY_SCRATCH");
+  const verifyScratch = scratch ? parseScratchServers(scratch.variable, scratch.value) : [];
   const config: AgentConfig = {
     serverUrl,
     agentKey,
@@ -220,6 +259,8 @@ export function loadAgentConfig(
     verifyAfterBackup: (AFTER_BACKUP_VERIFY_LEVELS as readonly string[]).includes(verify)
       ? verify as AfterBackupVerifyLevel
       : undefined,
+    verifyRestoreCron,
+    verifyScratch,
   };
   return { config, warnings };
 }

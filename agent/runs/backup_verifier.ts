@@ -1,62 +1,61 @@
 /**
- * Service mode's verification after every backup (BACKUPY_VERIFY): once a
- * run has reported BackupCompleted, its staged file - the very bytes that
- * were uploaded - is verified at the configured level, one backup at a
- * time, and the result goes to the run's log (forwarded to the server as a
- * LogEvent) and to the metrics. It never delays a backup's own report: it
- * starts after it, and a backup waits for no verification.
+ * Service mode's verifications, one at a time: after every backup
+ * (BACKUPY_VERIFY) on the staged file - the very bytes that were uploaded -
+ * once its BackupCompleted went out, and on a schedule
+ * (BACKUPY_VERIFY_RESTORE_CRON) a real restore of each job's latest backup.
+ * Each result goes to the run's log (forwarded to the server as a LogEvent)
+ * and to the metrics. A backup never waits for a verification.
  *
  * @module
  */
-import type { AfterBackupVerifyLevel } from "../config/agent_config.ts";
 import type { Logger } from "../log/logger.ts";
 import type { BackupManifest } from "../manifest/backup_manifest.ts";
 import type { AgentMetrics } from "../metrics/agent_metrics.ts";
 import { verifyFile, type VerifyLevel } from "../verify/verify_backup.ts";
 import type { VerifyReport } from "../verify/verify_structure.ts";
 
-/** A finished backup waiting for verification. */
+/** One verification to do. */
 export interface VerifyWork {
   jobId: string;
   runId: string;
-  /** The staged encrypted file; the verifier removes it when done. */
-  staged: string;
+  /** The encrypted backup. */
+  file: string;
   key: CryptoKey;
   sha256: string;
+  /** The level asked for; `manifest` falls back to `structure` without a manifest. */
+  level: VerifyLevel;
   /** The dump's manifest, when the engine made one. */
   manifest?: BackupManifest;
+  /** Level restore: the scratch server URL (not SQLite). */
+  scratch?: string;
+  /** Called once the work is done or dropped (removes or keeps `file`). */
+  release(): Promise<void>;
 }
 
 /** What the verifier needs. */
 export interface BackupVerifierOptions {
-  level: AfterBackupVerifyLevel;
   log: Logger;
   metrics?: AgentMetrics;
-  /** Where temporary copies go (SQLite integrity checks). */
+  /** Where temporary copies go (SQLite integrity checks and restores). */
   tempDir: string;
 }
 
-/** Verifies finished backups one after another. */
+/** Verifies backups one after another. */
 export class BackupVerifier {
   readonly #o: BackupVerifierOptions;
   readonly #queue: VerifyWork[] = [];
   readonly #stop = new AbortController();
   #running: Promise<void> | undefined;
 
-  /** A verifier at `options.level`. */
+  /** A verifier. */
   constructor(options: BackupVerifierOptions) {
     this.#o = options;
   }
 
-  /** The configured level. */
-  get level(): AfterBackupVerifyLevel {
-    return this.#o.level;
-  }
-
-  /** Queues `work`; from now on the verifier owns (and removes) its staged file. */
+  /** Queues `work`; its `release` is called when it is done or dropped. */
   enqueue(work: VerifyWork): void {
     if (this.#stop.signal.aborted) {
-      void Deno.remove(work.staged).catch(() => {});
+      void work.release().catch(() => {});
       return;
     }
     this.#queue.push(work);
@@ -68,7 +67,7 @@ export class BackupVerifier {
     while (this.#running) await this.#running;
   }
 
-  /** Stops: the verification in progress is cut, queued files are removed. */
+  /** Stops: the verification in progress is cut, queued work is dropped. */
   async shutdown(): Promise<void> {
     this.#stop.abort(new Error("the agent is shutting down"));
     await this.idle();
@@ -79,7 +78,7 @@ export class BackupVerifier {
       try {
         if (!this.#stop.signal.aborted) await this.#verify(work);
       } finally {
-        await Deno.remove(work.staged).catch(() => {});
+        await work.release().catch(() => {});
       }
     }
   }
@@ -87,26 +86,23 @@ export class BackupVerifier {
   async #verify(work: VerifyWork): Promise<void> {
     const log = this.#o.log.child("verify", { job_id: work.jobId, run_id: work.runId });
     // Without a manifest (an engine that makes none) structure is what can be proved.
-    const level: VerifyLevel = this.#o.level === "manifest" && work.manifest
-      ? "manifest"
-      : "structure";
+    const level: VerifyLevel = work.level !== "structure" && !work.manifest
+      ? "structure"
+      : work.level;
     const started = performance.now();
     let report: VerifyReport;
     try {
       report = await verifyFile({
-        input: work.staged,
+        input: work.file,
         key: work.key,
         level,
         expectedSha256: work.sha256,
-        manifest: level === "manifest" ? work.manifest : undefined,
+        manifest: level === "structure" ? undefined : work.manifest,
+        scratch: work.scratch,
         tempParent: this.#o.tempDir,
         signal: this.#stop.signal,
       });
     } catch (error) {
-      if (this.#stop.signal.aborted) {
-        log.info("verification cut short: the agent is shutting down");
-        return;
-      }
       report = {
         level,
         ok: false,
@@ -128,7 +124,7 @@ export class BackupVerifier {
       duration_ms: Math.round(performance.now() - started),
       checks: report.checks.map((c) => `${c.name} ${c.ok ? "ok" : "FAILED"}: ${c.detail}`)
         .join("\n"),
-      ...(this.#o.level === "manifest" && level !== "manifest"
+      ...(level !== work.level
         ? { note: "no manifest for this backup (its engine makes none): structure verified" }
         : {}),
     };

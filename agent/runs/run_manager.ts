@@ -30,6 +30,8 @@ import { type AttemptResult, runAttempt } from "./run_attempt.ts";
 import type { BackupVerifier } from "./backup_verifier.ts";
 import { encryptManifest } from "../manifest/backup_manifest.ts";
 import type { ManifestStore } from "../state/manifest_store.ts";
+import type { LatestBackups } from "../state/latest_backups.ts";
+import type { AfterBackupVerifyLevel } from "../config/agent_config.ts";
 import { RunSlots } from "./run_slots.ts";
 
 /** Timing knobs; the defaults are the spec's, tests shrink them. */
@@ -68,8 +70,12 @@ export interface RunManagerOptions {
   hookEnv: Record<string, string>;
   timing?: Partial<RunTiming>;
   now?: () => number;
-  /** Verifies every successful backup after its report (BACKUPY_VERIFY). */
+  /** Runs verifications (after backups, scheduled restores). */
   verifier?: BackupVerifier;
+  /** Verify every successful backup after its report at this level (BACKUPY_VERIFY). */
+  verifyAfterBackup?: AfterBackupVerifyLevel;
+  /** Keeps each job's latest backup for scheduled restores (BACKUPY_VERIFY_RESTORE_CRON). */
+  latest?: LatestBackups;
   /** Keeps the manifests of service-mode backups. */
   manifests?: ManifestStore;
 }
@@ -396,8 +402,10 @@ export class RunManager {
             progress,
             activity,
             uploadRetried: () => this.#o.metrics?.uploadRetried(),
-            collectManifest: this.#o.verifier?.level === "manifest",
-            keepStaged: this.#o.verifier !== undefined,
+            collectManifest: this.#o.verifyAfterBackup === "manifest" ||
+              this.#o.latest !== undefined,
+            keepStaged: this.#o.latest !== undefined ||
+              (this.#o.verifier !== undefined && this.#o.verifyAfterBackup !== undefined),
           });
           outcome = { kind: "success", message: "" };
           break;
@@ -503,7 +511,7 @@ export class RunManager {
         sha256: result.sha256,
         seconds,
       });
-      await this.#afterSuccess(record, key, result, log);
+      await this.#afterSuccess(record, dek, key, result, log);
     } else {
       if (result?.staged) await Deno.remove(result.staged).catch(() => {});
       const kind = outcome.kind === "success" ? "failed" : outcome.kind;
@@ -516,9 +524,13 @@ export class RunManager {
     }
   }
 
-  /** Keeps the manifest and hands the staged file to the verifier. */
+  /**
+   * Keeps the manifest, and hands the staged file to the verifier, then to
+   * the latest-backup store (or removes it).
+   */
   async #afterSuccess(
     record: RunRecord,
+    dek: Dek,
     key: CryptoKey,
     result: AttemptResult,
     log: Logger,
@@ -541,19 +553,37 @@ export class RunManager {
         log.warn("the manifest could not be kept", { error: (error as Error).message });
       }
     }
-    if (result.staged) {
-      if (this.#o.verifier) {
-        this.#o.verifier.enqueue({
-          jobId: record.jobId,
-          runId: record.runId,
-          staged: result.staged,
-          key,
+    const staged = result.staged;
+    if (!staged) return;
+    const latest = this.#o.latest;
+    const release = async () => {
+      if (!latest) return await Deno.remove(staged).catch(() => {});
+      try {
+        await latest.keep(record.jobId, record.runId, staged, {
+          dek,
           sha256: result.sha256,
           manifest: result.manifest,
         });
-      } else {
-        await Deno.remove(result.staged).catch(() => {});
+      } catch (error) {
+        log.warn("the latest backup could not be kept for restore verification", {
+          error: (error as Error).message,
+        });
+        await Deno.remove(staged).catch(() => {});
       }
+    };
+    if (this.#o.verifier && this.#o.verifyAfterBackup) {
+      this.#o.verifier.enqueue({
+        jobId: record.jobId,
+        runId: record.runId,
+        file: staged,
+        key,
+        sha256: result.sha256,
+        level: this.#o.verifyAfterBackup,
+        manifest: result.manifest,
+        release,
+      });
+    } else {
+      await release();
     }
   }
 

@@ -31,8 +31,16 @@ export interface RestoreCheckRequest {
   signal: AbortSignal;
 }
 
+/** Engines whose backups the restore level restores in this build. */
+export const RESTORABLE_ENGINES: readonly string[] = ["sqlite", "postgresql", "mysql", "mariadb"];
+
+/** Whether a backup of `engine` needs a scratch server to be restored (not a file). */
+export function needsScratch(engine: string): boolean {
+  return engine !== "sqlite";
+}
+
 /** Whether a scratch server of engine `scratch` can take a backup of `backup`. */
-function sameFamily(backup: string, scratch: string): boolean {
+export function sameFamily(backup: string, scratch: string): boolean {
   const family = (name: string) => (name === "mariadb" ? "mysql" : name);
   return family(backup) === family(scratch);
 }
@@ -110,10 +118,13 @@ export async function restoreCheck(request: RestoreCheckRequest): Promise<Verify
     } finally {
       for (const suffix of ["", "-wal", "-shm"]) await Deno.remove(path + suffix).catch(() => {});
     }
-  } else if (["postgresql", "mysql", "mariadb"].includes(manifest.engine)) {
+  } else if (RESTORABLE_ENGINES.includes(manifest.engine)) {
     const scheme = manifest.engine === "postgresql" ? "postgres" : "mysql";
     if (!request.scratch) {
-      return fail(`--level restore of a ${manifest.engine} backup needs --scratch ${scheme}://...`);
+      return fail(
+        `restoring a ${manifest.engine} backup needs a scratch server ` +
+          `(--scratch ${scheme}://..., or BACKUPY_VERIFY_SCRATCH in service mode)`,
+      );
     }
     const database = `backupy_verify_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
     const target = targetFromUrl(request.scratch);
@@ -121,7 +132,7 @@ export async function restoreCheck(request: RestoreCheckRequest): Promise<Verify
       engineName(target.type) === undefined ||
       !sameFamily(manifest.engine, engineName(target.type)!)
     ) {
-      return fail(`--scratch must be a ${scheme}:// URL for a ${manifest.engine} backup`);
+      return fail(`the scratch server must be a ${scheme}:// URL for a ${manifest.engine} backup`);
     }
     target.connection!.database = database;
     const engine = createEngine(

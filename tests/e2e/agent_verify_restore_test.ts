@@ -114,7 +114,7 @@ Deno.test("verify --level restore: PostgreSQL into a scratch database that is al
       "restore",
     ]);
     assertEquals(noScratch.code, 1);
-    assertStringIncludes(noScratch.stderr, "needs --scratch postgres://");
+    assertStringIncludes(noScratch.stderr, "needs a scratch server (--scratch postgres://");
 
     const verified = await runAgent([
       "verify",

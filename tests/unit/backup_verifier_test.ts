@@ -9,10 +9,10 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { dekFromKeyFile, importDek } from "../../decrypt/dek.ts";
 import { localBackup } from "../../agent/local/local_backup.ts";
-import { readManifest } from "../../agent/manifest/backup_manifest.ts";
+import { type BackupManifest, readManifest } from "../../agent/manifest/backup_manifest.ts";
 import { Logger } from "../../agent/log/logger.ts";
 import { AgentMetrics } from "../../agent/metrics/agent_metrics.ts";
-import { BackupVerifier } from "../../agent/runs/backup_verifier.ts";
+import { BackupVerifier, type VerifyWork } from "../../agent/runs/backup_verifier.ts";
 import { tempDir } from "../support/agent_fixtures.ts";
 
 /** A local SQLite backup with its manifest and key. */
@@ -35,20 +35,40 @@ async function sqliteBackup(dir: string) {
   return { out, key, sha256: result.sha256, manifest: await readManifest(`${out}.manifest`, key) };
 }
 
-function setUp(level: "structure" | "manifest", dir: string) {
+function setUp(dir: string) {
   const lines: Record<string, unknown>[] = [];
   const log = Logger.create("info", (line) => lines.push(JSON.parse(line)));
   const metrics = new AgentMetrics(() => 0);
-  const verifier = new BackupVerifier({ level, log, metrics, tempDir: dir });
+  const verifier = new BackupVerifier({ log, metrics, tempDir: dir });
   return { lines, metrics, verifier };
+}
+
+/** Work that removes its file when released, as after a backup. */
+function work(
+  backup: { key: CryptoKey; sha256: string; manifest?: BackupManifest },
+  jobId: string,
+  runId: string,
+  file: string,
+  level: "structure" | "manifest",
+): VerifyWork {
+  return {
+    jobId,
+    runId,
+    file,
+    key: backup.key,
+    sha256: backup.sha256,
+    manifest: backup.manifest,
+    level,
+    release: () => Deno.remove(file).catch(() => {}),
+  };
 }
 
 Deno.test("verifier: a wrong count in the manifest fails level manifest, naming the table; counted; file removed", async () => {
   await using dir = await tempDir("backupy-verifier-");
   const backup = await sqliteBackup(dir.path);
-  const { lines, metrics, verifier } = setUp("manifest", dir.path);
+  const { lines, metrics, verifier } = setUp(dir.path);
   backup.manifest.objects[0].rows += 1;
-  verifier.enqueue({ jobId: "job-1", runId: "run-1", staged: backup.out, ...backup });
+  verifier.enqueue(work(backup, "job-1", "run-1", backup.out, "manifest"));
   await verifier.idle();
   const failed = lines.find((l) => l.msg === "backup failed verification at level manifest");
   assert(failed, JSON.stringify(lines));
@@ -69,9 +89,9 @@ Deno.test("verifier: a backup cut short fails level structure; a good one passes
   const cut = join(dir.path, "cut.enc");
   const bytes = await Deno.readFile(backup.out);
   await Deno.writeFile(cut, bytes.subarray(0, bytes.length - 100));
-  const { lines, metrics, verifier } = setUp("structure", dir.path);
-  verifier.enqueue({ jobId: "job-1", runId: "run-cut", staged: cut, ...backup });
-  verifier.enqueue({ jobId: "job-2", runId: "run-good", staged: backup.out, ...backup });
+  const { lines, metrics, verifier } = setUp(dir.path);
+  verifier.enqueue(work(backup, "job-1", "run-cut", cut, "structure"));
+  verifier.enqueue(work(backup, "job-2", "run-good", backup.out, "structure"));
   await verifier.idle();
   const failed = lines.find((l) => l.run_id === "run-cut" && l.component === "verify");
   assertEquals(failed?.level, "error");
@@ -92,14 +112,10 @@ Deno.test("verifier: a backup cut short fails level structure; a good one passes
 Deno.test("verifier: level manifest without a manifest proves structure and says why", async () => {
   await using dir = await tempDir("backupy-verifier-");
   const backup = await sqliteBackup(dir.path);
-  const { lines, metrics, verifier } = setUp("manifest", dir.path);
-  verifier.enqueue({
-    jobId: "job-1",
-    runId: "run-1",
-    staged: backup.out,
-    key: backup.key,
-    sha256: backup.sha256,
-  });
+  const { lines, metrics, verifier } = setUp(dir.path);
+  verifier.enqueue(
+    work({ key: backup.key, sha256: backup.sha256 }, "job-1", "run-1", backup.out, "manifest"),
+  );
   await verifier.idle();
   const passed = lines.find((l) => l.component === "verify");
   assertEquals(passed?.msg, "backup verified: level structure proved");
@@ -115,9 +131,9 @@ Deno.test("verifier: shutdown removes what is queued and verifies nothing more",
   const backup = await sqliteBackup(dir.path);
   const copy = join(dir.path, "copy.enc");
   await Deno.copyFile(backup.out, copy);
-  const { lines, verifier } = setUp("structure", dir.path);
-  verifier.enqueue({ jobId: "job-1", runId: "run-1", staged: backup.out, ...backup });
-  verifier.enqueue({ jobId: "job-1", runId: "run-2", staged: copy, ...backup });
+  const { lines, verifier } = setUp(dir.path);
+  verifier.enqueue(work(backup, "job-1", "run-1", backup.out, "structure"));
+  verifier.enqueue(work(backup, "job-1", "run-2", copy, "structure"));
   await verifier.shutdown();
   await assertGone(backup.out);
   await assertGone(copy);
@@ -125,7 +141,7 @@ Deno.test("verifier: shutdown removes what is queued and verifies nothing more",
   // After shutdown a late backup's file is removed at once.
   const late = join(dir.path, "late.enc");
   await Deno.writeFile(late, new Uint8Array(10));
-  verifier.enqueue({ jobId: "job-1", runId: "run-3", staged: late, ...backup });
+  verifier.enqueue(work(backup, "job-1", "run-3", late, "structure"));
   await verifier.idle();
   await new Promise((resolve) => setTimeout(resolve, 50));
   await assertGone(late);
