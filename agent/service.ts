@@ -111,9 +111,7 @@ export async function runService(
   const verifier = verifying
     ? new BackupVerifier({ log: log.child("runs"), metrics, tempDir: staging })
     : undefined;
-  const latest = config.verifyRestoreCron
-    ? new LatestBackups(store, config.stateDir)
-    : undefined;
+  const latest = config.verifyRestoreCron ? new LatestBackups(store, config.stateDir) : undefined;
   const runs = new RunManager({
     records,
     outbox,

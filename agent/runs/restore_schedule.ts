@@ -44,6 +44,8 @@ export class RestoreSchedule {
   readonly #now: () => number;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #stopped = false;
+  /** Jobs whose restore is queued or running: a slow restore is not queued twice. */
+  readonly #pending = new Set<string>();
 
   /** A schedule (not armed yet). */
   constructor(options: RestoreScheduleOptions) {
@@ -79,7 +81,7 @@ export class RestoreSchedule {
   fire(): string[] {
     const queued: string[] = [];
     for (const jobId of this.#o.latest.jobIds()) {
-      if (!this.#o.jobExists(jobId)) continue;
+      if (!this.#o.jobExists(jobId) || this.#pending.has(jobId)) continue;
       let backup: LatestBackup | undefined;
       try {
         backup = this.#o.latest.get(jobId);
@@ -133,7 +135,11 @@ export class RestoreSchedule {
       });
       return false;
     }
-    const release = () => Deno.remove(link).catch(() => {});
+    this.#pending.add(backup.jobId);
+    const release = async () => {
+      this.#pending.delete(backup.jobId);
+      await Deno.remove(link).catch(() => {});
+    };
     importDek(backup.dek).then((key) =>
       this.#o.verifier.enqueue({
         jobId: backup.jobId,

@@ -7,8 +7,20 @@
  */
 import { assert, assertEquals, assertMatch } from "../support/assert.ts";
 import { join } from "node:path";
-import { LogLevel } from "@backupy/gen/backup/v1/common_pb.ts";
-import { AgentProcess, scrapeMetrics } from "../support/agent_process.ts";
+import { create } from "@bufbuild/protobuf";
+import {
+  ConnectionStrategy,
+  DbType,
+  LogLevel,
+  RetryPolicySchema,
+} from "@backupy/gen/backup/v1/common_pb.ts";
+import {
+  AgentConfigSchema,
+  BackupJobSpecSchema,
+  ConnectionConfigSchema,
+  TargetSchema,
+} from "@backupy/gen/backup/v1/server_to_agent_pb.ts";
+import { AgentProcess, FAST_TUNING, scrapeMetrics } from "../support/agent_process.ts";
 import {
   makeSqliteDatabase,
   runBackupCommand,
@@ -134,4 +146,190 @@ Deno.test("BACKUPY_VERIFY=manifest: each backup is verified after its report; th
     dek.toBase64(),
     command.uploadCreds!.presignedPutUrl,
   ]);
+});
+
+/** The test services' password (PostgreSQL and MariaDB alike). */
+const PG_PASSWORD = "backupy-test-pw";
+
+async function psql(sql: string, database = "postgres"): Promise<string> {
+  const out = await new Deno.Command("psql", {
+    args: ["-XtAc", sql],
+    env: { PGHOST: "127.0.0.1", PGUSER: "backupy", PGPASSWORD: PG_PASSWORD, PGDATABASE: database },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
+  return new TextDecoder().decode(out.stdout).trim();
+}
+
+async function mariadb(sql: string): Promise<void> {
+  const out = await new Deno.Command("mariadb", {
+    args: ["-h", "127.0.0.1", "-u", "backupy", "-e", sql],
+    env: { MYSQL_PWD: PG_PASSWORD },
+    stderr: "piped",
+  }).output();
+  if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
+}
+
+function scratchDatabases(): Promise<string> {
+  return psql(
+    "SELECT string_agg(datname, ',') FROM pg_database WHERE datname LIKE 'backupy_verify_%'",
+  );
+}
+
+Deno.test("BACKUPY_VERIFY_RESTORE_CRON: each job's latest backup is restored for real on schedule; what cannot be restored is named", async () => {
+  await using dir = await tempDir("backupy-agent-restore-cron-");
+  await using s3 = await S3Server.start();
+  const database = join(dir.path, "app.db");
+  makeSqliteDatabase(database, 2000);
+  const source = `backupy_cron_${crypto.randomUUID().replaceAll("-", "").slice(0, 8)}`;
+  await psql(`CREATE DATABASE ${source}`);
+  await psql(
+    "CREATE TABLE notes (id int PRIMARY KEY, body text, at timestamptz); " +
+      "INSERT INTO notes SELECT i, 'note ' || i, '2026-01-01'::timestamptz + i * interval '1 hour' " +
+      "FROM generate_series(1, 500) i",
+    source,
+  );
+  await mariadb(`CREATE DATABASE ${source}; CREATE TABLE ${source}.t (id INT PRIMARY KEY)`);
+  const scratchBefore = await scratchDatabases();
+  try {
+    const target = (id: string, type: DbType, connection: object) =>
+      create(TargetSchema, { id, type, connection: create(ConnectionConfigSchema, connection) });
+    const job = (id: string, targetId: string) =>
+      create(BackupJobSpecSchema, {
+        id,
+        targetId,
+        cron: "0 3 * * *",
+        compression: "zstd",
+        encryptionEnabled: true,
+        retry: create(RetryPolicySchema, { maxAttempts: 1 }),
+      });
+    const config = create(AgentConfigSchema, {
+      version: 1n,
+      targets: [
+        target("t-sqlite", DbType.SQLITE, {
+          database,
+          strategy: ConnectionStrategy.TCP,
+        }),
+        target("t-pg", DbType.POSTGRESQL, {
+          host: "127.0.0.1",
+          port: 5432,
+          username: "backupy",
+          passwordSecretRef: PG_PASSWORD,
+          database: source,
+        }),
+        target("t-maria", DbType.MARIADB, {
+          host: "127.0.0.1",
+          port: 3306,
+          username: "backupy",
+          passwordSecretRef: PG_PASSWORD,
+          database: source,
+        }),
+        target("t-redis", DbType.REDIS, { host: "127.0.0.1", port: 6379 }),
+      ],
+      jobs: [
+        job("job-sqlite", "t-sqlite"),
+        job("job-pg", "t-pg"),
+        job("job-maria", "t-maria"),
+        job("job-redis", "t-redis"),
+      ],
+    });
+    await using server = new ControlPlane({ agentKey: TEST_AGENT_KEY, config });
+    const state = stateDirIn(dir.path);
+    await using agent = AgentProcess.start(
+      {
+        BACKUPY_AGENT_KEY: TEST_AGENT_KEY,
+        BACKUPY_SERVER_URL: server.url,
+        BACKUPY_VERIFY_RESTORE_CRON: "0 4 * * sun",
+        // Only PostgreSQL has a scratch server: the MariaDB job is named for it.
+        BACKUPY_VERIFY_SCRATCH: `*=postgres://backupy:${PG_PASSWORD}@127.0.0.1:5432/`,
+      },
+      state,
+      { ...FAST_TUNING, restoreVerifyEveryMs: 1500 },
+    );
+    await server.waitFor("Register", () => server.payloads("register")[0]);
+
+    const deks: Uint8Array[] = [];
+    for (const jobId of ["job-sqlite", "job-pg", "job-maria", "job-redis"]) {
+      const dek = crypto.getRandomValues(new Uint8Array(32));
+      deks.push(dek);
+      server.send({
+        case: "runBackup",
+        value: await runBackupCommand(s3, `run-${jobId}`, { jobId, dek }),
+      });
+    }
+    await server.waitFor(
+      "four BackupCompleted",
+      () => server.payloads("backupCompleted").length === 4,
+      90_000,
+    );
+    const events = (jobId: string) => server.payloads("log").filter((e) => e.jobId === jobId);
+    for (const jobId of ["job-sqlite", "job-pg"]) {
+      const proved = await server.waitFor(
+        `${jobId} restored`,
+        () => events(jobId).find((e) => e.message === "backup verified: level restore proved"),
+        60_000,
+      );
+      assertEquals(proved.level, LogLevel.INFO);
+      assertEquals(proved.fields.run_id, `run-${jobId}`);
+      assertMatch(proved.fields.checks, /restore ok: restored in [\d.]+ s and read back/);
+    }
+    const redis = await server.waitFor(
+      "the Redis job named",
+      () => events("job-redis").find((e) => e.message.startsWith("not restored")),
+    );
+    assertEquals(redis.level, LogLevel.WARN);
+    assertMatch(redis.message, /no manifest/);
+    const maria = await server.waitFor(
+      "the MariaDB job named",
+      () => events("job-maria").find((e) => e.message.startsWith("not restored")),
+    );
+    assertMatch(maria.message, /no scratch server for this job \(BACKUPY_VERIFY_SCRATCH\)/);
+
+    const metrics = await scrapeMetrics(state);
+    for (const jobId of ["job-sqlite", "job-pg"]) {
+      assertMatch(
+        metrics,
+        new RegExp(
+          `backupy_agent_last_verified_timestamp_seconds\\{job_id="${jobId}",level="restore"\\} \\d`,
+        ),
+      );
+    }
+    assert(!/backupy_agent_verify_failures_total\{/.test(metrics), metrics);
+
+    // One kept file per job; a newer backup replaces its job's.
+    const kept = () => [...Deno.readDirSync(join(state, "latest"))].map((e) => e.name).sort();
+    assertEquals(kept().length, 4);
+    server.send({
+      case: "runBackup",
+      value: await runBackupCommand(s3, "run-job-sqlite-2", { jobId: "job-sqlite" }),
+    });
+    await server.waitFor(
+      "the fifth BackupCompleted",
+      () => server.payloads("backupCompleted").length === 5,
+      60_000,
+    );
+    await server.waitFor(
+      "the newer backup restored",
+      () =>
+        events("job-sqlite").find((e) =>
+          e.fields.run_id === "run-job-sqlite-2" && e.level === LogLevel.INFO
+        ),
+      60_000,
+    );
+    assertEquals(kept().filter((name) => name.startsWith("job-sqlite")), [
+      "job-sqlite-run-job-sqlite-2.enc",
+    ]);
+
+    assertEquals((await agent.stop("SIGTERM")).code, 0);
+    assertEquals(await scratchDatabases(), scratchBefore, "every scratch database was dropped");
+    assertNoSecrets(agent.lines, [
+      TEST_AGENT_KEY,
+      PG_PASSWORD,
+      ...deks.flatMap((dek) => [dek.toHex(), dek.toBase64()]),
+    ]);
+  } finally {
+    await psql(`DROP DATABASE IF EXISTS ${source}`);
+    await mariadb(`DROP DATABASE IF EXISTS ${source}`);
+  }
 });

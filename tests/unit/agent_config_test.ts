@@ -77,6 +77,9 @@ Deno.test("bad values stop the agent with the variable and the rule", () => {
     [{ BACKUPY_MAX_PARALLEL_JOBS: "0" }, "BACKUPY_MAX_PARALLEL_JOBS: must be a whole number"],
     [{ BACKUPY_METRICS_LISTEN_ADDR: "9090" }, "BACKUPY_METRICS_LISTEN_ADDR: must be host:port"],
     [{ BACKUPY_DISABLE_DISCOVERY: "maybe" }, "BACKUPY_DISABLE_DISCOVERY: must be true or false"],
+    [{ BACKUPY_VERIFY: "restore" }, "BACKUPY_VERIFY: must be structure or manifest"],
+    [{ BACKUPY_VERIFY_RESTORE_CRON: "daily" }, "BACKUPY_VERIFY_RESTORE_CRON: a cron expression"],
+    [{ BACKUPY_VERIFY_SCRATCH: "job-1" }, "BACKUPY_VERIFY_SCRATCH: entry 1 must be JOB_ID=URL"],
   ];
   for (const [vars, message] of cases) {
     assertThrows(() => load({ BACKUPY_AGENT_KEY: KEY, ...vars }, false), ConfigError, message);
@@ -94,4 +97,40 @@ Deno.test("bad values stop the agent with the variable and the rule", () => {
   });
   assertEquals(insecure.config.metricsListen, undefined);
   assertStringIncludes(insecure.config.serverUrl, "http://");
+});
+
+Deno.test("verification settings: levels, cron, scratch servers (a bad one is named, never echoed)", () => {
+  const { config } = load({
+    BACKUPY_AGENT_KEY: KEY,
+    BACKUPY_VERIFY: "Manifest",
+    BACKUPY_VERIFY_RESTORE_CRON: "30 4 * * sun",
+    BACKUPY_VERIFY_SCRATCH: "job-1=postgres://u:pw1@h/\n *=mysql://root:pw2@m:3306/",
+  });
+  assertEquals(config.verifyAfterBackup, "manifest");
+  assertEquals(
+    config.verifyRestoreCron?.next(new Date("2026-11-26T00:00:00Z"))?.toISOString(),
+    "2026-11-29T04:30:00.000Z",
+  );
+  assertEquals(
+    config.verifyScratch.map((s) => [s.job, s.url.reveal()]),
+    [["job-1", "postgres://u:pw1@h/"], ["*", "mysql://root:pw2@m:3306/"]],
+  );
+  assertEquals(load({ BACKUPY_AGENT_KEY: KEY }).config.verifyAfterBackup, undefined);
+  assertEquals(load({ BACKUPY_AGENT_KEY: KEY, BACKUPY_VERIFY: "off" }).config.verifyScratch, []);
+  const error = assertThrows(
+    () =>
+      load({
+        BACKUPY_AGENT_KEY: KEY,
+        BACKUPY_VERIFY_SCRATCH: "a=postgres://u:pw1@h/ b=redis://:pw3@r/",
+      }),
+    ConfigError,
+    "entry 2",
+  );
+  assertEquals(error.message.includes("pw3"), false);
+  const fromFile = load(
+    { BACKUPY_AGENT_KEY: KEY, BACKUPY_VERIFY_SCRATCH_FILE: "/run/secrets/scratch" },
+    true,
+    { "/run/secrets/scratch": "*=postgres://u:pw@h/\n" },
+  );
+  assertEquals(fromFile.config.verifyScratch.length, 1);
 });
