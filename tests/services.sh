@@ -117,11 +117,12 @@ make_test_certs() {
   rm -rf "${tmp}"
 }
 
-# Writes MariaDB's TLS settings; true (0) when the file changed.
-mariadb_tls_config() {
+# Writes MariaDB's test settings (TLS; a binary log, so dumps record their
+# position in it); true (0) when the file changed.
+mariadb_test_config() {
   local conf=/etc/mysql/mariadb.conf.d/99-backupy-test-tls.cnf
   local want
-  want=$(printf '[mariadbd]\nssl-ca=%s/ca.pem\nssl-cert=%s/server.pem\nssl-key=%s/server-key.pem' \
+  want=$(printf '[mariadbd]\nssl-ca=%s/ca.pem\nssl-cert=%s/server.pem\nssl-key=%s/server-key.pem\nlog-bin=backupy-bin\nserver-id=1' \
     "${TLS_DIR}" "${TLS_DIR}" "${TLS_DIR}")
   if [[ -f "$conf" && "$(cat "$conf")" == "$want" ]]; then return 1; fi
   mkdir -p "$(dirname "$conf")"
@@ -133,9 +134,9 @@ mariadb_up() { mariadb-admin --protocol=tcp -h 127.0.0.1 -P "$MARIADB_PORT" -u b
 
 start_mariadb() {
   local changed=0
-  if mariadb_tls_config; then changed=1; fi
+  if mariadb_test_config; then changed=1; fi
   if ((changed)) && mariadb-admin ping >/dev/null 2>&1; then
-    log "mariadb: TLS configuration changed, restarting"
+    log "mariadb: test configuration changed, restarting"
     mariadb-admin shutdown
   fi
   if mariadb-admin ping >/dev/null 2>&1; then

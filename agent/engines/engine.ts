@@ -32,6 +32,12 @@ export interface DumpManifest {
    * (manifest/row_digest.ts).
    */
   objects: { name: string; rows: number; digest?: string }[];
+  /**
+   * Where in the server's history the dump stands, when the engine can tell:
+   * PostgreSQL `lsn` and `snapshot` (per database in a whole-server dump),
+   * MariaDB `binlog_file`/`binlog_position` of the consistent snapshot.
+   */
+  snapshot?: Record<string, string>;
 }
 
 /** A dump in progress. */

@@ -199,6 +199,9 @@ export class MysqlEngine implements Engine {
       await conn.query("SET time_zone = '+00:00'");
       await conn.query("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY");
       const digests = options.manifest ? new Map<string, RowDigest>() : undefined;
+      const snapshot = digests && server.flavor === "MariaDB"
+        ? await mariadbSnapshotPosition(conn)
+        : undefined;
       const source = ReadableStream.from(writeMysqlDump(conn, {
         flavor: server.flavor,
         serverVersion: String(rows[0].v),
@@ -216,6 +219,7 @@ export class MysqlEngine implements Engine {
       });
       if (!digests) return dump;
       const manifest = dump.finished.then(() => ({
+        ...(snapshot ? { snapshot } : {}),
         objects: [...digests].map(([name, d]) => ({ name, rows: d.rows, digest: d.hex() })),
       }));
       manifest.catch(() => {});
@@ -281,4 +285,22 @@ export class MysqlEngine implements Engine {
       await conn.end().catch(close);
     }
   }
+}
+
+/**
+ * MariaDB's binary log position of the transaction's consistent snapshot
+ * (the `Binlog_snapshot_*` status it keeps for exactly this); undefined
+ * when the server writes no binary log. (MySQL has no equivalent that
+ * needs no extra privilege, so its dumps record none.)
+ */
+async function mariadbSnapshotPosition(
+  conn: Connection,
+): Promise<Record<string, string> | undefined> {
+  const [rows] = await conn.query<RowDataPacket[]>("SHOW STATUS LIKE 'binlog_snapshot_%'");
+  const status = Object.fromEntries(
+    rows.map((row) => [String(row.Variable_name).toLowerCase(), String(row.Value)]),
+  );
+  const file = status.binlog_snapshot_file ?? "";
+  if (file === "") return undefined;
+  return { binlog_file: file, binlog_position: status.binlog_snapshot_position ?? "" };
 }

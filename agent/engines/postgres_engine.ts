@@ -37,6 +37,7 @@ import {
   listDatabases,
   type ListedDatabase,
   openSnapshot,
+  type SnapshotInfo,
 } from "./postgres_snapshot.ts";
 
 /** sslmode values, as libpq spells them. */
@@ -186,6 +187,7 @@ export class PostgresEngine implements Engine {
     };
     // Manifest facts: per database, per table (named as the dump's COPY lines name it).
     const digests = new Map<string, Map<string, RowDigest>>();
+    const positions = new Map<string, SnapshotInfo["position"]>();
     let current: Sql | null = null;
     const closeCurrent = () => void current?.end({ timeout: 0 });
     const open = async (database: string): Promise<DatabaseSnapshot> => {
@@ -223,6 +225,7 @@ export class PostgresEngine implements Engine {
         const snapshot = index === 0 ? first : await open(database.name);
         const tables = new Map<string, RowDigest>();
         digests.set(database.name, tables);
+        positions.set(database.name, snapshot.info.position);
         try {
           yield* writeDatabaseBody(snapshot.sql, {
             ...snapshot.info,
@@ -250,6 +253,12 @@ export class PostgresEngine implements Engine {
     );
     if (!options.manifest) return dump;
     const manifest = dump.finished.then(() => ({
+      snapshot: Object.fromEntries(
+        [...positions].flatMap(([database, at]) => {
+          const prefix = named ? "" : `${database}/`;
+          return [[`${prefix}lsn`, at.lsn], [`${prefix}snapshot`, at.snapshot]];
+        }),
+      ),
       // A whole-server dump names each table with its database, as its \connect lines do.
       objects: [...digests].flatMap(([database, tables]) =>
         [...tables].map(([table, digest]) => ({

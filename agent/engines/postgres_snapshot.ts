@@ -14,6 +14,11 @@ export interface SnapshotInfo {
   serverVersion: string;
   versionNum: number;
   database: string;
+  /**
+   * Where the snapshot stands: the WAL position (`lsn`; the replay position
+   * on a standby) and the transaction snapshot (`xmin:xmax:xip`).
+   */
+  position: { lsn: string; snapshot: string };
 }
 
 /** A reserved connection inside its snapshot transaction. */
@@ -53,9 +58,26 @@ export async function openSnapshot(
       pg_catalog.set_config('TimeZone', 'UTC', true)`;
     const [row] =
       await sql`SELECT current_setting('server_version') AS v, current_setting('server_version_num')::int AS n`;
+    const versionNum = Number(row.n);
+    // Functions every role may call; the names changed in 10 (xlog -> wal) and 13.
+    const [at] = await sql.unsafe(
+      versionNum >= 100000
+        ? `SELECT (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()
+             ELSE pg_current_wal_lsn() END)::text AS lsn,
+           ${
+          versionNum >= 130000 ? "pg_current_snapshot()" : "txid_current_snapshot()"
+        }::text AS snap`
+        : `SELECT (CASE WHEN pg_is_in_recovery() THEN pg_last_xlog_replay_location()
+             ELSE pg_current_xlog_location() END)::text AS lsn, txid_current_snapshot()::text AS snap`,
+    );
     return {
       sql,
-      info: { serverVersion: String(row.v), versionNum: Number(row.n), database },
+      info: {
+        serverVersion: String(row.v),
+        versionNum,
+        database,
+        position: { lsn: String(at.lsn), snapshot: String(at.snap) },
+      },
       // No COMMIT: the transaction only read, and ending the connection ends
       // it. (A query after the server killed the backend makes postgres.js
       // throw from a timer, outside any promise.)

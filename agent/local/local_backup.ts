@@ -142,7 +142,7 @@ async function backupWith(
       manifestPath = manifestPathFor(request.out);
       await writeManifest(
         manifestPath,
-        manifestFor(engine.name, engineVersion, result, made.objects),
+        manifestFor(engine.name, engineVersion, result, made),
         key,
       );
     }

@@ -13,6 +13,7 @@ import { BackupyError } from "../../decrypt/errors.ts";
 import { FrameEncryptStream } from "../../decrypt/frame_encrypt_stream.ts";
 import { SafeOutputFile } from "../../decrypt/safe_output_file.ts";
 import { fileSource } from "../../decrypt/file_source.ts";
+import type { DumpManifest } from "../engines/engine.ts";
 
 /** One dumped object. */
 export interface ManifestObject {
@@ -32,6 +33,8 @@ export interface BackupManifest {
   backup_sha256: string;
   backup_bytes: number;
   dump_bytes: number;
+  /** The dump's position in the server's history (engine.ts DumpManifest.snapshot). */
+  snapshot?: Record<string, string>;
   objects: ManifestObject[];
 }
 
@@ -47,7 +50,7 @@ export function manifestFor(
   engine: string,
   engineVersion: string,
   backup: ManifestedBackup,
-  objects: ManifestObject[],
+  dumped: DumpManifest,
 ): BackupManifest {
   return {
     manifest_version: 1,
@@ -57,7 +60,8 @@ export function manifestFor(
     backup_sha256: backup.sha256,
     backup_bytes: backup.encryptedBytes,
     dump_bytes: backup.dumpedBytes,
-    objects,
+    ...(dumped.snapshot ? { snapshot: dumped.snapshot } : {}),
+    objects: dumped.objects,
   };
 }
 

@@ -140,9 +140,7 @@ export async function runAttempt(ctx: AttemptContext): Promise<AttemptResult> {
       log.warn("no manifest for this backup", { error: (error as Error).message });
       return undefined;
     });
-    const manifest = made
-      ? manifestFor(engine.name, engineVersion, result, made.objects)
-      : undefined;
+    const manifest = made ? manifestFor(engine.name, engineVersion, result, made) : undefined;
 
     ctx.progress("uploading", 90);
     const url = new Secret(request.uploadCreds!.presignedPutUrl);

@@ -76,7 +76,11 @@ export async function verifyFile(request: VerifyFileRequest): Promise<VerifyRepo
     name: "manifest",
     ok: manifestOk,
     detail: manifestOk
-      ? `${manifest.objects.length} objects: row counts and digests equal the manifest's (${manifest.engine_version}, ${manifest.created_at})`
+      ? `${manifest.objects.length} objects: row counts and digests equal the manifest's (${manifest.engine_version}, ${manifest.created_at}${
+        manifest.snapshot
+          ? `, at ${Object.entries(manifest.snapshot).map(([k, v]) => `${k} ${v}`).join(", ")}`
+          : ""
+      })`
       : problems.join("; "),
   });
   if (request.level === "restore") {

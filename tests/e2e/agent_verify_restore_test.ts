@@ -223,7 +223,7 @@ Deno.test("verify --level restore: MariaDB into a scratch database, dropped afte
       SCRATCH,
     ]);
     assertEquals(wrong.code, 1);
-    assertStringIncludes(wrong.stderr, "--scratch must be a mysql:// URL");
+    assertStringIncludes(wrong.stderr, "the scratch server must be a mysql:// URL");
   } finally {
     await mariadb(`DROP DATABASE IF EXISTS ${source}`);
   }

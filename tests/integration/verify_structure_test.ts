@@ -241,11 +241,19 @@ Deno.test("manifest: our PostgreSQL dump's COPY rows against its manifest; a rem
     const dump = await engine.dump(new AbortController().signal, { manifest: true });
     const sql = await collect(dump.readable);
     await dump.finished;
-    const { objects } = (await dump.manifest)!;
+    const { objects, snapshot } = (await dump.manifest)!;
     assertEquals(objects.map((o) => [o.name, o.rows]), [['"public"."items"', 20000], [
       '"public"."notes"',
       1,
     ]]);
+    // Where the snapshot stood: a WAL position no later than the server's now, and its xmin:xmax.
+    assertMatch(snapshot!.lsn, /^[0-9A-F]+\/[0-9A-F]+$/);
+    assertMatch(snapshot!.snapshot, /^\d+:\d+:/);
+    const behind = await run(
+      ["psql", "-XtAc", `SELECT '${snapshot!.lsn}'::pg_lsn <= pg_current_wal_lsn()`],
+      pgEnv,
+    );
+    assertEquals(new TextDecoder().decode(behind).trim(), "t");
 
     const key = join(dir.path, "key");
     const dek = crypto.getRandomValues(new Uint8Array(32));
@@ -323,8 +331,11 @@ Deno.test("manifest: our MariaDB dump's INSERT rows (also an empty table's) agai
     const dump = await engine.dump(new AbortController().signal, { manifest: true });
     const sql = await collect(dump.readable);
     await dump.finished;
-    const { objects } = (await dump.manifest)!;
+    const { objects, snapshot } = (await dump.manifest)!;
     assertEquals(objects.map((o) => [o.name, o.rows]), [["`empty_one`", 0], ["`items`", 3000]]);
+    // The binary log position of the consistent snapshot (the test server writes a binary log).
+    assertMatch(snapshot!.binlog_file, /^backupy-bin\.\d+$/);
+    assert(Number(snapshot!.binlog_position) > 0, JSON.stringify(snapshot));
     const report = await verifyPlain(sql);
     assert(report.ok, JSON.stringify(report.checks));
     assertEquals(
