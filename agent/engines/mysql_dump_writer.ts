@@ -13,6 +13,7 @@ import type { Connection as PromiseConnection, RowDataPacket } from "mysql2/prom
 import { VERSION } from "../../decrypt/version.ts";
 import { ByteBuilder } from "./byte_builder.ts";
 import { RowDigest } from "../manifest/row_digest.ts";
+import { checkAllDumped } from "./catalog_check.ts";
 import { DumpError } from "./engine.ts";
 import { appendLiteral, type LiteralKind, literalKind, quoteName } from "./sql_literal.ts";
 
@@ -157,6 +158,11 @@ export async function* writeMysqlDump(
       [database],
     )) as unknown as TableInfo[];
     const views = tables.filter((t) => t.type === "VIEW");
+    // Asked separately from the list above: what the data section must cover.
+    const catalog =
+      (await rows(conn, `SHOW FULL TABLES FROM ${db} WHERE Table_type = 'BASE TABLE'`))
+        .map((row) => String(Object.values(row)[0]));
+    const dumped = new Set<string>();
 
     for (const table of tables.filter((t) => t.type !== "VIEW")) {
       if (table.type === "SEQUENCE") {
@@ -234,6 +240,7 @@ export async function* writeMysqlDump(
       }
       if (statementBytes > 0) out.text(";\n");
       out.text(`/*!40000 ALTER TABLE ${name} ENABLE KEYS */;\n\n`);
+      dumped.add(table.name);
 
       for (
         const trigger of await rows(conn, `SHOW TRIGGERS FROM ${db} WHERE \`Table\` = ?`, [
@@ -253,6 +260,7 @@ export async function* writeMysqlDump(
       }
       yield* flush();
     }
+    checkAllDumped(`database ${database}`, catalog, dumped);
 
     // Placeholders with the views' columns: later views may select from earlier ones.
     for (const view of views) {

@@ -16,6 +16,7 @@ import { VERSION } from "../../decrypt/version.ts";
 import { ByteBuilder } from "./byte_builder.ts";
 import { RowDigest } from "../manifest/row_digest.ts";
 import { ident, literal, NOT_EXTENSION_MEMBER, SYSTEM_SCHEMA } from "./postgres_catalog.ts";
+import { checkAllDumped } from "./catalog_check.ts";
 import { aggregateQuery, createAggregate } from "./postgres_aggregates.ts";
 import { writeLargeObjects } from "./postgres_large_objects.ts";
 import { allPrivilegeStatements } from "./postgres_privileges.ts";
@@ -228,6 +229,13 @@ export async function* writeDatabaseBody(
     ),
   );
   const qualified = (t: { schema: string; name: string }) => `${ident(t.schema)}.${ident(t.name)}`;
+  // Asked separately from the walk above: what the data section must cover.
+  const catalog = (await q(
+    `SELECT n.nspname AS schema, c.relname AS name FROM pg_class c
+      JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind = 'r' AND ${SYSTEM_SCHEMA} AND ${NOT_EXTENSION_MEMBER("pg_class", "c.oid")}`,
+  )).map((t) => qualified(t as unknown as { schema: string; name: string }));
+  const dumped = new Set<string>();
   const copyColumns = new Map<number, string[]>();
 
   for (const table of tables) {
@@ -298,7 +306,9 @@ export async function* writeDatabaseBody(
     yield* copyData(stream as unknown as CopyStream, out, chunkBytes, digest);
     resumeAfterCopy(stream);
     line("\\.\n");
+    dumped.add(qualified(table));
   }
+  checkAllDumped(`database ${options.database}`, catalog, dumped);
 
   // Large objects: data too, before the constraints.
   yield* writeLargeObjects(sql, out, chunkBytes);
