@@ -87,6 +87,12 @@ Commands:
                    --manifest F        the manifest (default: FILE.manifest, beside the backup)
                    --scratch URL       level restore, PostgreSQL: postgres://user@host/ of a
                                        server where the user may create databases
+                                       (MySQL/MariaDB: mysql:// or mariadb://)
+                   --docker-image IMG  level restore: restore instead in a throwaway container of
+                                       IMG (no network) with the engine's own tools, re-read
+                                       with its dump tool, compare; the container is removed
+                                       (PostgreSQL, MySQL/MariaDB; DOCKER_HOST or
+                                       BACKUPY_DOCKER_SOCKET)
                    --allow-expired     accept an expired token
                    --json              the report as one JSON object
   manifest       the manifests kept by service mode (BACKUPY_VERIFY=manifest), newest first
@@ -161,6 +167,7 @@ const FLAGS: Record<
     level: { type: "string", default: "structure" },
     manifest: { type: "string" },
     scratch: { type: "string" },
+    "docker-image": { type: "string" },
     "allow-expired": { type: "boolean", default: false },
     json: { type: "boolean", default: false },
   },
@@ -394,6 +401,8 @@ export async function main(args: string[]): Promise<number> {
           level: values.level as string,
           manifest: values.manifest as string | undefined,
           scratch: values.scratch as string | undefined,
+          dockerImage: values["docker-image"] as string | undefined,
+          dockerSocket: localDockerSocket(env),
           keyFile: values["key-file"] as string | undefined,
           sha256: values.sha256 as string | undefined,
           token: values.token as string | undefined,

@@ -11,6 +11,7 @@ import { type KeyFlags, resolveKeyMaterial } from "../../decrypt/key_material.ts
 import type { VerifyReport } from "../verify/verify_structure.ts";
 import { VERIFY_LEVELS, verifyFile, type VerifyLevel } from "../verify/verify_backup.ts";
 import { manifestPathFor, readManifest } from "../manifest/backup_manifest.ts";
+import { DockerHost } from "../docker/docker_host.ts";
 
 /** The command's request, from its flags. */
 export interface VerifyRequest extends KeyFlags {
@@ -20,6 +21,10 @@ export interface VerifyRequest extends KeyFlags {
   manifest?: string;
   /** Level restore, PostgreSQL: the server to restore on. */
   scratch?: string;
+  /** Level restore: restore in a throwaway container of this image. */
+  dockerImage?: string;
+  /** The Docker engine's socket, for `dockerImage`. */
+  dockerSocket?: string;
 }
 
 /** Runs the verification; rejects only for usage errors and unreadable input. */
@@ -38,6 +43,12 @@ export async function verifyBackup(
   if (sources.length !== 1) {
     throw new UsageError("give exactly one of --key-file, --token and --token-file");
   }
+  if (request.dockerImage !== undefined && request.level !== "restore") {
+    throw new UsageError("--docker-image goes with --level restore");
+  }
+  if (request.dockerImage !== undefined && request.scratch !== undefined) {
+    throw new UsageError("give --scratch or --docker-image, not both");
+  }
   const material = await resolveKeyMaterial(request, (line) => console.error(line));
   const key = await importDek(material.dek);
   const manifest = request.level === "structure"
@@ -50,6 +61,10 @@ export async function verifyBackup(
     expectedSha256: material.sha256,
     manifest,
     scratch: request.scratch,
+    dockerImage: request.dockerImage === undefined ? undefined : {
+      image: request.dockerImage,
+      docker: new DockerHost(request.dockerSocket ?? "/var/run/docker.sock"),
+    },
     signal,
   });
 }

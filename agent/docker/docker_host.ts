@@ -18,6 +18,33 @@ import type { ContainerFacts, ContainerRuntime, ExecProcess } from "../engines/c
 import { TailBuffer } from "../runs/tail_buffer.ts";
 import { ChunkCoalescer, FrameParser } from "./multiplexed_stream.ts";
 
+/**
+ * Writes `source` into the exec's socket, waiting for it to drain, then
+ * half-closes it so the command sees the end of its input. A failed source
+ * ends the socket too: the command then fails on its truncated input.
+ */
+async function feedStdin(source: ReadableStream<Uint8Array>, socket: Duplex): Promise<void> {
+  try {
+    for await (const chunk of source) {
+      if (socket.destroyed) return;
+      if (!socket.write(chunk)) {
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            socket.off("drain", done);
+            socket.off("close", done);
+            resolve();
+          };
+          socket.on("drain", done);
+          socket.on("close", done);
+        });
+      }
+    }
+    socket.end();
+  } catch {
+    socket.destroy();
+  }
+}
+
 /** Docker said no, or is not there; the message is safe to log. */
 export class DockerError extends Error {}
 
@@ -25,6 +52,8 @@ export class DockerError extends Error {}
 export interface ExecOptions {
   /** Run as this user instead of the container's. */
   user?: string;
+  /** Fed to the command's stdin (with backpressure), which is closed at its end. */
+  stdin?: ReadableStream<Uint8Array>;
 }
 
 /**
@@ -146,6 +175,48 @@ export class DockerHost implements ContainerRuntime {
     }
   }
 
+  /**
+   * Creates and starts a throwaway container of `image` with no network at
+   * all (restore verification); `env` goes into its config, so only
+   * throwaway credentials belong there. Returns its id; the caller removes
+   * it with {@linkcode DockerHost.removeContainer}.
+   */
+  async startIsolated(
+    image: string,
+    env: Record<string, string>,
+    labels: Record<string, string>,
+  ): Promise<string> {
+    const api = await this.#api();
+    let container: Docker.Container;
+    try {
+      container = await api.createContainer({
+        Image: image,
+        Env: Object.entries(env).map(([key, value]) => `${key}=${value}`),
+        Labels: labels,
+        HostConfig: { NetworkMode: "none" },
+      });
+    } catch (error) {
+      throw new DockerError(`cannot create a container of ${image}: ${describe(error)}`);
+    }
+    try {
+      await container.start();
+    } catch (error) {
+      await this.removeContainer(container.id);
+      throw new DockerError(`cannot start a container of ${image}: ${describe(error)}`);
+    }
+    return container.id;
+  }
+
+  /** Removes a container, running or not, with its anonymous volumes; a missing one is fine. */
+  async removeContainer(id: string): Promise<void> {
+    try {
+      await (await this.#api()).getContainer(id).remove({ force: true, v: true });
+    } catch (error) {
+      if ((error as { statusCode?: number }).statusCode === 404) return;
+      throw new DockerError(`cannot remove container ${id}: ${describe(error)}`);
+    }
+  }
+
   /** Ids of the running containers. */
   async runningContainerIds(): Promise<string[]> {
     try {
@@ -258,11 +329,14 @@ export class DockerHost implements ContainerRuntime {
         ),
         AttachStdout: true,
         AttachStderr: true,
-        AttachStdin: false,
+        AttachStdin: options.stdin !== undefined,
         Tty: false,
         User: options.user,
       });
-      socket = await exec.start({ hijack: true, stdin: false }) as unknown as Duplex;
+      socket = await exec.start({
+        hijack: true,
+        stdin: options.stdin !== undefined,
+      }) as unknown as Duplex;
     } catch (error) {
       throw new DockerError(
         `cannot run ${argv[0]} in container ${containerId}: ${describe(error)}`,
@@ -301,6 +375,7 @@ export class DockerHost implements ContainerRuntime {
     const onAbort = () => void kill();
     signal.addEventListener("abort", onAbort, { once: true });
 
+    if (options.stdin) void feedStdin(options.stdin, socket);
     const stdout = demultiplexedStdout(socket, onStderr, {
       ended: () => ended(),
       cancelled: () => {

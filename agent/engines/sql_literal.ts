@@ -1,7 +1,9 @@
 /**
  * MySQL/MariaDB values as SQL literals, the way `mysqldump --hex-blob`
  * writes them: numbers exactly as the server printed them, strings quoted
- * with backslash escapes, binary and spatial values as hex, BIT as b'...'.
+ * with backslash escapes, binary, spatial and BIT values as hex (as
+ * `mysqldump --hex-blob` does, so a restored copy re-dumped by it reads the
+ * same).
  * Values arrive as the raw bytes of the text protocol, so nothing is
  * reinterpreted on the way (DECIMAL, float text, zero dates all survive).
  *
@@ -10,7 +12,7 @@
 import type { ByteBuilder } from "./byte_builder.ts";
 
 /** How a column's values are written. */
-export type LiteralKind = "number" | "string" | "binary" | "bit";
+export type LiteralKind = "number" | "string" | "binary";
 
 const NUMERIC = new Set([
   "tinyint",
@@ -41,6 +43,7 @@ const BINARY = new Set([
   "multilinestring",
   "multipolygon",
   "geometrycollection",
+  "bit",
 ]);
 
 /** The literal kind for an information_schema DATA_TYPE. */
@@ -48,7 +51,6 @@ export function literalKind(dataType: string): LiteralKind {
   const type = dataType.toLowerCase();
   if (NUMERIC.has(type)) return "number";
   if (BINARY.has(type)) return "binary";
-  if (type === "bit") return "bit";
   return "string";
 }
 
@@ -81,11 +83,6 @@ export function appendLiteral(out: ByteBuilder, value: Uint8Array | null, kind: 
       return out.bytes(value);
     case "binary":
       return value.length === 0 ? out.text("''") : out.hex(value);
-    case "bit": {
-      let bits = "";
-      for (const b of value) bits += b.toString(2).padStart(8, "0");
-      return out.text(`b'${bits.replace(/^0+(?=.)/, "")}'`);
-    }
     case "string": {
       out.byte(0x27);
       let start = 0;

@@ -17,6 +17,28 @@ import { LineSplitter } from "./line_splitter.ts";
 const COPY_LINE = /^COPY (.+) \([^)]*\) FROM stdin;$/;
 const END_OF_COPY = "\\.";
 
+/**
+ * A qualified name as our dumps write it, every part quoted: pg_dump
+ * quotes only the parts that need it (`public.items`), we always do
+ * (`"public"."items"`), and the two must compare equal.
+ */
+export function quotedName(name: string): string {
+  const parts: string[] = [];
+  const part = /"((?:[^"]|"")*)"|([^".]+)/y;
+  for (let at = 0; at < name.length;) {
+    part.lastIndex = at;
+    const match = part.exec(name);
+    if (!match) return name; // not a name this knows how to read: left as written
+    parts.push(match[1] !== undefined ? match[1].replaceAll('""', '"') : match[2]);
+    at = part.lastIndex;
+    if (at < name.length) {
+      if (name[at] !== ".") return name;
+      at++;
+    }
+  }
+  return parts.map((p) => `"${p.replaceAll('"', '""')}"`).join(".");
+}
+
 /** The database name a `\connect -reuse-previous=on "dbname='...'"` line selects. */
 export function connectedDatabase(line: string): string | null {
   const match = /^\\connect -reuse-previous=on "(.*)"$/.exec(line);
@@ -31,7 +53,9 @@ export class PostgresSqlCheck implements FormatCheck {
   readonly format = "PostgreSQL SQL dump";
   readonly #ending = new SqlDumpCheck(
     this.format,
-    /-- PostgreSQL database dump complete\n--\n$/,
+    // pg_dump's own plain output ends with one more blank line than ours and,
+    // since 17.6/16.10/15.14, with the `\unrestrict` that closes its `\restrict`.
+    /-- PostgreSQL database dump complete\n--\n\n?(\\unrestrict [A-Za-z0-9]+\n\n?)?$/,
     "-- PostgreSQL database dump complete",
   );
   #database: string | null = null;
@@ -73,7 +97,8 @@ export class PostgresSqlCheck implements FormatCheck {
     }
     const copy = COPY_LINE.exec(text);
     if (copy) {
-      const name = this.#database === null ? copy[1] : `${this.#database}/${copy[1]}`;
+      const table = quotedName(copy[1]);
+      const name = this.#database === null ? table : `${this.#database}/${table}`;
       const digest = new RowDigest();
       this.#digests.set(name, digest);
       this.#copying = { name, digest };

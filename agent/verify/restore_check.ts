@@ -46,7 +46,7 @@ export function sameFamily(backup: string, scratch: string): boolean {
 }
 
 /** Streams the decrypted, decompressed dump into `restore`. */
-async function restoreFrom(
+export async function restoreFrom(
   input: string,
   key: CryptoKey,
   signal: AbortSignal,

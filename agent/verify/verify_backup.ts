@@ -11,6 +11,8 @@ import { fileSource } from "../../decrypt/file_source.ts";
 import type { BackupManifest } from "../manifest/backup_manifest.ts";
 import { compareObjects } from "./compare_manifest.ts";
 import { restoreCheck } from "./restore_check.ts";
+import { dockerRestoreCheck } from "./docker_restore_check.ts";
+import type { DockerHost } from "../docker/docker_host.ts";
 import { type VerifyReport, verifyStructure } from "./verify_structure.ts";
 
 /** Levels this build proves, weakest first. */
@@ -31,6 +33,8 @@ export interface VerifyFileRequest {
   manifest?: BackupManifest;
   /** Level restore, PostgreSQL and MySQL/MariaDB: the server to restore on. */
   scratch?: string;
+  /** Level restore: restore in a throwaway container of this image instead (with `docker`). */
+  dockerImage?: { image: string; docker: DockerHost };
   /** Where temporary copies go (SQLite); removed afterwards. */
   tempParent?: string;
   signal?: AbortSignal;
@@ -97,15 +101,26 @@ export async function verifyFile(request: VerifyFileRequest): Promise<VerifyRepo
         prefix: "backupy-verify-restore-",
       });
       try {
-        report.checks.push(
-          await restoreCheck({
+        const signal = request.signal ?? new AbortController().signal;
+        const restoring = request.dockerImage
+          ? dockerRestoreCheck({
+            input: request.input,
+            key,
+            manifest,
+            image: request.dockerImage.image,
+            docker: request.dockerImage.docker,
+            signal,
+          })
+          : restoreCheck({
             input: request.input,
             key,
             manifest,
             scratch: request.scratch,
             tempDir: scratchDir,
-            signal: request.signal ?? new AbortController().signal,
-          }).catch((error) => ({
+            signal,
+          });
+        report.checks.push(
+          await restoring.catch((error) => ({
             name: "restore" as const,
             ok: false,
             detail: `the restore failed: ${(error as Error).message}`,

@@ -1,0 +1,208 @@
+/**
+ * `verify --level restore --docker-image IMAGE`: restore the backup with
+ * the engine's own tools inside a throwaway container of IMAGE that has no
+ * network at all, dump the restored database's data again with the
+ * engine's own dump tool, and compare every object's rows and digest with
+ * the manifest. Everything runs through the exec API; the container is
+ * removed on every path.
+ *
+ * @module
+ */
+import type { DockerHost } from "../docker/docker_host.ts";
+import type { ExecProcess } from "../engines/container_exec.ts";
+import { stderrSummary } from "../engines/docker_exec_engine.ts";
+import type { BackupManifest } from "../manifest/backup_manifest.ts";
+import { compareObjects } from "./compare_manifest.ts";
+import type { FormatCheck } from "./format_check.ts";
+import { MysqlSqlCheck } from "./mysql_sql_check.ts";
+import { PostgresSqlCheck } from "./postgres_sql_check.ts";
+import { restoreFrom } from "./restore_check.ts";
+import type { VerifyCheck } from "./verify_structure.ts";
+
+/** What a docker-image restore needs. */
+export interface DockerRestoreRequest {
+  input: string;
+  key: CryptoKey;
+  manifest: BackupManifest;
+  image: string;
+  docker: DockerHost;
+  signal: AbortSignal;
+  /** How long the server in the container may take to come up (120 s). */
+  readyTimeoutMs?: number;
+}
+
+/** The database the backup is restored into, inside the container. */
+const DATABASE = "backupy_verify";
+
+/** How one engine family is restored and re-read with its own tools. */
+interface Recipe {
+  /** The container's environment (throwaway credentials only). */
+  containerEnv(password: string): Record<string, string>;
+  /** Exec environment of every tool run. */
+  execEnv(password: string): Record<string, string>;
+  /** Exits 0 once the server takes connections. */
+  ready: string[];
+  /** Creates the empty database. */
+  create: string[];
+  /** Reads the dump on stdin into the database. */
+  restore: string[];
+  /** Writes the database's data to stdout in a format `check` reads. */
+  reread: string[];
+  check(): FormatCheck;
+}
+
+/** `sh -c` running whichever of the client names the image has. */
+const either = (names: string[], args: string): string[] => [
+  "sh",
+  "-c",
+  `c=$(command -v ${names.join(" || command -v ")}) || { echo "none of ${
+    names.join(", ")
+  } in this image" >&2; exit 127; }; exec "$c" ${args} "$@"`,
+  "sh",
+];
+
+const POSTGRES: Recipe = {
+  containerEnv: (password) => ({ POSTGRES_PASSWORD: password }),
+  // The digests are of the text the server prints: pinned as the dump pinned it.
+  execEnv: (password) => ({
+    PGHOST: "127.0.0.1",
+    PGUSER: "postgres",
+    PGPASSWORD: password,
+    PGOPTIONS: "-c DateStyle=ISO -c IntervalStyle=postgres -c extra_float_digits=3 " +
+      "-c TimeZone=UTC",
+  }),
+  ready: ["psql", "-XtAq", "-d", "postgres", "-c", "SELECT 1"],
+  create: ["psql", "-Xq", "-d", "postgres", "-c", `CREATE DATABASE ${DATABASE}`],
+  restore: ["psql", "-Xq", "-v", "ON_ERROR_STOP=1", "-o", "/dev/null", "-d", DATABASE],
+  reread: ["pg_dump", "--data-only", "-d", DATABASE],
+  check: () => new PostgresSqlCheck(true),
+};
+
+const MYSQL_CLIENT = ["mariadb", "mysql"];
+const MYSQL: Recipe = {
+  containerEnv: (password) => ({
+    MARIADB_ROOT_PASSWORD: password,
+    MYSQL_ROOT_PASSWORD: password,
+  }),
+  execEnv: (password) => ({ MYSQL_PWD: password }),
+  ready: [...either(MYSQL_CLIENT, "-h127.0.0.1 -uroot"), "-e", "SELECT 1"],
+  create: [...either(MYSQL_CLIENT, "-h127.0.0.1 -uroot"), "-e", `CREATE DATABASE ${DATABASE}`],
+  restore: [...either(MYSQL_CLIENT, "-h127.0.0.1 -uroot"), DATABASE],
+  // Binary as hex, UTC, one snapshot: the literals our own dump writes.
+  reread: [
+    ...either(
+      ["mariadb-dump", "mysqldump"],
+      "-h127.0.0.1 -uroot --hex-blob --tz-utc --single-transaction --no-create-info --skip-triggers",
+    ),
+    DATABASE,
+  ],
+  check: () => new MysqlSqlCheck(true),
+};
+
+const RECIPES: Record<string, Recipe> = {
+  postgresql: POSTGRES,
+  mysql: MYSQL,
+  mariadb: MYSQL,
+};
+
+/** Engines this check restores in a container. */
+export const DOCKER_RESTORABLE_ENGINES = Object.keys(RECIPES);
+
+/** Restores in a throwaway container, re-reads, compares; says what it proved or why not. */
+export async function dockerRestoreCheck(request: DockerRestoreRequest): Promise<VerifyCheck> {
+  const { manifest, docker, signal } = request;
+  const fail = (detail: string): VerifyCheck => ({ name: "restore", ok: false, detail });
+  const recipe = RECIPES[manifest.engine];
+  if (!recipe) {
+    return fail(
+      `--docker-image restores ${DOCKER_RESTORABLE_ENGINES.join(", ")} backups in this build, ` +
+        `not ${manifest.engine}`,
+    );
+  }
+  if (manifest.objects.some((o) => o.name.includes("/"))) {
+    return fail("a dump of a whole server cannot be restored into one scratch database");
+  }
+  // A password for a server that lives a few minutes and has no network.
+  const password = crypto.randomUUID();
+  const env = recipe.execEnv(password);
+  const started = performance.now();
+  const id = await docker.startIsolated(request.image, recipe.containerEnv(password), {
+    "backupy.verify": "restore",
+  });
+  try {
+    await waitUntilReady(docker, id, recipe.ready, env, signal, request.readyTimeoutMs ?? 120_000);
+    await runTool(docker, id, recipe.create, env, signal, "creating the database");
+    const readyAt = performance.now();
+    await restoreFrom(request.input, request.key, signal, async (source) => {
+      await runTool(docker, id, recipe.restore, env, signal, "the restore", source);
+    });
+    const restoredAt = performance.now();
+    const check = recipe.check();
+    await runTool(docker, id, recipe.reread, env, signal, "re-reading", undefined, check);
+    const problems = await check.finish();
+    if (problems.length > 0) {
+      return fail(`re-reading the restored database: ${problems.join("; ")}`);
+    }
+    const differences = compareObjects(manifest.objects, check.objects!());
+    const seconds = (ms: number) => (ms / 1000).toFixed(1);
+    return differences.length > 0
+      ? fail(`restored in ${request.image}, but: ${differences.join("; ")}`)
+      : {
+        name: "restore",
+        ok: true,
+        detail: `restored in a container of ${request.image} (server up in ${
+          seconds(readyAt - started)
+        } s) in ${seconds(restoredAt - readyAt)} s and read back in ${
+          seconds(performance.now() - restoredAt)
+        } s: ${manifest.objects.length} objects equal the manifest's`,
+      };
+  } finally {
+    await docker.removeContainer(id);
+  }
+}
+
+/** Runs the probe until it succeeds, or throws after `timeoutMs`. */
+async function waitUntilReady(
+  docker: DockerHost,
+  id: string,
+  probe: string[],
+  env: Record<string, string>,
+  signal: AbortSignal,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  let last = "";
+  while (performance.now() < deadline) {
+    signal.throwIfAborted();
+    const facts = await docker.inspect(id);
+    if (!facts?.running) throw new Error("the container stopped before its server came up");
+    const process = await docker.exec(id, probe, env, signal);
+    await process.stdout.pipeTo(new WritableStream());
+    const { code, stderrTail } = await process.exit;
+    if (code === 0) return;
+    last = stderrSummary(stderrTail);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  throw new Error(`the server did not come up within ${timeoutMs / 1000} s: ${last}`);
+}
+
+/** Runs one tool to its end; throws with its stderr when it fails. */
+async function runTool(
+  docker: DockerHost,
+  id: string,
+  argv: string[],
+  env: Record<string, string>,
+  signal: AbortSignal,
+  what: string,
+  stdin?: ReadableStream<Uint8Array>,
+  stdout?: FormatCheck,
+): Promise<void> {
+  const process: ExecProcess = await docker.exec(id, argv, env, signal, { stdin });
+  await process.stdout.pipeTo(
+    new WritableStream({ write: (chunk) => stdout?.update(chunk) }),
+  );
+  const { code, stderrTail } = await process.exit;
+  if (code !== 0) {
+    throw new Error(`${what} failed (exit ${code}): ${stderrSummary(stderrTail)}`);
+  }
+}

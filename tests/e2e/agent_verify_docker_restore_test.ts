@@ -1,0 +1,160 @@
+/**
+ * `backupy-agent verify --level restore --docker-image IMAGE` as a user runs
+ * it: a native PostgreSQL and a native MariaDB backup restored with the
+ * engine's own client inside a throwaway container of the test images (no
+ * network), re-read with the engine's own dump tool and compared with the
+ * manifest; the container is gone afterwards, also when verify is
+ * interrupted; a missing image is a clear failure.
+ */
+import { join } from "node:path";
+import { tempDir } from "../support/agent_fixtures.ts";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "../support/assert.ts";
+import { docker, DOCKER_SOCKET, IMAGES } from "../support/docker_fixtures.ts";
+import { agentArgv, runAgent } from "../support/programs.ts";
+
+const PASSWORD = "backupy-test-pw";
+const DOCKER_ENV = { BACKUPY_DOCKER_SOCKET: DOCKER_SOCKET };
+
+async function tool(command: string, args: string[], env: Record<string, string>) {
+  const out = await new Deno.Command(command, { args, env, stdout: "piped", stderr: "piped" })
+    .output();
+  if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
+}
+const psql = (sql: string, database = "postgres") =>
+  tool("psql", ["-XqAc", sql], {
+    PGHOST: "127.0.0.1",
+    PGUSER: "backupy",
+    PGPASSWORD: PASSWORD,
+    PGDATABASE: database,
+  });
+const mariadb = (sql: string) =>
+  tool("mariadb", ["-h", "127.0.0.1", "-u", "backupy", "-e", sql], { MYSQL_PWD: PASSWORD });
+
+/** Containers verify made (there must be none left). */
+async function verifyContainers(): Promise<string[]> {
+  const list = await docker.listContainers({
+    all: true,
+    filters: { label: ["backupy.verify=restore"] },
+  });
+  return list.map((c) => c.Id);
+}
+
+async function backup(dir: string, target: string, env: Record<string, string> = {}) {
+  const out = join(dir, "db.enc");
+  const key = join(dir, "db.key");
+  const made = await runAgent(
+    ["backup", "--target", target, "--out", out, "--generate-key", key],
+    env,
+  );
+  assertEquals(made.code, 0, made.stderr);
+  return { out, key };
+}
+
+function verifyArgs(backup: { out: string; key: string }, image: string): string[] {
+  return [
+    "verify",
+    "--in",
+    backup.out,
+    "--key-file",
+    backup.key,
+    "--level",
+    "restore",
+    "--docker-image",
+    image,
+  ];
+}
+
+Deno.test("verify --docker-image: PostgreSQL restored with psql in a throwaway container, re-read with pg_dump", async () => {
+  const source = `backupy_docker_src_${crypto.randomUUID().slice(0, 8)}`;
+  await psql(`CREATE DATABASE ${source}`);
+  await using dir = await tempDir("backupy-verify-docker-pg-");
+  try {
+    await psql(
+      `CREATE TABLE "Mixed Case" (id int PRIMARY KEY, at timestamptz, i interval, f float8,
+         b bytea, n numeric, j jsonb, t text);
+       INSERT INTO "Mixed Case" SELECT g, '2026-01-01 12:00+03'::timestamptz + g * interval '1 min',
+         g * interval '1 day 2 hours', g / 3.0, decode(md5(g::text), 'hex'), g * 1.25,
+         jsonb_build_object('g', g), E'line\\nnext\\ttab ''q'' ' || g
+         FROM generate_series(1, 3000) g;
+       INSERT INTO "Mixed Case" (id) VALUES (0);
+       CREATE TABLE empty_one (id int);`,
+      source,
+    );
+    const made = await backup(dir.path, `postgres://backupy@127.0.0.1:5432/${source}`, {
+      PGPASSWORD: PASSWORD,
+    });
+    const before = await verifyContainers();
+    const verified = await runAgent(verifyArgs(made, IMAGES.postgres), DOCKER_ENV);
+    assertEquals(verified.code, 0, verified.stderr);
+    assertMatch(
+      verified.stderr,
+      /restore: restored in a container of postgres:backupy-test .* 2 objects equal the manifest's/,
+    );
+    assertEquals(await verifyContainers(), before, "the container was removed");
+    assertEquals(verified.stderr.includes(PASSWORD), false);
+
+    // Interrupted while the container runs: it is removed all the same.
+    const [command, args] = agentArgv(verifyArgs(made, IMAGES.postgres));
+    const child = new Deno.Command(command, {
+      args,
+      env: DOCKER_ENV,
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    const deadline = Date.now() + 60_000;
+    while ((await verifyContainers()).length === before.length) {
+      assert(Date.now() < deadline, "the container never started");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    child.kill("SIGTERM");
+    const status = await child.output();
+    assert(status.code !== 0, "an interrupted verify does not claim success");
+    assertEquals(await verifyContainers(), before, "removed after SIGTERM too");
+
+    // An image that is not there is a failed restore that says so.
+    const missing = await runAgent(verifyArgs(made, "backupy-test/no-such-image:1"), DOCKER_ENV);
+    assertEquals(missing.code, 1);
+    assertStringIncludes(
+      missing.stderr,
+      "cannot create a container of backupy-test/no-such-image:1",
+    );
+    // --docker-image is for the restore level only.
+    const misuse = await runAgent(
+      ["verify", "--in", made.out, "--key-file", made.key, "--docker-image", IMAGES.postgres],
+      DOCKER_ENV,
+    );
+    assertEquals(misuse.code, 2);
+  } finally {
+    await psql(`DROP DATABASE IF EXISTS ${source} WITH (FORCE)`);
+  }
+});
+
+Deno.test("verify --docker-image: MariaDB restored with its client in a throwaway container, re-read with mariadb-dump", async () => {
+  const source = `backupy_docker_src_${crypto.randomUUID().slice(0, 8)}`;
+  await mariadb(
+    `CREATE DATABASE ${source}; USE ${source};
+     CREATE TABLE items (id INT PRIMARY KEY, name VARCHAR(80), data BLOB, flags BIT(5),
+       at DATETIME(3), price DECIMAL(10,2), ratio DOUBLE, note TEXT);
+     INSERT INTO items SELECT seq, CONCAT('it''s "', seq, '"\\n'), UNHEX(MD5(seq)), seq % 32,
+       TIMESTAMP('2026-01-01 00:00:00.123') + INTERVAL seq MINUTE, seq * 1.25, seq / 7, NULL
+       FROM seq_1_to_2000;
+     INSERT INTO items (id, data) VALUES (0, '');
+     CREATE TABLE empty_one (id INT);`,
+  );
+  await using dir = await tempDir("backupy-verify-docker-maria-");
+  try {
+    const made = await backup(dir.path, `mariadb://backupy@127.0.0.1:3306/${source}`, {
+      MYSQL_PWD: PASSWORD,
+    });
+    const before = await verifyContainers();
+    const verified = await runAgent(verifyArgs(made, IMAGES.mariadb), DOCKER_ENV);
+    assertEquals(verified.code, 0, verified.stderr);
+    assertMatch(
+      verified.stderr,
+      /restore: restored in a container of mariadb:backupy-test .* 2 objects equal the manifest's/,
+    );
+    assertEquals(await verifyContainers(), before, "the container was removed");
+  } finally {
+    await mariadb(`DROP DATABASE IF EXISTS ${source}`);
+  }
+});
