@@ -109,7 +109,7 @@ export async function runService(
   const verifying = config.verifyAfterBackup !== undefined ||
     config.verifyRestoreCron !== undefined;
   const verifier = verifying
-    ? new BackupVerifier({ log: log.child("runs"), metrics, tempDir: staging })
+    ? new BackupVerifier({ log: log.child("runs"), metrics, tempDir: staging, docker })
     : undefined;
   const latest = config.verifyRestoreCron ? new LatestBackups(store, config.stateDir) : undefined;
   const runs = new RunManager({

@@ -41,9 +41,15 @@ export interface AgentConfig {
 export interface ScratchServer {
   /** A job id, or `*` for every job of the URL's engine. */
   job: string;
-  /** postgres://, mysql:// or mariadb:// URL with credentials. */
+  /**
+   * postgres://, mysql:// or mariadb:// URL with credentials, or
+   * `docker-image:IMAGE` (one job's: restore in a throwaway container).
+   */
   url: Secret<string>;
 }
+
+/** The prefix of a scratch entry that names an image instead of a server. */
+export const DOCKER_IMAGE_PREFIX = "docker-image:";
 
 /** Levels service mode can verify after every backup (restore needs a schedule). */
 export const AFTER_BACKUP_VERIFY_LEVELS = ["structure", "manifest"] as const;
@@ -134,10 +140,16 @@ function parseScratchServers(variable: string, value: string): ScratchServer[] {
     const equals = entry.indexOf("=");
     const job = entry.slice(0, equals);
     const url = entry.slice(equals + 1);
-    if (equals <= 0 || !/^(postgres|postgresql|mysql|mariadb):\/\/[^/]/.test(url)) {
+    const image = url.startsWith(DOCKER_IMAGE_PREFIX);
+    if (
+      equals <= 0 ||
+      !(image
+        ? url.length > DOCKER_IMAGE_PREFIX.length && job !== "*"
+        : /^(postgres|postgresql|mysql|mariadb):\/\/[^/]/.test(url))
+    ) {
       throw new ConfigError(
         `${variable}: entry ${i + 1} must be JOB_ID=URL or *=URL with a postgres://, ` +
-          `mysql:// or mariadb:// URL`,
+          `mysql:// or mariadb:// URL, or JOB_ID=docker-image:IMAGE`,
       );
     }
     return { job, url: new Secret(url) };

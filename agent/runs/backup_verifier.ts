@@ -8,6 +8,7 @@
  *
  * @module
  */
+import type { DockerHost } from "../docker/docker_host.ts";
 import type { Logger } from "../log/logger.ts";
 import type { BackupManifest } from "../manifest/backup_manifest.ts";
 import type { AgentMetrics } from "../metrics/agent_metrics.ts";
@@ -28,6 +29,8 @@ export interface VerifyWork {
   manifest?: BackupManifest;
   /** Level restore: the scratch server URL (not SQLite). */
   scratch?: string;
+  /** Level restore: restore in a throwaway container of this image instead. */
+  dockerImage?: string;
   /** Called once the work is done or dropped (removes or keeps `file`). */
   release(): Promise<void>;
 }
@@ -38,6 +41,8 @@ export interface BackupVerifierOptions {
   metrics?: AgentMetrics;
   /** Where temporary copies go (SQLite integrity checks and restores). */
   tempDir: string;
+  /** The Docker engine, for docker-image restores (absent: Docker is disabled). */
+  docker?: DockerHost;
 }
 
 /** Verifies backups one after another. */
@@ -92,6 +97,11 @@ export class BackupVerifier {
     const started = performance.now();
     let report: VerifyReport;
     try {
+      if (work.dockerImage && !this.#o.docker) {
+        throw new Error(
+          `a docker-image restore needs Docker, which BACKUPY_DISABLE_DISCOVERY turned off`,
+        );
+      }
       report = await verifyFile({
         input: work.file,
         key: work.key,
@@ -99,6 +109,9 @@ export class BackupVerifier {
         expectedSha256: work.sha256,
         manifest: level === "structure" ? undefined : work.manifest,
         scratch: work.scratch,
+        dockerImage: work.dockerImage
+          ? { image: work.dockerImage, docker: this.#o.docker! }
+          : undefined,
         tempParent: this.#o.tempDir,
         signal: this.#stop.signal,
       });
@@ -106,7 +119,11 @@ export class BackupVerifier {
       report = {
         level,
         ok: false,
-        checks: [{ name: "frames", ok: false, detail: (error as Error).message }],
+        checks: [{
+          name: level === "restore" ? "restore" : "frames",
+          ok: false,
+          detail: (error as Error).message,
+        }],
         objects: [],
         encryptedBytes: 0,
         dumpBytes: 0,

@@ -13,7 +13,7 @@
 import { join } from "node:path";
 import { importDek } from "../../decrypt/dek.ts";
 import type { CronExpression } from "../config/cron_expression.ts";
-import type { ScratchServer } from "../config/agent_config.ts";
+import { DOCKER_IMAGE_PREFIX, type ScratchServer } from "../config/agent_config.ts";
 import type { Logger } from "../log/logger.ts";
 import type { LatestBackup, LatestBackups } from "../state/latest_backups.ts";
 import { needsScratch, RESTORABLE_ENGINES, sameFamily } from "../verify/restore_check.ts";
@@ -111,10 +111,13 @@ export class RestoreSchedule {
       return false;
     }
     let scratch: string | undefined;
-    if (needsScratch(engine)) {
-      const ofJob = this.#o.scratch.find((s) => s.job === backup.jobId);
+    let dockerImage: string | undefined;
+    const ofJob = this.#o.scratch.find((s) => s.job === backup.jobId)?.url.reveal();
+    if (ofJob?.startsWith(DOCKER_IMAGE_PREFIX)) {
+      dockerImage = ofJob.slice(DOCKER_IMAGE_PREFIX.length);
+    } else if (needsScratch(engine)) {
       const any = this.#o.scratch.find((s) => s.job === "*" && sameFamily(engine, schemeOf(s)));
-      scratch = (ofJob ?? any)?.url.reveal();
+      scratch = ofJob ?? any?.url.reveal();
       if (!scratch) {
         log.warn("not restored: no scratch server for this job (BACKUPY_VERIFY_SCRATCH)", {
           engine,
@@ -150,6 +153,7 @@ export class RestoreSchedule {
         level: "restore",
         manifest: backup.manifest,
         scratch,
+        dockerImage,
         release,
       })
     ).catch(release);

@@ -32,6 +32,7 @@ import {
 import { ControlPlane } from "../support/control_plane.ts";
 import { runAgent } from "../support/programs.ts";
 import { S3Server } from "../support/s3_server.ts";
+import { IMAGES } from "../support/docker_fixtures.ts";
 import { makeToken, tokenClaims } from "../support/v1_fixtures.ts";
 import { assertNoSecrets } from "../support/secret_scan.ts";
 
@@ -231,6 +232,7 @@ Deno.test("BACKUPY_VERIFY_RESTORE_CRON: each job's latest backup is restored for
         job("job-sqlite", "t-sqlite"),
         job("job-pg", "t-pg"),
         job("job-maria", "t-maria"),
+        job("job-maria-2", "t-maria"),
         job("job-redis", "t-redis"),
       ],
     });
@@ -241,8 +243,10 @@ Deno.test("BACKUPY_VERIFY_RESTORE_CRON: each job's latest backup is restored for
         BACKUPY_AGENT_KEY: TEST_AGENT_KEY,
         BACKUPY_SERVER_URL: server.url,
         BACKUPY_VERIFY_RESTORE_CRON: "0 4 * * sun",
-        // Only PostgreSQL has a scratch server: the MariaDB job is named for it.
-        BACKUPY_VERIFY_SCRATCH: `*=postgres://backupy:${PG_PASSWORD}@127.0.0.1:5432/`,
+        // PostgreSQL jobs restore on the test server, job-maria in a throwaway container;
+        // job-maria-2 has nowhere to go and is named for it.
+        BACKUPY_VERIFY_SCRATCH: `*=postgres://backupy:${PG_PASSWORD}@127.0.0.1:5432/ ` +
+          `job-maria=docker-image:${IMAGES.mariadb}`,
       },
       state,
       { ...FAST_TUNING, restoreVerifyEveryMs: 1500 },
@@ -250,7 +254,7 @@ Deno.test("BACKUPY_VERIFY_RESTORE_CRON: each job's latest backup is restored for
     await server.waitFor("Register", () => server.payloads("register")[0]);
 
     const deks: Uint8Array[] = [];
-    for (const jobId of ["job-sqlite", "job-pg", "job-maria", "job-redis"]) {
+    for (const jobId of ["job-sqlite", "job-pg", "job-maria", "job-maria-2", "job-redis"]) {
       const dek = crypto.getRandomValues(new Uint8Array(32));
       deks.push(dek);
       server.send({
@@ -259,12 +263,12 @@ Deno.test("BACKUPY_VERIFY_RESTORE_CRON: each job's latest backup is restored for
       });
     }
     await server.waitFor(
-      "four BackupCompleted",
-      () => server.payloads("backupCompleted").length === 4,
+      "five BackupCompleted",
+      () => server.payloads("backupCompleted").length === 5,
       90_000,
     );
     const events = (jobId: string) => server.payloads("log").filter((e) => e.jobId === jobId);
-    for (const jobId of ["job-sqlite", "job-pg"]) {
+    for (const jobId of ["job-sqlite", "job-pg", "job-maria"]) {
       const proved = await server.waitFor(
         `${jobId} restored`,
         () => events(jobId).find((e) => e.message === "backup verified: level restore proved"),
@@ -272,7 +276,7 @@ Deno.test("BACKUPY_VERIFY_RESTORE_CRON: each job's latest backup is restored for
       );
       assertEquals(proved.level, LogLevel.INFO);
       assertEquals(proved.fields.run_id, `run-${jobId}`);
-      assertMatch(proved.fields.checks, /restore ok: restored in [\d.]+ s and read back/);
+      assertMatch(proved.fields.checks, /restore ok: restored .*in [\d.]+ s and read back/);
     }
     const redis = await server.waitFor(
       "the Redis job named",
@@ -280,14 +284,18 @@ Deno.test("BACKUPY_VERIFY_RESTORE_CRON: each job's latest backup is restored for
     );
     assertEquals(redis.level, LogLevel.WARN);
     assertMatch(redis.message, /no manifest/);
+    assertMatch(
+      events("job-maria").find((e) => e.level === LogLevel.INFO)!.fields.checks,
+      /restored in a container of mariadb:backupy-test/,
+    );
     const maria = await server.waitFor(
-      "the MariaDB job named",
-      () => events("job-maria").find((e) => e.message.startsWith("not restored")),
+      "the second MariaDB job named",
+      () => events("job-maria-2").find((e) => e.message.startsWith("not restored")),
     );
     assertMatch(maria.message, /no scratch server for this job \(BACKUPY_VERIFY_SCRATCH\)/);
 
     const metrics = await scrapeMetrics(state);
-    for (const jobId of ["job-sqlite", "job-pg"]) {
+    for (const jobId of ["job-sqlite", "job-pg", "job-maria"]) {
       assertMatch(
         metrics,
         new RegExp(
@@ -299,14 +307,14 @@ Deno.test("BACKUPY_VERIFY_RESTORE_CRON: each job's latest backup is restored for
 
     // One kept file per job; a newer backup replaces its job's.
     const kept = () => [...Deno.readDirSync(join(state, "latest"))].map((e) => e.name).sort();
-    assertEquals(kept().length, 4);
+    assertEquals(kept().length, 5);
     server.send({
       case: "runBackup",
       value: await runBackupCommand(s3, "run-job-sqlite-2", { jobId: "job-sqlite" }),
     });
     await server.waitFor(
-      "the fifth BackupCompleted",
-      () => server.payloads("backupCompleted").length === 5,
+      "the sixth BackupCompleted",
+      () => server.payloads("backupCompleted").length === 6,
       60_000,
     );
     await server.waitFor(
