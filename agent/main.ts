@@ -91,7 +91,7 @@ Commands:
                    --docker-image IMG  level restore: restore instead in a throwaway container of
                                        IMG (no network) with the engine's own tools, re-read
                                        with its dump tool, compare; the container is removed
-                                       (PostgreSQL, MySQL/MariaDB; DOCKER_HOST or
+                                       (PostgreSQL, MySQL/MariaDB, Redis; DOCKER_HOST or
                                        BACKUPY_DOCKER_SOCKET)
                    --allow-expired     accept an expired token
                    --json              the report as one JSON object

@@ -51,9 +51,13 @@ export async function verifyBackup(
   }
   const material = await resolveKeyMaterial(request, (line) => console.error(line));
   const key = await importDek(material.dek);
-  const manifest = request.level === "structure"
+  const manifestPath = request.manifest ?? manifestPathFor(request.input);
+  // Level restore goes on without one (a Redis backup has none): the report says what that means.
+  const optional = request.level === "restore" && request.manifest === undefined &&
+    !(await Deno.stat(manifestPath).then(() => true, () => false));
+  const manifest = request.level === "structure" || optional
     ? undefined
-    : await readManifest(request.manifest ?? manifestPathFor(request.input), key);
+    : await readManifest(manifestPath, key);
   return await verifyFile({
     input: request.input,
     key,

@@ -207,6 +207,15 @@ export class DockerHost implements ContainerRuntime {
     return container.id;
   }
 
+  /** Starts a stopped container again (its filesystem as it was left). */
+  async startContainer(id: string): Promise<void> {
+    try {
+      await (await this.#api()).getContainer(id).start();
+    } catch (error) {
+      throw new DockerError(`cannot start container ${id}: ${describe(error)}`);
+    }
+  }
+
   /** Removes a container, running or not, with its anonymous volumes; a missing one is fine. */
   async removeContainer(id: string): Promise<void> {
     try {

@@ -14,6 +14,10 @@ import { restoreCheck } from "./restore_check.ts";
 import { dockerRestoreCheck } from "./docker_restore_check.ts";
 import type { DockerHost } from "../docker/docker_host.ts";
 import { type VerifyReport, verifyStructure } from "./verify_structure.ts";
+import { RdbCheck } from "./rdb_check.ts";
+
+/** The format name an RDB snapshot's structure check reports. */
+const RDB_FORMAT_NAME = new RdbCheck().format;
 
 /** Levels this build proves, weakest first. */
 export const VERIFY_LEVELS = ["structure", "manifest", "restore"] as const;
@@ -43,8 +47,8 @@ export interface VerifyFileRequest {
 /** Verifies `request.input`; rejects only when the file cannot be opened. */
 export async function verifyFile(request: VerifyFileRequest): Promise<VerifyReport> {
   const { manifest, key } = request;
-  if (request.level !== "structure" && !manifest) {
-    throw new Error(`internal error: level ${request.level} needs the backup's manifest`);
+  if (request.level === "manifest" && !manifest) {
+    throw new Error("internal error: level manifest needs the backup's manifest");
   }
   const file = await Deno.open(request.input, { read: true });
   const tempDir = await Deno.makeTempDir({ dir: request.tempParent, prefix: "backupy-verify-" });
@@ -61,32 +65,46 @@ export async function verifyFile(request: VerifyFileRequest): Promise<VerifyRepo
   } finally {
     await Deno.remove(tempDir, { recursive: true }).catch(() => {});
   }
-  if (!manifest) return report;
-  const problems: string[] = [];
-  if (manifest.backup_sha256 !== report.sha256) {
-    problems.push(
-      `the manifest belongs to the backup with SHA-256 ${manifest.backup_sha256}, not this file`,
-    );
+  if (request.level === "structure") return report;
+  // Redis backups carry no manifest: in a container, loading them is what restore proves.
+  const loadOnly = !manifest && request.level === "restore" && report.format === RDB_FORMAT_NAME &&
+    request.dockerImage !== undefined;
+  let manifestOk = true;
+  if (!loadOnly) {
+    const problems: string[] = [];
+    if (!manifest) {
+      problems.push(
+        "no manifest for this backup: the restore level compares the restored copy with it",
+      );
+    } else {
+      if (manifest.backup_sha256 !== report.sha256) {
+        problems.push(
+          `the manifest belongs to the backup with SHA-256 ${manifest.backup_sha256}, not this file`,
+        );
+      }
+      if (manifest.objects.length === 0) {
+        problems.push(
+          `the manifest lists no objects: ${manifest.engine} backups carry no per-object facts yet`,
+        );
+      }
+      problems.push(...compareObjects(manifest.objects, report.objects));
+    }
+    report.level = "manifest";
+    manifestOk = problems.length === 0;
+    report.checks.push({
+      name: "manifest",
+      ok: manifestOk,
+      detail: manifestOk
+        ? `${manifest!.objects.length} objects: row counts and digests equal the manifest's (${
+          manifest!.engine_version
+        }, ${manifest!.created_at}${
+          manifest!.snapshot
+            ? `, at ${Object.entries(manifest!.snapshot).map(([k, v]) => `${k} ${v}`).join(", ")}`
+            : ""
+        })`
+        : problems.join("; "),
+    });
   }
-  if (manifest.objects.length === 0) {
-    problems.push(
-      `the manifest lists no objects: ${manifest.engine} backups carry no per-object facts yet`,
-    );
-  }
-  problems.push(...compareObjects(manifest.objects, report.objects));
-  report.level = "manifest";
-  const manifestOk = problems.length === 0;
-  report.checks.push({
-    name: "manifest",
-    ok: manifestOk,
-    detail: manifestOk
-      ? `${manifest.objects.length} objects: row counts and digests equal the manifest's (${manifest.engine_version}, ${manifest.created_at}${
-        manifest.snapshot
-          ? `, at ${Object.entries(manifest.snapshot).map(([k, v]) => `${k} ${v}`).join(", ")}`
-          : ""
-      })`
-      : problems.join("; "),
-  });
   if (request.level === "restore") {
     report.level = "restore";
     if (!report.ok || !manifestOk) {
@@ -107,6 +125,7 @@ export async function verifyFile(request: VerifyFileRequest): Promise<VerifyRepo
             input: request.input,
             key,
             manifest,
+            format: report.format,
             image: request.dockerImage.image,
             docker: request.dockerImage.docker,
             signal,
@@ -114,7 +133,7 @@ export async function verifyFile(request: VerifyFileRequest): Promise<VerifyRepo
           : restoreCheck({
             input: request.input,
             key,
-            manifest,
+            manifest: manifest!,
             scratch: request.scratch,
             tempDir: scratchDir,
             signal,

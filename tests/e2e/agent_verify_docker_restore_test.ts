@@ -3,14 +3,17 @@
  * it: a native PostgreSQL and a native MariaDB backup restored with the
  * engine's own client inside a throwaway container of the test images (no
  * network), re-read with the engine's own dump tool and compared with the
- * manifest; the container is gone afterwards, also when verify is
- * interrupted; a missing image is a clear failure.
+ * manifest; a Redis snapshot loaded by Redis; the container is gone
+ * afterwards, also when verify is interrupted; a missing image and a
+ * snapshot Redis cannot load are clear failures.
  */
 import { join } from "node:path";
 import { tempDir } from "../support/agent_fixtures.ts";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../support/assert.ts";
 import { docker, DOCKER_SOCKET, IMAGES } from "../support/docker_fixtures.ts";
 import { agentArgv, runAgent } from "../support/programs.ts";
+import { compress, encryptV1, sha256Hex } from "../support/v1_fixtures.ts";
+import { Crc64Jones } from "../../agent/engines/crc64.ts";
 
 const PASSWORD = "backupy-test-pw";
 const DOCKER_ENV = { BACKUPY_DOCKER_SOCKET: DOCKER_SOCKET };
@@ -43,20 +46,26 @@ async function backup(dir: string, target: string, env: Record<string, string> =
   const out = join(dir, "db.enc");
   const key = join(dir, "db.key");
   const made = await runAgent(
-    ["backup", "--target", target, "--out", out, "--generate-key", key],
+    ["backup", "--target", target, "--out", out, "--generate-key", key, "--json"],
     env,
   );
   assertEquals(made.code, 0, made.stderr);
-  return { out, key };
+  const { sha256 } = JSON.parse(new TextDecoder().decode(made.stdout));
+  return { out, key, sha256: sha256 as string };
 }
 
-function verifyArgs(backup: { out: string; key: string }, image: string): string[] {
+function verifyArgs(
+  backup: { out: string; key: string; sha256: string },
+  image: string,
+): string[] {
   return [
     "verify",
     "--in",
     backup.out,
     "--key-file",
     backup.key,
+    "--sha256",
+    backup.sha256,
     "--level",
     "restore",
     "--docker-image",
@@ -156,5 +165,51 @@ Deno.test("verify --docker-image: MariaDB restored with its client in a throwawa
     assertEquals(await verifyContainers(), before, "the container was removed");
   } finally {
     await mariadb(`DROP DATABASE IF EXISTS ${source}`);
+  }
+});
+
+Deno.test("verify --docker-image: a Redis snapshot is loaded by Redis in a throwaway container; one it cannot load fails", async () => {
+  const prefix = `backupy-docker-restore-${crypto.randomUUID().slice(0, 8)}`;
+  const redis = (...args: string[]) => tool("redis-cli", ["-n", "13", ...args], {});
+  await redis("eval", `for i=1,500 do redis.call('SET', ARGV[1]..i, i) end`, "0", prefix);
+  await using dir = await tempDir("backupy-verify-docker-redis-");
+  try {
+    const made = await backup(dir.path, "redis://127.0.0.1:6379");
+    const before = await verifyContainers();
+    const verified = await runAgent(verifyArgs(made, IMAGES.redis), DOCKER_ENV);
+    assertEquals(verified.code, 0, verified.stderr);
+    assertMatch(verified.stderr, /restore: loaded by Redis in a container of redis:backupy-test/);
+    assertMatch(verified.stderr, /db13 \d+ keys/);
+    assertEquals(await verifyContainers(), before, "the container was removed");
+
+    // Cut short inside its data but closed with a fresh EOF and CRC: the structure check
+    // passes, and only loading it shows it is broken.
+    const plain = join(dir.path, "plain.rdb");
+    await tool("redis-cli", ["--rdb", plain], {});
+    const rdb = await Deno.readFile(plain);
+    const body = new Uint8Array(rdb.length - 9 - 40 + 1);
+    body.set(rdb.subarray(0, body.length - 1));
+    body[body.length - 1] = 0xff;
+    const crc = new Crc64Jones();
+    crc.update(body);
+    const broken = new Uint8Array(body.length + 8);
+    broken.set(body);
+    new DataView(broken.buffer).setBigUint64(body.length, crc.value(), true);
+    const dek = crypto.getRandomValues(new Uint8Array(32));
+    const brokenFile = join(dir.path, "broken.enc");
+    const encrypted = await encryptV1(compress(broken, "zstd"), { dek });
+    await Deno.writeFile(brokenFile, encrypted);
+    const brokenKey = join(dir.path, "broken.key");
+    await Deno.writeTextFile(brokenKey, dek.toHex());
+    const failed = await runAgent(
+      verifyArgs({ out: brokenFile, key: brokenKey, sha256: sha256Hex(encrypted) }, IMAGES.redis),
+      DOCKER_ENV,
+    );
+    assertEquals(failed.code, 1, failed.stderr);
+    assertMatch(failed.stderr, /ok {3}dump: Redis RDB snapshot, whole/);
+    assertMatch(failed.stderr, /FAIL restore: the restore failed: .*(stopped|did not come up)/);
+    assertEquals(await verifyContainers(), before, "removed after a failed load too");
+  } finally {
+    await redis("eval", `for i=1,500 do redis.call('DEL', ARGV[1]..i) end`, "0", prefix);
   }
 });
