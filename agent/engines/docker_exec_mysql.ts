@@ -125,6 +125,9 @@ export class DockerExecMysqlEngine extends DockerExecEngine {
     const args = [
       ...connect,
       "--single-transaction",
+      // Binary and BIT values as hex: safe in any client, and the literals our own
+      // dumps write, so the manifest's digests read the same either way.
+      "--hex-blob",
       "--routines",
       "--triggers",
       "--events",

@@ -50,8 +50,11 @@ export interface DumpStream {
    * rejects with the reason otherwise.
    */
   finished: Promise<void>;
-  /** Per-object facts, when the engine collects them. */
-  manifest?: Promise<DumpManifest>;
+  /**
+   * Per-object facts, when the engine collects them; resolves to undefined
+   * when the dump turned out to be in a format that has none.
+   */
+  manifest?: Promise<DumpManifest | undefined>;
 }
 
 /** What a dump may tell its caller while it runs. */

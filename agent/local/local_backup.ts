@@ -19,6 +19,7 @@ import { DockerHost } from "../docker/docker_host.ts";
 import { localDockerSocket } from "../docker/docker_socket.ts";
 import { resolveDockerTarget } from "./docker_target.ts";
 import { runBackupPipeline } from "../pipeline/backup_pipeline.ts";
+import { withStreamManifest } from "../verify/stream_manifest.ts";
 import { targetFromUrl, urlExtras } from "./target_url.ts";
 import { manifestFor, manifestPathFor, writeManifest } from "../manifest/backup_manifest.ts";
 
@@ -109,12 +110,15 @@ async function backupWith(
   if (request.watch) {
     request.watch.onStart(await engine.estimateSize(request.signal).catch(() => undefined));
   }
-  const dump = await engine.dump(request.signal, {
+  const manifest = request.out !== "-";
+  let dump = await engine.dump(request.signal, {
     warn: (message) => console.error(`warning: ${message}`),
     includePrivileges: request.includePrivileges,
     compressedDownstream: request.compression !== "none",
-    manifest: request.out !== "-",
+    manifest,
   });
+  // Engines that collect no manifest while dumping get one read from their bytes.
+  if (manifest) dump = withStreamManifest(dump, request.tempDir);
   const common = {
     dump,
     format: engine.format,

@@ -19,6 +19,7 @@ import { createEngine, type EngineContext } from "../engines/engine_factory.ts";
 import type { Logger } from "../log/logger.ts";
 import { type BackupManifest, manifestFor } from "../manifest/backup_manifest.ts";
 import { runBackupPipeline } from "../pipeline/backup_pipeline.ts";
+import { withStreamManifest } from "../verify/stream_manifest.ts";
 import { type UploadError, uploadStaged } from "../pipeline/presigned_upload.ts";
 import { type HookLimits, runHooks } from "./hook_runner.ts";
 
@@ -98,11 +99,13 @@ export async function runAttempt(ctx: AttemptContext): Promise<AttemptResult> {
   let kept = false;
   try {
     ctx.progress("dumping", 0);
-    const dump = await engine.dump(ctx.signal, {
+    let dump = await engine.dump(ctx.signal, {
       warn: (message) => log.warn(message),
       compressedDownstream: ctx.compression !== "none",
       manifest: ctx.collectManifest === true,
     });
+    // Engines that collect no manifest while dumping get one read from their bytes.
+    if (ctx.collectManifest) dump = withStreamManifest(dump, ctx.stagingDir);
     let result;
     {
       using file = await Deno.open(staged, {

@@ -49,6 +49,8 @@ interface Recipe {
   create: string[];
   /** Reads the dump on stdin into the database. */
   restore: string[];
+  /** Per dump format (the structure check's name), a restore other than `restore`. */
+  restoreFor?: Record<string, string[]>;
   /** Writes the database's data to stdout in a format `check` reads. */
   reread: string[];
   check(): FormatCheck;
@@ -77,6 +79,10 @@ const POSTGRES: Recipe = {
   ready: ["psql", "-XtAq", "-d", "postgres", "-c", "SELECT 1"],
   create: ["psql", "-Xq", "-d", "postgres", "-c", `CREATE DATABASE ${DATABASE}`],
   restore: ["psql", "-Xq", "-v", "ON_ERROR_STOP=1", "-o", "/dev/null", "-d", DATABASE],
+  // DOCKER_EXEC backups are pg_dump archives: pg_restore reads them from stdin.
+  restoreFor: {
+    "pg_dump custom archive": ["pg_restore", "--no-owner", "--exit-on-error", "-d", DATABASE],
+  },
   reread: ["pg_dump", "--data-only", "-d", DATABASE],
   check: () => new PostgresSqlCheck(true),
 };
@@ -142,7 +148,8 @@ export async function dockerRestoreCheck(request: DockerRestoreRequest): Promise
     await runTool(docker, id, recipe.create, env, signal, "creating the database");
     const readyAt = performance.now();
     await restoreFrom(request.input, request.key, signal, async (source) => {
-      await runTool(docker, id, recipe.restore, env, signal, "the restore", source);
+      const restore = recipe.restoreFor?.[request.format ?? ""] ?? recipe.restore;
+      await runTool(docker, id, restore, env, signal, "the restore", source);
     });
     const restoredAt = performance.now();
     const check = recipe.check();

@@ -6,12 +6,18 @@
  * such chunk run per object id. The archive is whole when the table of
  * contents parses, every entry that has data got exactly one block, and the
  * stream ends right after the last block. Chunk contents are skipped, not
- * decompressed.
+ * decompressed - except that with `digestRows`, the table data of an
+ * uncompressed archive (`-Z0`, as the agent runs pg_dump when it compresses
+ * the stream itself) is COPY text, and each table's rows are counted and
+ * digested as in our own SQL dumps: one data line is one row.
  *
  * @module
  */
 import { concatBytes } from "../../decrypt/concat_bytes.ts";
+import type { ManifestObject } from "../manifest/backup_manifest.ts";
+import { RowDigest } from "../manifest/row_digest.ts";
 import type { FormatCheck } from "./format_check.ts";
+import { LineSplitter } from "./line_splitter.ts";
 
 /** Archive format versions (K_VERS_1_x) that change what an entry holds. */
 const V = (minor: number) => (1 << 16) | (minor << 8);
@@ -70,6 +76,8 @@ interface TocEntry {
   hasData: boolean;
   blocks: number;
   dataBytes: number;
+  /** The rows of an uncompressed table's data, when digesting. */
+  rows?: { lines: LineSplitter; digest: RowDigest };
 }
 
 /** The pg_dump custom archive check. */
@@ -88,6 +96,22 @@ export class PgCustomCheck implements FormatCheck {
   #block: { entry: TocEntry | null; type: number; chunkLeft: number; inBlob: boolean } | null =
     null;
   #midBlock = false;
+  /** The archive's data is not compressed (pg_dump -Z0). */
+  #uncompressed = false;
+  readonly #digestRows: boolean;
+
+  /** `digestRows`: digest each table's rows where the archive allows (the manifest level). */
+  constructor(digestRows = false) {
+    this.#digestRows = digestRows;
+  }
+
+  /** Data bytes of the block being read. */
+  #data(bytes: Uint8Array): void {
+    const entry = this.#block?.entry;
+    if (!entry) return;
+    entry.dataBytes += bytes.length;
+    entry.rows?.lines.push(bytes);
+  }
 
   update(chunk: Uint8Array): void {
     if (this.#phase === "broken") return;
@@ -98,7 +122,7 @@ export class PgCustomCheck implements FormatCheck {
       // The common case: inside a data chunk, nothing buffered - skip without copying.
       const skip = Math.min(this.#block.chunkLeft, chunk.length);
       this.#block.chunkLeft -= skip;
-      if (this.#block.entry) this.#block.entry.dataBytes += skip;
+      this.#data(chunk.subarray(0, skip));
       chunk = chunk.subarray(skip);
       if (chunk.length === 0) return;
     }
@@ -158,8 +182,9 @@ export class PgCustomCheck implements FormatCheck {
     if (c.byte() !== 1) throw new Error("not a custom-format archive (format byte is not 1)");
     const header = new Cursor(this.#buffer, intSize, offSize);
     header.at = c.at;
-    if (this.#version >= V(15)) header.byte(); // compression algorithm
-    else header.int(); // compression level
+    // Compression: an algorithm byte since 1.15 (0: none), a zlib level before (0: none).
+    const compression = this.#version >= V(15) ? header.byte() : header.int();
+    this.#uncompressed = compression === 0;
     for (let i = 0; i < 7; i++) header.int(); // creation time
     header.str(); // database name
     header.str(); // server version
@@ -218,6 +243,20 @@ export class PgCustomCheck implements FormatCheck {
       } else if (++entry.blocks > 1) {
         this.#problems.push(`${entry.desc} ${entry.tag}: more than one data block`);
       }
+      if (
+        entry && type === BLK_DATA && entry.desc === "TABLE DATA" && this.#uncompressed &&
+        this.#digestRows
+      ) {
+        const digest = new RowDigest();
+        // The data is what COPY TO wrote, then pg_dump's own "\.\n\n": no row from there on.
+        let ended = false;
+        const lines = new LineSplitter((line) => {
+          if (ended) return;
+          if (line.length === 3 && line[0] === 0x5c && line[1] === 0x2e) ended = true;
+          else digest.add(line);
+        });
+        entry.rows = { lines, digest };
+      }
       this.#block = { entry, type, chunkLeft: 0, inBlob: false };
       this.#midBlock = true;
       return true;
@@ -227,7 +266,7 @@ export class PgCustomCheck implements FormatCheck {
       if (skip === 0) return false;
       c.at = skip;
       block.chunkLeft -= skip;
-      if (block.entry) block.entry.dataBytes += skip;
+      this.#data(this.#buffer.subarray(0, skip));
       return true;
     }
     if (block.type === BLK_BLOBS && !block.inBlob) {
@@ -282,8 +321,17 @@ export class PgCustomCheck implements FormatCheck {
     return problems;
   }
 
-  objects(): { name: string; rows: number }[] {
-    // Rows are inside (compressed) chunks, not counted here: the data's bytes stand in.
+  objects(): ManifestObject[] {
+    const tables = this.#order.filter((e) => e.rows);
+    if (tables.length > 0) {
+      return tables.map((e) => ({
+        // Named as our SQL dumps' COPY lines name tables: every part quoted.
+        name: `"${e.namespace.replaceAll('"', '""')}"."${e.tag.replaceAll('"', '""')}"`,
+        rows: e.rows!.digest.rows,
+        digest: e.rows!.digest.hex(),
+      }));
+    }
+    // Rows are inside compressed chunks, not counted here: the data's bytes stand in.
     return this.#order.filter((e) => e.hasData).map((e) => ({
       name: `${e.desc} ${e.namespace ? `${e.namespace}.` : ""}${e.tag} (data bytes)`,
       rows: e.dataBytes,

@@ -90,7 +90,7 @@ async function reread(engine: Engine, signal: AbortSignal) {
   const dump = await engine.dump(signal, { manifest: true });
   await dump.readable.pipeTo(new WritableStream());
   await dump.finished;
-  return (await dump.manifest!).objects;
+  return (await dump.manifest!)!.objects;
 }
 
 /** Restores, re-reads and compares; the check says what it proved or why not. */

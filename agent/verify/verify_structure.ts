@@ -71,7 +71,7 @@ export function checkFor(head: Uint8Array, tempDir: string, digests = true): For
   if (is(SQLITE_FORMAT)) return new SqliteCheck(tempDir, digests);
   if (is(MONGO_ARCHIVE_FORMAT)) return new MongoArchiveCheck(digests);
   if (is(RDB_FORMAT)) return new RdbCheck();
-  if (is(PG_CUSTOM_FORMAT)) return new PgCustomCheck();
+  if (is(PG_CUSTOM_FORMAT)) return new PgCustomCheck(digests);
   if (is(POSTGRES_FORMAT)) return new PostgresSqlCheck(digests);
   if (is(MYSQL_FORMAT)) return new MysqlSqlCheck(digests);
   return new UnsupportedCheck(

@@ -184,6 +184,23 @@ Deno.test("local mode: backup --target docker://CONTAINER, and clear errors for 
   assertEquals(decrypt.code, 0, decrypt.stderr);
   assertMatch(await pgRestoreList(restored), /TABLE DATA public notes app/);
 
+  // The manifest was read from pg_dump's own archive as it went by: it verifies, and a
+  // restore with pg_restore in a throwaway container gives the same rows.
+  const manifest = await runAgent(
+    ["verify", "--in", out, "--key-file", key, "--level", "manifest"],
+    env,
+  );
+  assertEquals(manifest.code, 0, manifest.stderr);
+  assertMatch(manifest.stderr, /manifest: 1 objects: row counts and digests equal/);
+  assertMatch(manifest.stderr, /"public"."notes": 1000/);
+  const inDocker = [...["verify", "--in", out, "--key-file", key, "--level", "restore"]];
+  const restoredInDocker = await runAgent(
+    [...inDocker, "--docker-image", IMAGES.postgres],
+    { ...env, BACKUPY_DOCKER_SOCKET: DOCKER_SOCKET },
+  );
+  assertEquals(restoredInDocker.code, 0, restoredInDocker.stderr);
+  assertMatch(restoredInDocker.stderr, /restore: restored in a container of postgres:backupy-test/);
+
   const failing = async (target: string, pattern: RegExp) => {
     const file = join(dir.path, `${crypto.randomUUID()}.enc`);
     const result = await runAgent(

@@ -10,7 +10,7 @@
 import { join } from "node:path";
 import { tempDir } from "../support/agent_fixtures.ts";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../support/assert.ts";
-import { docker, DOCKER_SOCKET, IMAGES } from "../support/docker_fixtures.ts";
+import { docker, DOCKER_SOCKET, IMAGES, startContainer } from "../support/docker_fixtures.ts";
 import { agentArgv, runAgent } from "../support/programs.ts";
 import { compress, encryptV1, sha256Hex } from "../support/v1_fixtures.ts";
 import { Crc64Jones } from "../../agent/engines/crc64.ts";
@@ -212,4 +212,40 @@ Deno.test("verify --docker-image: a Redis snapshot is loaded by Redis in a throw
   } finally {
     await redis("eval", `for i=1,500 do redis.call('DEL', ARGV[1]..i) end`, "0", prefix);
   }
+});
+
+Deno.test("verify --docker-image: a DOCKER_EXEC MariaDB backup (mariadb-dump --hex-blob) has a manifest read from its bytes and restores", async () => {
+  const password = `maria-${crypto.randomUUID()}`;
+  await using maria = await startContainer({
+    image: IMAGES.mariadb,
+    name: "verify-maria",
+    env: { MARIADB_ROOT_PASSWORD: password, MARIADB_DATABASE: "shop" },
+  });
+  await maria.run([
+    "mariadb",
+    "-uroot",
+    "shop",
+    "-e",
+    `CREATE TABLE items (id INT PRIMARY KEY, data BLOB, flags BIT(3), note TEXT);
+     INSERT INTO items VALUES (1, 0x00FF10, b'101', 'it''s'), (2, '', b'0', NULL), (3, NULL, NULL, 'x');`,
+  ], { MYSQL_PWD: password });
+  await using dir = await tempDir("backupy-verify-docker-exec-maria-");
+  const made = await backup(dir.path, `docker://${maria.name}/shop`, {
+    DOCKER_HOST: `unix://${DOCKER_SOCKET}`,
+  });
+  const manifest = await runAgent([
+    "verify",
+    "--in",
+    made.out,
+    "--key-file",
+    made.key,
+    "--level",
+    "manifest",
+  ]);
+  assertEquals(manifest.code, 0, manifest.stderr);
+  assertMatch(manifest.stderr, /`items`: 3/);
+  const verified = await runAgent(verifyArgs(made, IMAGES.mariadb), DOCKER_ENV);
+  assertEquals(verified.code, 0, verified.stderr);
+  assertStringIncludes(verified.stderr, "objects equal the manifest's");
+  assertEquals(verified.stderr.includes(password), false);
 });

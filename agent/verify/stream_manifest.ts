@@ -1,0 +1,63 @@
+/**
+ * A manifest for a dump whose engine collects none while dumping (the
+ * DOCKER_EXEC engines run the server's own tool): the dump's bytes, as
+ * they go by on their way to compression, are read by the same format check
+ * `verify --level manifest` uses, and the per-object counts and digests it
+ * finds become the manifest. Formats that give no per-object digests
+ * (RDB, compressed pg_dump archives, SQLite files) get no manifest.
+ *
+ * @module
+ */
+import { concatBytes } from "../../decrypt/concat_bytes.ts";
+import type { DumpManifest, DumpStream } from "../engines/engine.ts";
+import { SQLITE_FORMAT } from "../engines/sqlite_engine.ts";
+import type { FormatCheck } from "./format_check.ts";
+import { checkFor } from "./verify_structure.ts";
+
+/** Bytes that decide the format (as verify_structure.ts sniffs). */
+const SNIFF_BYTES = 64;
+
+/** `dump` with a manifest read from its own bytes; unchanged when it has one already. */
+export function withStreamManifest(dump: DumpStream, tempDir: string): DumpStream {
+  if (dump.manifest) return dump;
+  let head: Uint8Array | null = new Uint8Array(0);
+  let check: FormatCheck | null = null;
+  let skipped = false;
+  const see = (chunk: Uint8Array) => {
+    if (check) return check.update(chunk);
+    if (skipped) return;
+    head = concatBytes([head!, chunk]);
+    if (head.length < SNIFF_BYTES) return;
+    // A SQLite file would need a copy of itself to be read: it gets no manifest here.
+    if (SQLITE_FORMAT.checkHeader(head) === null) {
+      skipped = true;
+    } else {
+      check = checkFor(head, tempDir, true);
+      check.update(head);
+    }
+    head = null;
+  };
+  const readable = dump.readable.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        see(chunk);
+        controller.enqueue(chunk);
+      },
+    }),
+  );
+  const manifest = dump.finished.then(async (): Promise<DumpManifest | undefined> => {
+    if (!check && head && head.length > 0 && !skipped) {
+      check = checkFor(head, tempDir, true);
+      check.update(head);
+    }
+    if (!check) return undefined;
+    const problems = await (check as FormatCheck).finish();
+    if (problems.length > 0) throw new Error(problems.join("; "));
+    const objects = (check as FormatCheck).objects?.() ?? [];
+    // RDB snapshots, compressed pg_dump archives: nothing per object to keep.
+    if (objects.length === 0 || objects.some((o) => o.digest === undefined)) return undefined;
+    return { objects };
+  });
+  manifest.catch(() => {});
+  return { ...dump, readable, manifest };
+}
