@@ -136,40 +136,47 @@ export class PgCustomCheck implements FormatCheck {
     }
   }
 
-  #consume(cursor: Cursor): void {
-    this.#buffer = this.#buffer.slice(cursor.at);
-  }
-
+  /**
+   * Parses what is buffered, step by step, from a moving offset; only the
+   * unparsed tail is kept. (pg_dump -Z0 writes every row as its own small
+   * chunk: re-slicing the buffer per step made a 27 MB archive take 17 s.)
+   */
   #parse(): void {
-    for (;;) {
-      const cursor = new Cursor(this.#buffer, this.#intSize, this.#offSize);
-      if (this.#phase === "header") {
-        this.#readHeader(cursor);
-      } else if (this.#phase === "toc") {
-        if (this.#tocCount < 0) {
-          this.#tocCount = cursor.int();
-        } else if (this.#order.length < this.#tocCount) {
-          this.#readEntry(cursor);
+    let at = 0;
+    try {
+      for (;;) {
+        const cursor = new Cursor(this.#buffer, this.#intSize, this.#offSize);
+        cursor.at = at;
+        if (this.#phase === "header") {
+          this.#readHeader(cursor);
+        } else if (this.#phase === "toc") {
+          if (this.#tocCount < 0) {
+            this.#tocCount = cursor.int();
+          } else if (this.#order.length < this.#tocCount) {
+            this.#readEntry(cursor);
+          } else {
+            this.#phase = "blocks";
+            continue;
+          }
+        } else if (this.#phase === "blocks") {
+          if (!this.#readBlockStep(cursor)) return;
         } else {
-          this.#phase = "blocks";
-          continue;
+          return;
         }
-      } else if (this.#phase === "blocks") {
-        if (!this.#readBlockStep(cursor)) return;
-      } else {
-        return;
+        at = cursor.at;
       }
-      this.#consume(cursor);
+    } finally {
+      this.#buffer = this.#buffer.subarray(at);
     }
   }
 
   #readHeader(c: Cursor): void {
-    const magic = new TextDecoder().decode(this.#buffer.subarray(0, 5));
-    if (this.#buffer.length < 5) throw new NeedMore();
+    if (this.#buffer.length - c.at < 5) throw new NeedMore();
+    const magic = new TextDecoder().decode(this.#buffer.subarray(c.at, c.at + 5));
     if (magic !== "PGDMP") {
       throw new Error(`the archive starts with ${JSON.stringify(magic)}, not PGDMP`);
     }
-    c.at = 5;
+    c.at += 5;
     const [major, minor, revision] = [c.byte(), c.byte(), c.byte()];
     this.#version = (major << 16) | (minor << 8) | revision;
     if (major !== 1 || minor < 12) {
@@ -231,7 +238,7 @@ export class PgCustomCheck implements FormatCheck {
   #readBlockStep(c: Cursor): boolean {
     const block = this.#block;
     if (block === null) {
-      if (this.#buffer.length === 0) return false;
+      if (c.at >= this.#buffer.length) return false;
       const type = c.byte();
       const dumpId = c.int();
       if (type !== BLK_DATA && type !== BLK_BLOBS) throw new Error(`unknown block type ${type}`);
@@ -262,11 +269,11 @@ export class PgCustomCheck implements FormatCheck {
       return true;
     }
     if (block.chunkLeft > 0) {
-      const skip = Math.min(block.chunkLeft, this.#buffer.length);
+      const skip = Math.min(block.chunkLeft, this.#buffer.length - c.at);
       if (skip === 0) return false;
-      c.at = skip;
+      this.#data(this.#buffer.subarray(c.at, c.at + skip));
+      c.at += skip;
       block.chunkLeft -= skip;
-      this.#data(this.#buffer.subarray(0, skip));
       return true;
     }
     if (block.type === BLK_BLOBS && !block.inBlob) {
