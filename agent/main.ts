@@ -55,6 +55,9 @@ Commands:
                    --compression C     zstd (default), gzip or none
                    --with-privileges   PostgreSQL: owners and grants too (the roles must
                                        exist where it is restored); off by default
+                   --no-manifest       write no OUT.manifest (it costs a quarter to a third
+                                       more CPU while dumping; verify --level manifest and
+                                       restore need it)
                    -q, --quiet         no progress meter and no report (errors still print)
                    --json              the result as one JSON object on stdout instead of
                                        prose (not with --out -)
@@ -132,6 +135,7 @@ const FLAGS: Record<
     "generate-key": { type: "string" },
     compression: { type: "string", default: "zstd" },
     "with-privileges": { type: "boolean", default: false },
+    manifest: { type: "boolean", default: true },
     quiet: { type: "boolean", short: "q", default: false },
     json: { type: "boolean", default: false },
   },
@@ -212,6 +216,7 @@ async function backupCommand(
       generateKey: values["generate-key"] as string | undefined,
       compression: compression as "zstd" | "gzip" | "none",
       includePrivileges: values["with-privileges"] === true,
+      manifest: values.manifest !== false,
       tempDir,
       signal: abort.signal,
       watch: showProgress(values)

@@ -68,18 +68,22 @@ function advance(v: Variant, state: Int32Array, bytes: Uint8Array): void {
   let hi = state[1];
   let i = 0;
   const end8 = bytes.length - 7;
-  if (end8 > 0) {
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    for (; i < end8; i += 8) {
+  // Rows are often a few dozen bytes: a DataView per call would cost more than the CRC.
+  const view = end8 >= 64 ? new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength) : null;
+  for (; i < end8; i += 8) {
+    if (view) {
       lo ^= view.getInt32(i, true);
       hi ^= view.getInt32(i + 4, true);
-      const a = 7 * 256 + (lo & 0xff), b = 6 * 256 + ((lo >>> 8) & 0xff);
-      const c = 5 * 256 + ((lo >>> 16) & 0xff), d = 4 * 256 + (lo >>> 24);
-      const e = 3 * 256 + (hi & 0xff), f = 2 * 256 + ((hi >>> 8) & 0xff);
-      const g = 256 + ((hi >>> 16) & 0xff), h = hi >>> 24;
-      lo = L[a] ^ L[b] ^ L[c] ^ L[d] ^ L[e] ^ L[f] ^ L[g] ^ L[h];
-      hi = H[a] ^ H[b] ^ H[c] ^ H[d] ^ H[e] ^ H[f] ^ H[g] ^ H[h];
+    } else {
+      lo ^= bytes[i] | (bytes[i + 1] << 8) | (bytes[i + 2] << 16) | (bytes[i + 3] << 24);
+      hi ^= bytes[i + 4] | (bytes[i + 5] << 8) | (bytes[i + 6] << 16) | (bytes[i + 7] << 24);
     }
+    const a = 7 * 256 + (lo & 0xff), b = 6 * 256 + ((lo >>> 8) & 0xff);
+    const c = 5 * 256 + ((lo >>> 16) & 0xff), d = 4 * 256 + (lo >>> 24);
+    const e = 3 * 256 + (hi & 0xff), f = 2 * 256 + ((hi >>> 8) & 0xff);
+    const g = 256 + ((hi >>> 16) & 0xff), h = hi >>> 24;
+    lo = L[a] ^ L[b] ^ L[c] ^ L[d] ^ L[e] ^ L[f] ^ L[g] ^ L[h];
+    hi = H[a] ^ H[b] ^ H[c] ^ H[d] ^ H[e] ^ H[f] ^ H[g] ^ H[h];
   }
   for (; i < bytes.length; i++) {
     const index = (lo ^ bytes[i]) & 0xff;

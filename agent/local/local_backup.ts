@@ -32,6 +32,8 @@ export interface LocalBackupRequest {
   compression: Compression;
   /** PostgreSQL: owners and grants too (--with-privileges). */
   includePrivileges?: boolean;
+  /** Write OUT.manifest (default true; --no-manifest). */
+  manifest?: boolean;
   tempDir: string;
   signal: AbortSignal;
   /** For a progress meter: the size estimate once known, then bytes dumped as they flow. */
@@ -110,7 +112,7 @@ async function backupWith(
   if (request.watch) {
     request.watch.onStart(await engine.estimateSize(request.signal).catch(() => undefined));
   }
-  const manifest = request.out !== "-";
+  const manifest = request.out !== "-" && request.manifest !== false;
   let dump = await engine.dump(request.signal, {
     warn: (message) => console.error(`warning: ${message}`),
     includePrivileges: request.includePrivileges,

@@ -20,6 +20,13 @@ export class LineSplitter {
 
   /** Splits the next bytes. */
   push(chunk: Uint8Array): void {
+    // A chunk that is exactly one line (pg_dump -Z0 writes each row as its own chunk).
+    if (
+      this.#partial.length === 0 && chunk.length > 0 &&
+      chunk.indexOf(NEWLINE) === chunk.length - 1
+    ) {
+      return this.#onLine(chunk);
+    }
     let start = 0;
     for (;;) {
       const end = chunk.indexOf(NEWLINE, start);

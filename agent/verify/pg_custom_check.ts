@@ -143,12 +143,16 @@ export class PgCustomCheck implements FormatCheck {
    */
   #parse(): void {
     let at = 0;
+    let cursor = new Cursor(this.#buffer, this.#intSize, this.#offSize);
     try {
       for (;;) {
-        const cursor = new Cursor(this.#buffer, this.#intSize, this.#offSize);
         cursor.at = at;
         if (this.#phase === "header") {
           this.#readHeader(cursor);
+          // The header said how wide integers and offsets are.
+          const end = cursor.at;
+          cursor = new Cursor(this.#buffer, this.#intSize, this.#offSize);
+          cursor.at = end;
         } else if (this.#phase === "toc") {
           if (this.#tocCount < 0) {
             this.#tocCount = cursor.int();

@@ -69,6 +69,7 @@ try {
 
   const references: Measurement[] = [];
   const ours: Measurement[] = [];
+  const oursWithout: Measurement[] = [];
   for (let round = 0; round < 3; round++) {
     // The PGPASSWORD of the reference is this benchmark's own throwaway container's.
     references.push(
@@ -92,9 +93,27 @@ try {
         key,
       ]),
     );
+    await Deno.remove(join(dir, "ours.enc")).catch(() => {});
+    await Deno.remove(join(dir, "ours.enc.manifest")).catch(() => {});
+    oursWithout.push(
+      await measure(Deno.execPath(), [
+        "run",
+        ...AGENT_PERMISSIONS,
+        join(ROOT, "agent/main.ts"),
+        "backup",
+        "--target",
+        `docker://${NAME}`,
+        "--out",
+        join(dir, "ours.enc"),
+        "--key-file",
+        key,
+        "--no-manifest",
+      ]),
+    );
   }
   const reference = median(references);
   const agent = median(ours);
+  const agentWithout = median(oursWithout);
   const size = (await Deno.stat(join(dir, "ours.enc"))).size;
   const line = (label: string, m: Measurement) =>
     `${label.padEnd(48)} ${m.seconds.toFixed(2).padStart(6)} s  peak RSS ${
@@ -102,8 +121,12 @@ try {
     } MiB`;
   console.log(line("docker exec pg_dump -Fc > /dev/null (median of 3)", reference));
   console.log(line("backupy-agent backup docker:// (median of 3)", agent));
+  console.log(line("  the same with --no-manifest (median of 3)", agentWithout));
   console.log(`backup size: ${(size / 1024 / 1024).toFixed(1)} MiB`);
   console.log(`ratio: ${(agent.seconds / reference.seconds).toFixed(2)}x (target <= 1.15x)`);
+  console.log(
+    `ratio without the manifest: ${(agentWithout.seconds / reference.seconds).toFixed(2)}x`,
+  );
 } finally {
   await docker(["rm", "-f", NAME]).catch(() => {});
   await Deno.remove(dir, { recursive: true });

@@ -542,6 +542,21 @@ Deno.test("verify --level manifest: the backup's own manifest agrees; fewer rows
   const result = JSON.parse(new TextDecoder().decode(backup.stdout));
   assertEquals(result.manifest, `${out}.manifest`);
 
+  // --no-manifest: the backup alone.
+  const bare = join(dir.path, "bare.enc");
+  const withoutManifest = await runAgent([
+    "backup",
+    "--target",
+    `sqlite://${database}`,
+    "--out",
+    bare,
+    "--key-file",
+    key,
+    "--no-manifest",
+  ]);
+  assertEquals(withoutManifest.code, 0, withoutManifest.stderr);
+  assertEquals(await Deno.stat(`${bare}.manifest`).then(() => true, () => false), false);
+
   // No --sha256 needed: the manifest names the backup it belongs to.
   const ok = await runAgent([
     "verify",
