@@ -41,6 +41,15 @@ export class SafeOutputFile implements AsyncDisposable {
     this.#writable = fileSink(file);
   }
 
+  /** Writes `bytes` to `target` the same safe way: all of it, or nothing. */
+  static async writeAll(target: string, bytes: Uint8Array): Promise<void> {
+    await using output = await SafeOutputFile.create(target);
+    const writer = output.writable.getWriter();
+    await writer.write(bytes);
+    writer.releaseLock();
+    await output.commit();
+  }
+
   /** Creates the temporary file in `target`'s directory. */
   static async create(target: string): Promise<SafeOutputFile> {
     const dir = dirname(target);

@@ -79,11 +79,7 @@ export async function exportManifest(
   } catch (error) {
     throw new BackupyError(`the manifest of run ${runId}: ${(error as Error).message}`);
   }
-  await using output = await SafeOutputFile.create(out);
-  const writer = output.writable.getWriter();
-  await writer.write(encrypted);
-  writer.releaseLock();
-  await output.commit();
+  await SafeOutputFile.writeAll(out, encrypted);
   return {
     run_id: runId,
     job_id: String(row.job_id),

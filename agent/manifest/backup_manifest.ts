@@ -126,12 +126,7 @@ export async function writeManifest(
   manifest: BackupManifest,
   key: CryptoKey,
 ): Promise<void> {
-  const stored = await encryptManifest(manifest, key);
-  await using output = await SafeOutputFile.create(path);
-  const writer = output.writable.getWriter();
-  await writer.write(stored);
-  writer.releaseLock();
-  await output.commit();
+  await SafeOutputFile.writeAll(path, await encryptManifest(manifest, key));
 }
 
 /** Reads and checks the manifest at `path`. */

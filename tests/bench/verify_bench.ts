@@ -13,7 +13,7 @@ import { measure, type Measurement } from "./measure.ts";
 const SCALE = Number(Deno.env.get("BENCH_PGBENCH_SCALE") ?? 100);
 const PG = { host: "127.0.0.1", port: "5432", user: "backupy" };
 Deno.env.set("PGPASSWORD", "backupy-test-pw");
-const DB = "backupy_verify_bench";
+const DB = "backupy_vbench";
 
 async function run(command: string, args: string[]): Promise<void> {
   const out = await new Deno.Command(command, { args, stdout: "null", stderr: "piped" }).output();

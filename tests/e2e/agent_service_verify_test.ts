@@ -33,6 +33,7 @@ import { ControlPlane } from "../support/control_plane.ts";
 import { runAgent } from "../support/programs.ts";
 import { S3Server } from "../support/s3_server.ts";
 import { IMAGES } from "../support/docker_fixtures.ts";
+import { mariadb, psql, TEST_PASSWORD } from "../support/sql_clients.ts";
 import { makeToken, tokenClaims } from "../support/v1_fixtures.ts";
 import { assertNoSecrets } from "../support/secret_scan.ts";
 
@@ -149,32 +150,11 @@ Deno.test("BACKUPY_VERIFY=manifest: each backup is verified after its report; th
   ]);
 });
 
-/** The test services' password (PostgreSQL and MariaDB alike). */
-const PG_PASSWORD = "backupy-test-pw";
-
-async function psql(sql: string, database = "postgres"): Promise<string> {
-  const out = await new Deno.Command("psql", {
-    args: ["-XtAc", sql],
-    env: { PGHOST: "127.0.0.1", PGUSER: "backupy", PGPASSWORD: PG_PASSWORD, PGDATABASE: database },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
-  return new TextDecoder().decode(out.stdout).trim();
-}
-
-async function mariadb(sql: string): Promise<void> {
-  const out = await new Deno.Command("mariadb", {
-    args: ["-h", "127.0.0.1", "-u", "backupy", "-e", sql],
-    env: { MYSQL_PWD: PG_PASSWORD },
-    stderr: "piped",
-  }).output();
-  if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
-}
-
-function scratchDatabases(): Promise<string> {
+/** Databases `role` owns: the scratch databases the agent made as that role. */
+function databasesOf(role: string): Promise<string> {
   return psql(
-    "SELECT string_agg(datname, ',') FROM pg_database WHERE datname LIKE 'backupy_verify_%'",
+    `SELECT string_agg(d.datname, ',') FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba
+      WHERE r.rolname = '${role}'`,
   );
 }
 
@@ -192,7 +172,9 @@ Deno.test("BACKUPY_VERIFY_RESTORE_CRON: each job's latest backup is restored for
     source,
   );
   await mariadb(`CREATE DATABASE ${source}; CREATE TABLE ${source}.t (id INT PRIMARY KEY)`);
-  const scratchBefore = await scratchDatabases();
+  // A scratch role of this test's own, so other tests' scratch databases are not counted.
+  const scratchRole = `backupy_scratch_${crypto.randomUUID().replaceAll("-", "").slice(0, 8)}`;
+  await psql(`CREATE ROLE ${scratchRole} LOGIN CREATEDB PASSWORD '${TEST_PASSWORD}'`);
   try {
     const target = (id: string, type: DbType, connection: object) =>
       create(TargetSchema, { id, type, connection: create(ConnectionConfigSchema, connection) });
@@ -216,14 +198,14 @@ Deno.test("BACKUPY_VERIFY_RESTORE_CRON: each job's latest backup is restored for
           host: "127.0.0.1",
           port: 5432,
           username: "backupy",
-          passwordSecretRef: PG_PASSWORD,
+          passwordSecretRef: TEST_PASSWORD,
           database: source,
         }),
         target("t-maria", DbType.MARIADB, {
           host: "127.0.0.1",
           port: 3306,
           username: "backupy",
-          passwordSecretRef: PG_PASSWORD,
+          passwordSecretRef: TEST_PASSWORD,
           database: source,
         }),
         target("t-redis", DbType.REDIS, { host: "127.0.0.1", port: 6379 }),
@@ -245,7 +227,7 @@ Deno.test("BACKUPY_VERIFY_RESTORE_CRON: each job's latest backup is restored for
         BACKUPY_VERIFY_RESTORE_CRON: "0 4 * * sun",
         // PostgreSQL jobs restore on the test server, job-maria in a throwaway container;
         // job-maria-2 has nowhere to go and is named for it.
-        BACKUPY_VERIFY_SCRATCH: `*=postgres://backupy:${PG_PASSWORD}@127.0.0.1:5432/ ` +
+        BACKUPY_VERIFY_SCRATCH: `*=postgres://${scratchRole}:${TEST_PASSWORD}@127.0.0.1:5432/ ` +
           `job-maria=docker-image:${IMAGES.mariadb}`,
       },
       state,
@@ -330,14 +312,79 @@ Deno.test("BACKUPY_VERIFY_RESTORE_CRON: each job's latest backup is restored for
     ]);
 
     assertEquals((await agent.stop("SIGTERM")).code, 0);
-    assertEquals(await scratchDatabases(), scratchBefore, "every scratch database was dropped");
+    assertEquals(await databasesOf(scratchRole), "", "every scratch database was dropped");
     assertNoSecrets(agent.lines, [
       TEST_AGENT_KEY,
-      PG_PASSWORD,
+      TEST_PASSWORD,
       ...deks.flatMap((dek) => [dek.toHex(), dek.toBase64()]),
     ]);
   } finally {
     await psql(`DROP DATABASE IF EXISTS ${source}`);
     await mariadb(`DROP DATABASE IF EXISTS ${source}`);
+    await psql(`DROP ROLE IF EXISTS ${scratchRole}`);
+  }
+});
+
+Deno.test("BACKUPY_VERIFY_RESTORE_CRON: SIGTERM in the middle of a scheduled restore still drops the scratch database", async () => {
+  await using dir = await tempDir("backupy-agent-restore-sigterm-");
+  await using s3 = await S3Server.start();
+  const source = `backupy_cron_${crypto.randomUUID().replaceAll("-", "").slice(0, 8)}`;
+  const scratchRole = `backupy_scratch_${crypto.randomUUID().replaceAll("-", "").slice(0, 8)}`;
+  await psql(`CREATE DATABASE ${source}`);
+  await psql(`CREATE ROLE ${scratchRole} LOGIN CREATEDB PASSWORD '${TEST_PASSWORD}'`);
+  try {
+    await psql(
+      "CREATE TABLE big AS SELECT g AS id, md5(g::text) AS s FROM generate_series(1, 800000) g",
+      source,
+    );
+    const config = create(AgentConfigSchema, {
+      version: 1n,
+      targets: [create(TargetSchema, {
+        id: "t-pg",
+        type: DbType.POSTGRESQL,
+        connection: create(ConnectionConfigSchema, {
+          host: "127.0.0.1",
+          port: 5432,
+          username: "backupy",
+          passwordSecretRef: TEST_PASSWORD,
+          database: source,
+        }),
+      })],
+      jobs: [create(BackupJobSpecSchema, {
+        id: "job-pg",
+        targetId: "t-pg",
+        compression: "zstd",
+        encryptionEnabled: true,
+        retry: create(RetryPolicySchema, { maxAttempts: 1 }),
+      })],
+    });
+    await using server = new ControlPlane({ agentKey: TEST_AGENT_KEY, config });
+    await using agent = AgentProcess.start(
+      {
+        BACKUPY_AGENT_KEY: TEST_AGENT_KEY,
+        BACKUPY_SERVER_URL: server.url,
+        BACKUPY_VERIFY_RESTORE_CRON: "0 4 * * *",
+        BACKUPY_VERIFY_SCRATCH: `job-pg=postgres://${scratchRole}:${TEST_PASSWORD}@127.0.0.1:5432/`,
+      },
+      stateDirIn(dir.path),
+      { ...FAST_TUNING, restoreVerifyEveryMs: 500 },
+    );
+    await server.waitFor("Register", () => server.payloads("register")[0]);
+    server.send({
+      case: "runBackup",
+      value: await runBackupCommand(s3, "run-big", { jobId: "job-pg" }),
+    });
+    await server.waitFor("BackupCompleted", () => server.payloads("backupCompleted")[0], 60_000);
+    const deadline = Date.now() + 60_000;
+    while ((await databasesOf(scratchRole)) === "") {
+      assert(Date.now() < deadline, "the scheduled restore never started");
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const status = await agent.stop("SIGTERM");
+    assertEquals(status.code, 0, agent.lines.slice(-5).join("\n"));
+    assertEquals(await databasesOf(scratchRole), "", "the scratch database was dropped");
+  } finally {
+    await psql(`DROP DATABASE IF EXISTS ${source} WITH (FORCE)`);
+    await psql(`DROP ROLE IF EXISTS ${scratchRole}`);
   }
 });

@@ -12,10 +12,11 @@ import { tempDir } from "../support/agent_fixtures.ts";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../support/assert.ts";
 import { docker, DOCKER_SOCKET, IMAGES, startContainer } from "../support/docker_fixtures.ts";
 import { agentArgv, runAgent } from "../support/programs.ts";
+import { mariadb, psql, TEST_PASSWORD } from "../support/sql_clients.ts";
 import { compress, encryptV1, sha256Hex } from "../support/v1_fixtures.ts";
 import { Crc64Jones } from "../../agent/engines/crc64.ts";
 
-const PASSWORD = "backupy-test-pw";
+const PASSWORD = TEST_PASSWORD;
 const DOCKER_ENV = { BACKUPY_DOCKER_SOCKET: DOCKER_SOCKET };
 
 async function tool(command: string, args: string[], env: Record<string, string>) {
@@ -23,16 +24,6 @@ async function tool(command: string, args: string[], env: Record<string, string>
     .output();
   if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
 }
-const psql = (sql: string, database = "postgres") =>
-  tool("psql", ["-XqAc", sql], {
-    PGHOST: "127.0.0.1",
-    PGUSER: "backupy",
-    PGPASSWORD: PASSWORD,
-    PGDATABASE: database,
-  });
-const mariadb = (sql: string) =>
-  tool("mariadb", ["-h", "127.0.0.1", "-u", "backupy", "-e", sql], { MYSQL_PWD: PASSWORD });
-
 /** Containers verify made (there must be none left). */
 async function verifyContainers(): Promise<string[]> {
   const list = await docker.listContainers({

@@ -9,25 +9,9 @@ import { join } from "node:path";
 import { makeSqliteDatabase, tempDir } from "../support/agent_fixtures.ts";
 import { assert, assertEquals, assertStringIncludes } from "../support/assert.ts";
 import { agentArgv, runAgent } from "../support/programs.ts";
+import { mariadb, psql, TEST_PASSWORD } from "../support/sql_clients.ts";
 
-const PG_ENV = {
-  PGHOST: "127.0.0.1",
-  PGUSER: "backupy",
-  PGPASSWORD: "backupy-test-pw",
-  PGDATABASE: "postgres",
-};
-const SCRATCH = "postgres://backupy:backupy-test-pw@127.0.0.1:5432/";
-
-async function psql(sql: string, database = "postgres"): Promise<string> {
-  const out = await new Deno.Command("psql", {
-    args: ["-XtAc", sql],
-    env: { ...PG_ENV, PGDATABASE: database },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
-  return new TextDecoder().decode(out.stdout).trim();
-}
+const SCRATCH = `postgres://backupy:${TEST_PASSWORD}@127.0.0.1:5432/`;
 
 /** Scratch databases that verify left behind (there must be none). */
 async function scratchDatabases(before: string[]): Promise<string[]> {
@@ -161,17 +145,6 @@ Deno.test("verify --level restore: PostgreSQL into a scratch database that is al
 
 Deno.test("verify --level restore: MariaDB into a scratch database, dropped afterwards; a scratch of another engine is refused", async () => {
   const source = `backupy_restore_src_${crypto.randomUUID().slice(0, 8)}`;
-  const client = ["--protocol=tcp", "-h", "127.0.0.1", "-u", "backupy"];
-  const mariadb = async (sql: string) => {
-    const out = await new Deno.Command("mariadb", {
-      args: [...client, "-N", "-e", sql],
-      env: { MYSQL_PWD: "backupy-test-pw" },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
-    return new TextDecoder().decode(out.stdout).trim();
-  };
   await using dir = await tempDir("backupy-verify-restore-mariadb-");
   await mariadb(`CREATE DATABASE ${source}; USE ${source};
     CREATE TABLE items (id INT PRIMARY KEY, name VARCHAR(50), data BLOB, f DOUBLE);

@@ -65,7 +65,7 @@ function check(report: VerifyReport, name: string) {
 
 /** A fresh database with a table, a large object and a view. */
 async function pgDatabase(): Promise<string> {
-  const name = `backupy_verify_${crypto.randomUUID().slice(0, 8)}`;
+  const name = `backupy_vstruct_${crypto.randomUUID().slice(0, 8)}`;
   await run(["psql", "-Xqc", `CREATE DATABASE ${name}`], pgEnv);
   await run([
     "psql",
@@ -326,7 +326,7 @@ Deno.test("manifest: our PostgreSQL dump's COPY rows against its manifest; a rem
 });
 
 Deno.test("manifest: our MariaDB dump's INSERT rows (also an empty table's) against its manifest; a changed row is named", async () => {
-  const db = `backupy_verify_${crypto.randomUUID().slice(0, 8)}`;
+  const db = `backupy_vstruct_${crypto.randomUUID().slice(0, 8)}`;
   const client = ["mariadb", "--protocol=tcp", "-h", "127.0.0.1", "-u", "backupy"];
   const env = { MYSQL_PWD: "backupy-test-pw" };
   await run([
