@@ -6,6 +6,11 @@
  * uncommitted file removes the temporary file; an existing target is never
  * touched on failure.
  *
+ * A target that exists and is not a regular file - `/dev/null`, a named
+ * pipe, a terminal - is written directly: renaming over it would replace the
+ * device with a file (as root, `/dev/null` itself), and a pipe's reader
+ * could never see the data.
+ *
  * @module
  */
 import { basename, dirname, join } from "node:path";
@@ -29,12 +34,13 @@ import { fileSink } from "./file_sink.ts";
  */
 export class SafeOutputFile implements AsyncDisposable {
   readonly #file: Deno.FsFile;
-  readonly #tempPath: string;
+  /** null: writing straight to a special file (a device or a pipe). */
+  readonly #tempPath: string | null;
   readonly #target: string;
   readonly #writable: WritableStream<Uint8Array>;
   #done = false;
 
-  private constructor(file: Deno.FsFile, tempPath: string, target: string) {
+  private constructor(file: Deno.FsFile, tempPath: string | null, target: string) {
     this.#file = file;
     this.#tempPath = tempPath;
     this.#target = target;
@@ -52,6 +58,10 @@ export class SafeOutputFile implements AsyncDisposable {
 
   /** Creates the temporary file in `target`'s directory. */
   static async create(target: string): Promise<SafeOutputFile> {
+    const existing = await Deno.stat(target).catch(() => null);
+    if (existing && !existing.isFile && !existing.isDirectory) {
+      return new SafeOutputFile(await Deno.open(target, { write: true }), null, target);
+    }
     const dir = dirname(target);
     for (let attempt = 0;; attempt++) {
       const suffix = crypto.getRandomValues(new Uint8Array(6)).toHex();
@@ -65,9 +75,9 @@ export class SafeOutputFile implements AsyncDisposable {
     }
   }
 
-  /** The temporary file's path (for messages and tests). */
+  /** The path being written: the temporary file, or the special file itself. */
   get tempPath(): string {
-    return this.#tempPath;
+    return this.#tempPath ?? this.#target;
   }
 
   /** Where the data goes; then {@linkcode SafeOutputFile.commit}. */
@@ -77,6 +87,11 @@ export class SafeOutputFile implements AsyncDisposable {
 
   /** fsyncs the data, renames it over the target and fsyncs the directory. */
   async commit(): Promise<void> {
+    if (this.#tempPath === null) {
+      this.#file.close();
+      this.#done = true;
+      return;
+    }
     await this.#file.sync();
     this.#file.close();
     this.#done = true;
@@ -94,7 +109,7 @@ export class SafeOutputFile implements AsyncDisposable {
     if (this.#done) return;
     this.#done = true;
     this.#file.close();
-    await Deno.remove(this.#tempPath).catch(() => {});
+    if (this.#tempPath !== null) await Deno.remove(this.#tempPath).catch(() => {});
   }
 }
 

@@ -112,7 +112,10 @@ async function backupWith(
   if (request.watch) {
     request.watch.onStart(await engine.estimateSize(request.signal).catch(() => undefined));
   }
-  const manifest = request.out !== "-" && request.manifest !== false;
+  // A manifest goes beside a file; not beside stdout, a pipe or /dev/null.
+  const outFile = request.out !== "-" &&
+    (await Deno.stat(request.out).then((info) => info.isFile, () => true));
+  const manifest = outFile && request.manifest !== false;
   let dump = await engine.dump(request.signal, {
     warn: (message) => console.error(`warning: ${message}`),
     includePrivileges: request.includePrivileges,

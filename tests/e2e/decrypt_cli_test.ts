@@ -66,6 +66,29 @@ Deno.test("decrypts the shared vector with its token to a file", async () => {
   assertEquals(await listDir(dir), ["kat1.out"]);
 });
 
+Deno.test("--out naming a named pipe writes into it and leaves it a pipe (as /dev/null stays a device)", async () => {
+  const dir = await tempDir();
+  const fifo = join(dir, "pipe");
+  const made = await new Deno.Command("mkfifo", { args: [fifo] }).output();
+  assert(made.success);
+  const backup = await makeBackup(sqlDump);
+  const input = join(dir, "in.enc");
+  await Deno.writeFile(input, backup.enc);
+  // A reader on the pipe (given up after 20 s: renamed over, the pipe would get no writer).
+  const reader = new Deno.Command("timeout", { args: ["20", "cat", fifo], stdout: "piped" })
+    .output();
+  const [command, args] = decryptArgv(["--token", backup.token, "--in", input, "--out", fifo]);
+  const result = await new Deno.Command(command, {
+    args,
+    stderr: "piped",
+    signal: AbortSignal.timeout(30_000),
+  }).output();
+  assertEquals(result.code, 0, new TextDecoder().decode(result.stderr));
+  assertEquals((await reader).stdout, sqlDump);
+  assert((await Deno.lstat(fifo)).isFifo, "still a named pipe");
+  assertEquals(await listDir(dir), ["in.enc", "pipe"], "no temporary file beside it");
+});
+
 Deno.test("--token-file with trailing whitespace, stdin to stdout", async () => {
   const dir = await tempDir();
   const tokenFile = join(dir, "token");
