@@ -13,9 +13,10 @@ import { BackupyError } from "../../decrypt/errors.ts";
 import { SafeOutputFile } from "../../decrypt/safe_output_file.ts";
 import { StateSealer } from "../state/state_sealer.ts";
 import { STATE_FILE, StateStore } from "../state/state_store.ts";
+import { type KeptManifest, MANIFESTS_KEPT, ManifestStore } from "../state/manifest_store.ts";
 
 /** One kept manifest, as listed. */
-export interface KeptManifest {
+export interface ListedManifest {
   run_id: string;
   job_id: string;
   created_at: string;
@@ -32,19 +33,20 @@ function openStore(stateDir: string): StateStore {
   return StateStore.open(stateDir);
 }
 
+function listed(kept: KeptManifest): ListedManifest {
+  return {
+    run_id: kept.runId,
+    job_id: kept.jobId,
+    created_at: new Date(kept.createdMs).toISOString(),
+    backup_sha256: kept.backupSha256,
+  };
+}
+
 /** The kept manifests, newest first. */
-export function listManifests(stateDir: string): KeptManifest[] {
+export function listManifests(stateDir: string): ListedManifest[] {
   const store = openStore(stateDir);
   try {
-    return store.all(
-      "SELECT run_id, job_id, created_ms, backup_sha256 FROM manifests " +
-        "ORDER BY created_ms DESC, rowid DESC",
-    ).map((row) => ({
-      run_id: String(row.run_id),
-      job_id: String(row.job_id),
-      created_at: new Date(Number(row.created_ms)).toISOString(),
-      backup_sha256: String(row.backup_sha256),
-    }));
+    return new ManifestStore(store).list().map(listed);
   } finally {
     store.close();
   }
@@ -56,34 +58,26 @@ export async function exportManifest(
   agentKey: Secret<string>,
   runId: string,
   out: string,
-): Promise<KeptManifest> {
+): Promise<ListedManifest> {
   const store = openStore(stateDir);
-  let row: Record<string, unknown> | undefined;
+  let kept;
   try {
-    row = store.all(
-      "SELECT run_id, job_id, created_ms, backup_sha256, manifest FROM manifests WHERE run_id = ?",
-      runId,
-    )[0];
+    kept = new ManifestStore(store).sealed(runId);
   } finally {
     store.close();
   }
-  if (!row) {
+  if (!kept) {
     throw new BackupyError(
       `no manifest kept for run ${JSON.stringify(runId)} (manifests are made with ` +
-        `BACKUPY_VERIFY=manifest, and the last 10 of each job are kept)`,
+        `BACKUPY_VERIFY=manifest, and the last ${MANIFESTS_KEPT} of each job are kept)`,
     );
   }
   let encrypted: Uint8Array;
   try {
-    encrypted = new StateSealer(agentKey).open("manifests", runId, row.manifest as Uint8Array);
+    encrypted = new StateSealer(agentKey).open("manifests", runId, kept.sealed);
   } catch (error) {
     throw new BackupyError(`the manifest of run ${runId}: ${(error as Error).message}`);
   }
   await SafeOutputFile.writeAll(out, encrypted);
-  return {
-    run_id: runId,
-    job_id: String(row.job_id),
-    created_at: new Date(Number(row.created_ms)).toISOString(),
-    backup_sha256: String(row.backup_sha256),
-  };
+  return listed(kept);
 }

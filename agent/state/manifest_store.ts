@@ -13,30 +13,20 @@ import type { StateStore } from "./state_store.ts";
 /** Manifests kept per job. */
 export const MANIFESTS_KEPT = 10;
 
-/** One stored manifest. */
-export interface StoredManifest {
+/** What is known of a kept manifest without opening it. */
+export interface KeptManifest {
   runId: string;
   jobId: string;
   createdMs: number;
   /** SHA-256 of the encrypted backup it describes. */
   backupSha256: string;
-  /** The manifest encrypted with the run's DEK (v1 format). */
-  encrypted: Uint8Array;
-}
-
-interface Row {
-  run_id: string;
-  job_id: string;
-  created_ms: number;
-  backup_sha256: string;
-  manifest: Uint8Array;
 }
 
 /** The manifests table. */
 export class ManifestStore {
   readonly #store: StateStore;
 
-  /** Manifests in `store`. */
+  /** Manifests in `store` (opened with the agent key to put; without, to read). */
   constructor(store: StateStore) {
     this.#store = store;
   }
@@ -56,33 +46,36 @@ export class ManifestStore {
     });
   }
 
-  /** The manifest of `runId`, opened with the agent key; undefined when none is kept. */
-  get(runId: string): StoredManifest | undefined {
-    const row = this.#store.db.prepare(
+  /** The kept manifests, newest first. */
+  list(): KeptManifest[] {
+    return this.#store.all(
+      "SELECT run_id, job_id, created_ms, backup_sha256 FROM manifests " +
+        "ORDER BY created_ms DESC, rowid DESC",
+    ).map((row) => ({
+      runId: String(row.run_id),
+      jobId: String(row.job_id),
+      createdMs: Number(row.created_ms),
+      backupSha256: String(row.backup_sha256),
+    }));
+  }
+
+  /**
+   * The manifest of `runId` as stored - sealed with the agent key (table
+   * `manifests`, row `runId`), inside it encrypted with the run's DEK -,
+   * with what is known of it; undefined when none is kept.
+   */
+  sealed(runId: string): (KeptManifest & { sealed: Uint8Array }) | undefined {
+    const row = this.#store.all(
       "SELECT run_id, job_id, created_ms, backup_sha256, manifest FROM manifests WHERE run_id = ?",
-    ).get(runId) as Row | undefined;
-    return row ? this.#decode(row) : undefined;
-  }
-
-  /** Run ids with a kept manifest, newest first, optionally of one job. */
-  runIds(jobId?: string): string[] {
-    const rows =
-      (jobId === undefined
-        ? this.#store.all("SELECT run_id FROM manifests ORDER BY created_ms DESC, rowid DESC")
-        : this.#store.all(
-          "SELECT run_id FROM manifests WHERE job_id = ? ORDER BY created_ms DESC, rowid DESC",
-          jobId,
-        )) as { run_id: string }[];
-    return rows.map((row) => row.run_id);
-  }
-
-  #decode(row: Row): StoredManifest {
+      runId,
+    )[0];
+    if (!row) return undefined;
     return {
-      runId: row.run_id,
-      jobId: row.job_id,
-      createdMs: row.created_ms,
-      backupSha256: row.backup_sha256,
-      encrypted: this.#store.unseal("manifests", row.run_id, row.manifest),
+      runId,
+      jobId: String(row.job_id),
+      createdMs: Number(row.created_ms),
+      backupSha256: String(row.backup_sha256),
+      sealed: row.manifest as Uint8Array,
     };
   }
 }

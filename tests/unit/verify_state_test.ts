@@ -3,11 +3,12 @@
  * manifests of each job (sealed), and each job's latest backup with its
  * DEK sealed, a newer one replacing the older one's file.
  */
-import { assert, assertEquals } from "../support/assert.ts";
+import { assert, assertEquals, assertThrows } from "../support/assert.ts";
 import { join } from "node:path";
 import { Secret } from "../../decrypt/secret.ts";
 import { dekFromBytes } from "../../decrypt/dek.ts";
 import { StateStore } from "../../agent/state/state_store.ts";
+import { StateSealer, UnsealError } from "../../agent/state/state_sealer.ts";
 import { MANIFESTS_KEPT, ManifestStore } from "../../agent/state/manifest_store.ts";
 import { LatestBackups } from "../../agent/state/latest_backups.ts";
 
@@ -23,15 +24,16 @@ Deno.test("manifests: the last ten per job are kept, sealed, newest first", asyn
       manifests.put("job-a", `a-${i}`, `sha-${i}`, new Uint8Array([i]));
     }
     manifests.put("job-b", "b-0", "sha-b", new Uint8Array([99]));
-    assertEquals(manifests.runIds("job-a").length, MANIFESTS_KEPT);
-    assertEquals(manifests.runIds("job-a")[0], "a-11");
-    assertEquals(manifests.get("a-1"), undefined, "the oldest went");
-    assertEquals(manifests.get("a-5")!.encrypted, new Uint8Array([5]));
-    assertEquals(manifests.get("b-0")!.backupSha256, "sha-b");
-    // Sealed: the stored bytes are not the manifest's.
-    const raw = store.all("SELECT manifest FROM manifests WHERE run_id = 'a-5'")[0]
-      .manifest as Uint8Array;
-    assert(raw.length > 1 && raw[0] === 1, "a sealed value");
+    const ofA = manifests.list().filter((m) => m.jobId === "job-a").map((m) => m.runId);
+    assertEquals(ofA.length, MANIFESTS_KEPT);
+    assertEquals(ofA[0], "a-11", "newest first");
+    assertEquals(manifests.sealed("a-1"), undefined, "the oldest went");
+    assertEquals(manifests.sealed("b-0")!.backupSha256, "sha-b");
+    // Sealed for its row: opened with the agent key, and only as that row.
+    const kept = manifests.sealed("a-5")!;
+    const sealer = new StateSealer(KEY);
+    assertEquals(sealer.open("manifests", "a-5", kept.sealed), new Uint8Array([5]));
+    assertThrows(() => sealer.open("manifests", "a-6", kept.sealed), UnsealError);
   } finally {
     store.close();
     await Deno.remove(dir, { recursive: true });
