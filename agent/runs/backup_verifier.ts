@@ -35,6 +35,9 @@ export interface VerifyWork {
   release(): Promise<void>;
 }
 
+/** Verifications waiting (besides the one running) before the oldest is dropped. */
+const MAX_WAITING = 4;
+
 /** What the verifier needs. */
 export interface BackupVerifierOptions {
   log: Logger;
@@ -57,11 +60,23 @@ export class BackupVerifier {
     this.#o = options;
   }
 
-  /** Queues `work`; its `release` is called when it is done or dropped. */
+  /**
+   * Queues `work`; its `release` is called when it is done or dropped. When
+   * verification falls behind, the oldest waiting work is dropped (and
+   * said so): each holds a whole backup on disk.
+   */
   enqueue(work: VerifyWork): void {
     if (this.#stop.signal.aborted) {
       void work.release().catch(() => {});
       return;
+    }
+    while (this.#queue.length >= MAX_WAITING) {
+      const dropped = this.#queue.shift()!;
+      this.#o.log.child("verify", { job_id: dropped.jobId, run_id: dropped.runId }).warn(
+        `not verified: verification is ${MAX_WAITING} backups behind, and each waiting one ` +
+          "holds its backup on disk",
+      );
+      void dropped.release().catch(() => {});
     }
     this.#queue.push(work);
     this.#running ??= this.#drain().finally(() => (this.#running = undefined));

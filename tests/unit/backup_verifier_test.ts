@@ -156,3 +156,30 @@ async function assertGone(path: string): Promise<void> {
   }
   throw new Error(`${path} is still there`);
 }
+
+Deno.test("verifier: when it falls behind, the oldest waiting backup is dropped and named", async () => {
+  await using dir = await tempDir("backupy-verifier-");
+  const backup = await sqliteBackup(dir.path);
+  const { lines, verifier } = setUp(dir.path);
+  const files: string[] = [];
+  for (let i = 0; i < 7; i++) {
+    const copy = join(dir.path, `copy-${i}.enc`);
+    await Deno.copyFile(backup.out, copy);
+    files.push(copy);
+  }
+  // All at once, as a burst of finished backups would come.
+  files.forEach((file, i) =>
+    verifier.enqueue(work(backup, "job-1", `run-${i}`, file, "structure"))
+  );
+  await verifier.idle();
+  const verified = lines.filter((l) => String(l.msg).startsWith("backup verified")).map((l) =>
+    l.run_id
+  );
+  const dropped = lines.filter((l) => String(l.msg).startsWith("not verified")).map((l) =>
+    l.run_id
+  );
+  // The first started at once; of the six that waited, the four newest were kept.
+  assertEquals(verified, ["run-0", "run-3", "run-4", "run-5", "run-6"]);
+  assertEquals(dropped, ["run-1", "run-2"]);
+  for (const file of files) await assertGone(file);
+});
