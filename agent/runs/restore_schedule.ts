@@ -18,6 +18,7 @@ import type { Logger } from "../log/logger.ts";
 import type { LatestBackup, LatestBackups } from "../state/latest_backups.ts";
 import { needsScratch, RESTORABLE_ENGINES, sameFamily } from "../verify/restore_check.ts";
 import type { BackupVerifier } from "./backup_verifier.ts";
+import { DOCKER_RESTORABLE_ENGINES } from "../verify/docker_restore_check.ts";
 
 /** What the schedule needs. */
 export interface RestoreScheduleOptions {
@@ -104,18 +105,24 @@ export class RestoreSchedule {
       log.warn("not restored: the latest backup has no manifest (its engine makes none)");
       return false;
     }
-    if (!RESTORABLE_ENGINES.includes(engine)) {
-      log.warn(`not restored: restore verification takes ${RESTORABLE_ENGINES.join(", ")}`, {
-        engine,
-      });
-      return false;
-    }
     let scratch: string | undefined;
     let dockerImage: string | undefined;
     const ofJob = this.#o.scratch.find((s) => s.job === backup.jobId)?.url.reveal();
     if (ofJob?.startsWith(DOCKER_IMAGE_PREFIX)) {
       dockerImage = ofJob.slice(DOCKER_IMAGE_PREFIX.length);
-    } else if (needsScratch(engine)) {
+    }
+    const takes = dockerImage ? DOCKER_RESTORABLE_ENGINES : RESTORABLE_ENGINES;
+    if (!takes.includes(engine)) {
+      log.warn(
+        `not restored: ${dockerImage ? "a docker-image restore" : "a restore here"} takes ` +
+          `${takes.join(", ")} backups${
+            dockerImage ? "" : " (give the job a docker-image in BACKUPY_VERIFY_SCRATCH)"
+          }`,
+        { engine },
+      );
+      return false;
+    }
+    if (!dockerImage && needsScratch(engine)) {
       const any = this.#o.scratch.find((s) => s.job === "*" && sameFamily(engine, schemeOf(s)));
       scratch = ofJob ?? any?.url.reveal();
       if (!scratch) {

@@ -16,6 +16,7 @@ import { compareObjects } from "./compare_manifest.ts";
 import type { FormatCheck } from "./format_check.ts";
 import { MysqlSqlCheck } from "./mysql_sql_check.ts";
 import { PostgresSqlCheck } from "./postgres_sql_check.ts";
+import { RdbCheck } from "./rdb_check.ts";
 import { restoreFrom } from "./restore_check.ts";
 import type { VerifyCheck } from "./verify_structure.ts";
 
@@ -180,11 +181,13 @@ export async function dockerRestoreCheck(request: DockerRestoreRequest): Promise
  * Redis: the RDB goes into the server's data directory, the server stops
  * without saving and the container starts again, so the server loads the
  * file at start-up as it would after a real restore; a snapshot Redis
- * cannot load keeps it from coming up. Redis backups carry no manifest, so
- * what is proved is that it loads, and with how many keys.
+ * cannot load keeps it from coming up. The server's own snapshot of what it
+ * loaded is then walked for each database's keys and compared with the
+ * manifest (without one, the keys are counted).
  */
 async function redisRestoreCheck(request: DockerRestoreRequest): Promise<VerifyCheck> {
   const { docker, signal } = request;
+  const fail = (detail: string): VerifyCheck => ({ name: "restore", ok: false, detail });
   const ready = ["sh", "-c", "redis-cli ping | grep -q PONG"];
   const started = performance.now();
   const id = await docker.startIsolated(request.image, {}, { "backupy.verify": "restore" });
@@ -209,47 +212,50 @@ async function redisRestoreCheck(request: DockerRestoreRequest): Promise<VerifyC
     await docker.startContainer(id);
     await waitUntilReady(docker, id, ready, {}, signal, timeout);
     const loadedAt = performance.now();
-    const keyspace = new KeyspaceReader();
+    // Read back as a replica would: the server's own snapshot of what it loaded.
+    const reread = new RdbCheck(true);
+    const snapshotOut = "/tmp/backupy-verify-reread.rdb";
     await runTool(
       docker,
       id,
-      ["redis-cli", "info", "keyspace"],
+      [
+        "sh",
+        "-c",
+        "redis-cli config set repl-diskless-sync-delay 0 >/dev/null && " +
+        `redis-cli --rdb ${snapshotOut} >/dev/null && cat ${snapshotOut} && rm -f ${snapshotOut}`,
+      ],
       {},
       signal,
-      "INFO",
+      "re-reading",
       undefined,
-      keyspace,
+      reread,
     );
+    const problems = await reread.finish();
+    if (problems.length > 0) {
+      return fail(`re-reading the loaded snapshot: ${problems.join("; ")}`);
+    }
+    const found = reread.objects();
     const seconds = (ms: number) => (ms / 1000).toFixed(1);
-    return {
+    const loaded = `loaded by Redis in a container of ${request.image} (server up in ${
+      seconds(readyAt - started)
+    } s, snapshot loaded in ${seconds(loadedAt - readyAt)} s)`;
+    if (!request.manifest) {
+      const keys = found.map((db) => `${db.name} ${db.rows} keys`).join(", ") || "no keys";
+      return {
+        name: "restore",
+        ok: true,
+        detail: `${loaded}: ${keys}; no manifest, so the keys were counted, not compared`,
+      };
+    }
+    const differences = compareObjects(request.manifest.objects, found);
+    return differences.length > 0 ? fail(`${loaded}, but: ${differences.join("; ")}`) : {
       name: "restore",
       ok: true,
-      detail:
-        `loaded by Redis in a container of ${request.image} (server up in ${
-          seconds(readyAt - started)
-        } s, snapshot loaded in ${seconds(loadedAt - readyAt)} s): ${keyspace.summary()}; ` +
-        "Redis backups carry no manifest, so the keys were counted, not compared",
+      detail: `${loaded} and read back: ${request.manifest.objects.length} databases' keys ` +
+        "equal the manifest's",
     };
   } finally {
     await docker.removeContainer(id);
-  }
-}
-
-/** `INFO keyspace` read as a FormatCheck sink: `db0:keys=12,expires=0,...` lines. */
-class KeyspaceReader implements FormatCheck {
-  readonly format = "INFO keyspace";
-  #text = "";
-  update(chunk: Uint8Array): void {
-    this.#text += new TextDecoder().decode(chunk);
-  }
-  finish(): string[] {
-    return [];
-  }
-  summary(): string {
-    const dbs = [...this.#text.matchAll(/^(db\d+):keys=(\d+)/gm)].map((m) =>
-      `${m[1]} ${m[2]} keys`
-    );
-    return dbs.length > 0 ? dbs.join(", ") : "no keys";
   }
 }
 

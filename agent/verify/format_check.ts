@@ -16,4 +16,6 @@ export interface FormatCheck {
   finish(): string[] | Promise<string[]>;
   /** What the check counted (collections and documents, ...), with digests where it computes them. */
   objects?(): { name: string; rows: number; digest?: string }[];
+  /** Where the dump stands in the server's history, when the format records it. */
+  snapshot?(): Record<string, string> | undefined;
 }

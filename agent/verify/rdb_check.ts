@@ -1,25 +1,54 @@
 /**
  * An RDB snapshot is whole when it starts with `REDIS` and four digits and
  * ends with the EOF opcode and the CRC-64/Jones of everything before it
- * (engines.md section 1).
+ * (engines.md section 1). With `digestKeys` (the manifest level) every
+ * entry is walked too (rdb_keys.ts) for each database's key count and
+ * digest, and the replication position the snapshot records.
  *
  * @module
  */
 import { concatBytes } from "../../decrypt/concat_bytes.ts";
 import { RDB_FORMAT, RdbTrailer } from "../engines/rdb_format.ts";
+import type { ManifestObject } from "../manifest/backup_manifest.ts";
 import type { FormatCheck } from "./format_check.ts";
+import { RdbKeys } from "./rdb_keys.ts";
 
 /** The RDB check. */
 export class RdbCheck implements FormatCheck {
   readonly format = "Redis RDB snapshot";
   readonly #trailer = new RdbTrailer();
   #head = new Uint8Array(0);
+  readonly #keys: RdbKeys | null;
+
+  /** `digestKeys`: also walk every entry for per-database key digests. */
+  constructor(digestKeys = false) {
+    this.#keys = digestKeys ? new RdbKeys() : null;
+  }
 
   update(chunk: Uint8Array): void {
     if (this.#head.length < RDB_FORMAT.headerBytes) {
       this.#head = concatBytes([this.#head, chunk]).slice(0, RDB_FORMAT.headerBytes);
     }
     this.#trailer.update(chunk);
+    this.#keys?.update(chunk);
+  }
+
+  /**
+   * Each database's keys, when every entry could be walked (a type the walk
+   * does not know leaves none: no digest rather than a wrong one).
+   */
+  objects(): ManifestObject[] {
+    if (!this.#keys || this.#keys.problem() !== null) return [];
+    return [...this.#keys.databases.values()]
+      .sort((a, b) => Number(a.name.slice(2)) - Number(b.name.slice(2)))
+      .map((db) => ({ name: db.name, rows: db.keys.rows, digest: db.keys.hex() }));
+  }
+
+  /** The replication id and offset the snapshot was made at, when it records them. */
+  snapshot(): Record<string, string> | undefined {
+    const id = this.#keys?.aux.get("repl-id");
+    const offset = this.#keys?.aux.get("repl-offset");
+    return id && offset ? { repl_id: id, repl_offset: offset } : undefined;
   }
 
   finish(): string[] {

@@ -1,10 +1,11 @@
 /**
  * A manifest for a dump whose engine collects none while dumping (the
- * DOCKER_EXEC engines run the server's own tool): the dump's bytes, as
- * they go by on their way to compression, are read by the same format check
- * `verify --level manifest` uses, and the per-object counts and digests it
- * finds become the manifest. Formats that give no per-object digests
- * (RDB, compressed pg_dump archives, SQLite files) get no manifest.
+ * DOCKER_EXEC engines run the server's own tool; Redis sends an RDB): the
+ * dump's bytes, as they go by on their way to compression, are read by the
+ * same format check `verify --level manifest` uses, and the per-object
+ * counts and digests it finds - and the position it records, an RDB's
+ * replication offset - become the manifest. Formats that give no
+ * per-object digests (compressed pg_dump archives, SQLite files) get none.
  *
  * @module
  */
@@ -54,9 +55,10 @@ export function withStreamManifest(dump: DumpStream, tempDir: string): DumpStrea
     const problems = await (check as FormatCheck).finish();
     if (problems.length > 0) throw new Error(problems.join("; "));
     const objects = (check as FormatCheck).objects?.() ?? [];
-    // RDB snapshots, compressed pg_dump archives: nothing per object to keep.
+    // Compressed pg_dump archives, an RDB the walk could not finish: nothing per object.
     if (objects.length === 0 || objects.some((o) => o.digest === undefined)) return undefined;
-    return { objects };
+    const snapshot = (check as FormatCheck).snapshot?.();
+    return snapshot ? { objects, snapshot } : { objects };
   });
   manifest.catch(() => {});
   return { ...dump, readable, manifest };

@@ -66,7 +66,8 @@ export async function verifyFile(request: VerifyFileRequest): Promise<VerifyRepo
     await Deno.remove(tempDir, { recursive: true }).catch(() => {});
   }
   if (request.level === "structure") return report;
-  // Redis backups carry no manifest: in a container, loading them is what restore proves.
+  // An RDB without a manifest (--no-manifest, or an agent before manifests had Redis):
+  // in a container, loading it is what restore proves.
   const loadOnly = !manifest && request.level === "restore" && report.format === RDB_FORMAT_NAME &&
     request.dockerImage !== undefined;
   let manifestOk = true;

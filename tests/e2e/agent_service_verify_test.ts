@@ -265,7 +265,7 @@ Deno.test("BACKUPY_VERIFY_RESTORE_CRON: each job's latest backup is restored for
       () => events("job-redis").find((e) => e.message.startsWith("not restored")),
     );
     assertEquals(redis.level, LogLevel.WARN);
-    assertMatch(redis.message, /no manifest/);
+    assertMatch(redis.message, /give the job a docker-image/);
     assertMatch(
       events("job-maria").find((e) => e.level === LogLevel.INFO)!.fields.checks,
       /restored in a container of mariadb:backupy-test/,

@@ -169,8 +169,15 @@ Deno.test("verify --docker-image: a Redis snapshot is loaded by Redis in a throw
     const before = await verifyContainers();
     const verified = await runAgent(verifyArgs(made, IMAGES.redis), DOCKER_ENV);
     assertEquals(verified.code, 0, verified.stderr);
-    assertMatch(verified.stderr, /restore: loaded by Redis in a container of redis:backupy-test/);
-    assertMatch(verified.stderr, /db13 \d+ keys/);
+    assertMatch(
+      verified.stderr,
+      /restore: loaded by Redis in a container of redis:backupy-test .* and read back: \d+ databases' keys equal the manifest's/,
+    );
+    assertMatch(
+      verified.stderr,
+      /manifest: \d+ objects: row counts and digests equal .*repl_offset \d+/,
+    );
+    assertMatch(verified.stderr, /db13: \d+/);
     assertEquals(await verifyContainers(), before, "the container was removed");
 
     // Cut short inside its data but closed with a fresh EOF and CRC: the structure check
