@@ -164,3 +164,15 @@ export function crc64XzInto(bytes: Uint8Array, out: Uint32Array): void {
   out[0] = ~xzScratch[0];
   out[1] = ~xzScratch[1];
 }
+
+/**
+ * {@linkcode crc64XzInto} of `first` followed by `second`, without joining
+ * them (a row made of a prefix and a name, per key of a large database).
+ */
+export function crc64XzPairInto(first: Uint8Array, second: Uint8Array, out: Uint32Array): void {
+  xzScratch.fill(-1);
+  advance(XZ, xzScratch, first);
+  advance(XZ, xzScratch, second);
+  out[0] = ~xzScratch[0];
+  out[1] = ~xzScratch[1];
+}

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { crc64XzInto } from "../engines/crc64.ts";
+import { crc64XzInto, crc64XzPairInto } from "../engines/crc64.ts";
 
 /** Rows seen and their digest. */
 export class RowDigest {
@@ -21,6 +21,16 @@ export class RowDigest {
   /** Adds one row, given as its canonical bytes. */
   add(row: Uint8Array): void {
     crc64XzInto(row, this.#crc);
+    this.#sum();
+  }
+
+  /** Adds one row given in two pieces (`first` then `second`), as if joined. */
+  addPair(first: Uint8Array, second: Uint8Array): void {
+    crc64XzPairInto(first, second, this.#crc);
+    this.#sum();
+  }
+
+  #sum(): void {
     const lo = this.#lo + this.#crc[0];
     this.#lo = lo >>> 0;
     this.#hi = (this.#hi + this.#crc[1] + (lo > 0xffffffff ? 1 : 0)) >>> 0;

@@ -57,6 +57,11 @@ const CLASS: Record<number, string> = {
   7: "module",
 };
 
+/** `class:` as bytes, the start of each key's digested row. */
+const PREFIX: Record<string, Uint8Array> = Object.fromEntries(
+  [...new Set(Object.values(CLASS))].map((kind) => [kind, new TextEncoder().encode(`${kind}:`)]),
+);
+
 /** Value types stored as one string (an encoded blob). */
 const BLOB_TYPES = new Set([9, 10, 11, 12, 13, 16, 17, 20]);
 
@@ -136,6 +141,72 @@ export class RdbKeys {
     return out;
   }
 
+  /**
+   * A length read straight from the current chunk, without a generator (the
+   * common case); -1 when its bytes are not all there (nothing consumed).
+   * Encoded-string lengths (top bits 11) come back as -2 - their encoding.
+   */
+  #lengthNow(): number {
+    const bytes = this.#current;
+    const at = this.#pos;
+    if (at >= bytes.length) return -1;
+    const first = bytes[at];
+    switch (first >> 6) {
+      case 0:
+        this.#pos = at + 1;
+        return first & 0x3f;
+      case 1:
+        if (at + 2 > bytes.length) return -1;
+        this.#pos = at + 2;
+        return ((first & 0x3f) << 8) | bytes[at + 1];
+      case 2: {
+        const size = first === 0x80 ? 4 : first === 0x81 ? 8 : -1;
+        if (size < 0 || at + 1 + size > bytes.length) return -1;
+        let n = 0;
+        for (let i = 1; i <= size; i++) n = n * 256 + bytes[at + i];
+        this.#pos = at + 1 + size;
+        return n;
+      }
+      default:
+        this.#pos = at + 1;
+        return -2 - (first & 0x3f);
+    }
+  }
+
+  /**
+   * Skips a string that lies wholly in the current chunk, without a
+   * generator; false (nothing consumed) when it does not.
+   */
+  #skipStringNow(): boolean {
+    const start = this.#pos;
+    const now = this.#lengthNow();
+    let end = -1;
+    if (now >= 0) end = this.#pos + now;
+    else if (now <= -2 && now >= -4) end = this.#pos + (1 << (-2 - now));
+    else if (now === -5) {
+      const compressed = this.#lengthNow();
+      if (compressed >= 0 && this.#lengthNow() >= 0) end = this.#pos + compressed;
+    }
+    if (end < 0 || end > this.#current.length) {
+      this.#pos = start;
+      return false;
+    }
+    this.#pos = end;
+    return true;
+  }
+
+  /** A raw string that lies wholly in the current chunk (a view), or null (nothing consumed). */
+  #stringNow(): Uint8Array | null {
+    const start = this.#pos;
+    const now = this.#lengthNow();
+    if (now >= 0 && this.#pos + now <= this.#current.length) {
+      this.#pos += now;
+      return this.#current.subarray(this.#pos - now, this.#pos);
+    }
+    this.#pos = start;
+    return null;
+  }
+
   /** A length; `special` is set for the string encodings (top bits 11). */
   *#length(): Generator<Wait, { n: number; special: boolean }, void> {
     const first = yield* this.#byte();
@@ -157,6 +228,9 @@ export class RdbKeys {
   }
 
   *#len(): Generator<Wait, number, void> {
+    const now = this.#lengthNow();
+    if (now >= 0) return now;
+    if (now < -1) throw new Error("an encoded string where a length belongs");
     const { n, special } = yield* this.#length();
     if (special) throw new Error("an encoded string where a length belongs");
     return n;
@@ -164,6 +238,21 @@ export class RdbKeys {
 
   /** Skips a string (raw, integer or LZF-compressed); returns its stored size. */
   *#skipString(): Generator<Wait, void, void> {
+    const now = this.#lengthNow();
+    if (now >= 0) {
+      // A raw string: skip what this chunk holds of it now, the rest as it comes.
+      const here = Math.min(now, this.#current.length - this.#pos);
+      this.#pos += here;
+      if (here < now) yield* this.#skip(now - here);
+      return;
+    }
+    if (now <= -2 && now >= -4) return yield* this.#skip(1 << (-2 - now)); // int8/16/32
+    if (now === -5) { // LZF: compressed length, uncompressed length, data
+      const compressed = yield* this.#len();
+      yield* this.#len();
+      return yield* this.#skip(compressed);
+    }
+    if (now < -1) throw new Error(`an unknown string encoding ${-2 - now}`);
     const { n, special } = yield* this.#length();
     if (!special) return yield* this.#skip(n);
     if (n <= 2) return yield* this.#skip(1 << n); // int8, int16, int32
@@ -175,6 +264,13 @@ export class RdbKeys {
 
   /** Reads a string's bytes (small ones: key names, AUX fields). */
   *#string(): Generator<Wait, Uint8Array, void> {
+    const start = this.#pos;
+    const now = this.#lengthNow();
+    if (now >= 0 && this.#pos + now <= this.#current.length) {
+      this.#pos += now;
+      return this.#current.subarray(this.#pos - now, this.#pos);
+    }
+    this.#pos = start; // read it again below, across chunks or encoded
     const { n, special } = yield* this.#length();
     if (!special) return yield* this.#take(n);
     if (n <= 2) {
@@ -315,7 +411,9 @@ export class RdbKeys {
     yield* this.#skip(9); // REDIS0011
     let db = 0;
     for (;;) {
-      const opcode = yield* this.#byte();
+      const opcode = this.#pos < this.#current.length
+        ? this.#current[this.#pos++]
+        : yield* this.#byte();
       switch (opcode) {
         case 0xff: // EOF
           return;
@@ -361,12 +459,12 @@ export class RdbKeys {
           if (kind === undefined) {
             throw new UnknownType(`a value of type ${opcode}, which this walk does not know`);
           }
-          const key = yield* this.#string();
-          yield* this.#skipValue(opcode);
-          const row = new Uint8Array(kind.length + 1 + key.length);
-          row.set(new TextEncoder().encode(`${kind}:`));
-          row.set(key, kind.length + 1);
-          this.#database(db).keys.add(row);
+          // Most keys and values lie wholly in the chunk: read them without generators.
+          const key = this.#stringNow() ?? (yield* this.#string());
+          // Digested before the value is skipped: `key` may be a view of this chunk.
+          this.#database(db).keys.addPair(PREFIX[kind], key);
+          const simple = opcode === 0 || BLOB_TYPES.has(opcode);
+          if (!simple || !this.#skipStringNow()) yield* this.#skipValue(opcode);
         }
       }
     }

@@ -72,6 +72,20 @@ try {
     join(dir, "full.key"),
   ]);
   console.log(line("backupy-agent backup (zstd + AES)", full));
+  const bare = await measure(Deno.execPath(), [
+    "run",
+    ...AGENT_PERMISSIONS,
+    join(ROOT, "agent/main.ts"),
+    "backup",
+    "--target",
+    `redis://${url.hostname}:${port}`,
+    "--out",
+    join(dir, "bare.enc"),
+    "--key-file",
+    join(dir, "full.key"),
+    "--no-manifest",
+  ]);
+  console.log(line("  the same with --no-manifest", bare));
 } finally {
   await redis.flushdb();
   redis.disconnect();
