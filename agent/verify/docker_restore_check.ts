@@ -17,7 +17,7 @@ import type { FormatCheck } from "./format_check.ts";
 import { MysqlSqlCheck } from "./mysql_sql_check.ts";
 import { PostgresSqlCheck } from "./postgres_sql_check.ts";
 import { RdbCheck } from "./rdb_check.ts";
-import { restoreFrom } from "./restore_check.ts";
+import { restoredSize, restoreFrom } from "./restore_check.ts";
 import type { VerifyCheck } from "./verify_structure.ts";
 
 /** What a docker-image restore needs. */
@@ -54,6 +54,8 @@ interface Recipe {
   restoreFor?: Record<string, string[]>;
   /** Writes the database's data to stdout in a format `check` reads. */
   reread: string[];
+  /** Prints the restored database's size in bytes. */
+  size: string[];
   check(): FormatCheck;
 }
 
@@ -85,6 +87,7 @@ const POSTGRES: Recipe = {
     "pg_dump custom archive": ["pg_restore", "--no-owner", "--exit-on-error", "-d", DATABASE],
   },
   reread: ["pg_dump", "--data-only", "-d", DATABASE],
+  size: ["psql", "-XtAq", "-d", "postgres", "-c", `SELECT pg_database_size('${DATABASE}')`],
   check: () => new PostgresSqlCheck(true),
 };
 
@@ -105,6 +108,12 @@ const MYSQL: Recipe = {
       "-h127.0.0.1 -uroot --hex-blob --tz-utc --single-transaction --no-create-info --skip-triggers",
     ),
     DATABASE,
+  ],
+  size: [
+    ...either(MYSQL_CLIENT, "-h127.0.0.1 -uroot -N"),
+    "-e",
+    "SELECT COALESCE(SUM(data_length + index_length), 0) FROM information_schema.TABLES " +
+    `WHERE table_schema = '${DATABASE}'`,
   ],
   check: () => new MysqlSqlCheck(true),
 };
@@ -153,6 +162,10 @@ export async function dockerRestoreCheck(request: DockerRestoreRequest): Promise
       await runTool(docker, id, restore, env, signal, "the restore", source);
     });
     const restoredAt = performance.now();
+    const sizeText = new TextCollector();
+    await runTool(docker, id, recipe.size, env, signal, "sizing", undefined, sizeText)
+      .catch(() => {});
+    const size = /^\d+$/.test(sizeText.text.trim()) ? Number(sizeText.text.trim()) : undefined;
     const check = recipe.check();
     await runTool(docker, id, recipe.reread, env, signal, "re-reading", undefined, check);
     const problems = await check.finish();
@@ -168,7 +181,7 @@ export async function dockerRestoreCheck(request: DockerRestoreRequest): Promise
         ok: true,
         detail: `restored in a container of ${request.image} (server up in ${
           seconds(readyAt - started)
-        } s) in ${seconds(restoredAt - readyAt)} s and read back in ${
+        } s) in ${seconds(restoredAt - readyAt)} s${restoredSize(size)} and read back in ${
           seconds(performance.now() - restoredAt)
         } s: ${manifest.objects.length} objects equal the manifest's`,
       };
@@ -256,6 +269,18 @@ async function redisRestoreCheck(request: DockerRestoreRequest): Promise<VerifyC
     };
   } finally {
     await docker.removeContainer(id);
+  }
+}
+
+/** A tool's output as text (small outputs: a size). */
+class TextCollector implements FormatCheck {
+  readonly format = "text";
+  text = "";
+  update(chunk: Uint8Array): void {
+    this.text += new TextDecoder().decode(chunk);
+  }
+  finish(): string[] {
+    return [];
   }
 }
 

@@ -103,6 +103,8 @@ export async function restoreCheck(request: RestoreCheckRequest): Promise<Verify
   const started = performance.now();
   let restoredAt = started;
   let found;
+  // How big the restored copy is, as the engine sizes a database it dumps.
+  let size: number | undefined;
   if (manifest.engine === "sqlite") {
     const path = join(request.tempDir, "restored.db");
     const engine = new SqliteEngine(path, request.tempDir);
@@ -114,6 +116,7 @@ export async function restoreCheck(request: RestoreCheckRequest): Promise<Verify
         (s) => engine.restore(s, request.signal),
       );
       restoredAt = performance.now();
+      size = await engine.estimateSize().catch(() => undefined);
       found = await reread(engine, request.signal);
     } finally {
       for (const suffix of ["", "-wal", "-shm"]) await Deno.remove(path + suffix).catch(() => {});
@@ -156,6 +159,7 @@ export async function restoreCheck(request: RestoreCheckRequest): Promise<Verify
         (s) => engine.restore!(s, request.signal),
       );
       restoredAt = performance.now();
+      size = await engine.estimateSize().catch(() => undefined);
       found = await reread(engine, request.signal);
     } finally {
       await engine.dropDatabase(database);
@@ -172,8 +176,13 @@ export async function restoreCheck(request: RestoreCheckRequest): Promise<Verify
   return problems.length ? fail(`restored, but: ${problems.join("; ")}`) : {
     name: "restore",
     ok: true,
-    detail: `restored in ${seconds(restoredAt - started)} s and read back in ${
+    detail: `restored in ${seconds(restoredAt - started)} s${restoredSize(size)} and read back in ${
       seconds(performance.now() - restoredAt)
     } s: ${manifest.objects.length} objects equal the manifest's`,
   };
+}
+
+/** A restored copy's size for a report, in MiB as the progress lines count. */
+export function restoredSize(bytes: number | undefined): string {
+  return bytes === undefined ? "" : ` (${(bytes / (1024 * 1024)).toFixed(1)} MiB)`;
 }

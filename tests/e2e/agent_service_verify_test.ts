@@ -258,7 +258,10 @@ Deno.test("BACKUPY_VERIFY_RESTORE_CRON: each job's latest backup is restored for
       );
       assertEquals(proved.level, LogLevel.INFO);
       assertEquals(proved.fields.run_id, `run-${jobId}`);
-      assertMatch(proved.fields.checks, /restore ok: restored .*in [\d.]+ s and read back/);
+      assertMatch(
+        proved.fields.checks,
+        /restore ok: restored .*in [\d.]+ s \([\d.]+ MiB\) and read back/,
+      );
     }
     const redis = await server.waitFor(
       "the Redis job named",

@@ -88,7 +88,7 @@ Deno.test("verify --docker-image: PostgreSQL restored with psql in a throwaway c
     assertEquals(verified.code, 0, verified.stderr);
     assertMatch(
       verified.stderr,
-      /restore: restored in a container of postgres:backupy-test .* 2 objects equal the manifest's/,
+      /restore: restored in a container of postgres:backupy-test .* s \([\d.]+ MiB\) and read back .* 2 objects equal the manifest's/,
     );
     assertEquals(await verifyContainers(), before, "the container was removed");
     assertEquals(verified.stderr.includes(PASSWORD), false);
@@ -151,7 +151,7 @@ Deno.test("verify --docker-image: MariaDB restored with its client in a throwawa
     assertEquals(verified.code, 0, verified.stderr);
     assertMatch(
       verified.stderr,
-      /restore: restored in a container of mariadb:backupy-test .* 2 objects equal the manifest's/,
+      /restore: restored in a container of mariadb:backupy-test .* s \([\d.]+ MiB\) and read back .* 2 objects equal the manifest's/,
     );
     assertEquals(await verifyContainers(), before, "the container was removed");
   } finally {

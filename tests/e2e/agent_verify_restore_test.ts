@@ -7,7 +7,7 @@
  */
 import { join } from "node:path";
 import { makeSqliteDatabase, tempDir } from "../support/agent_fixtures.ts";
-import { assert, assertEquals, assertStringIncludes } from "../support/assert.ts";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "../support/assert.ts";
 import { agentArgv, runAgent } from "../support/programs.ts";
 import { mariadb, psql, TEST_PASSWORD } from "../support/sql_clients.ts";
 
@@ -113,6 +113,8 @@ Deno.test("verify --level restore: PostgreSQL into a scratch database that is al
     ]);
     assertEquals(verified.code, 0, verified.stderr);
     assertStringIncludes(verified.stderr, "restore: restored in");
+    // The restored database's size is reported beside the time.
+    assertMatch(verified.stderr, /restore: restored in [\d.]+ s \([\d.]+ MiB\) and read back/);
     assertEquals(await scratchDatabases(before), [], "the scratch database was dropped");
 
     // Interrupted while restoring: the scratch database is still dropped.
