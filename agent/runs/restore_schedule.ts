@@ -102,7 +102,10 @@ export class RestoreSchedule {
     const log = this.#o.log.child("verify", { job_id: backup.jobId, run_id: backup.runId });
     const engine = backup.manifest?.engine;
     if (!engine) {
-      log.warn("not restored: the latest backup has no manifest (its engine makes none)");
+      log.warn(
+        "not restored: the latest backup has no manifest (its dump's format gives none: " +
+          "a DOCKER_EXEC SQLite file, or a pg_dump archive of a job without compression)",
+      );
       return false;
     }
     let scratch: string | undefined;
@@ -116,7 +119,9 @@ export class RestoreSchedule {
       log.warn(
         `not restored: ${dockerImage ? "a docker-image restore" : "a restore here"} takes ` +
           `${takes.join(", ")} backups${
-            dockerImage ? "" : " (give the job a docker-image in BACKUPY_VERIFY_SCRATCH)"
+            !dockerImage && DOCKER_RESTORABLE_ENGINES.includes(engine)
+              ? " (give the job a docker-image in BACKUPY_VERIFY_SCRATCH)"
+              : ""
           }`,
         { engine },
       );
