@@ -15,6 +15,7 @@ import type { BackupManifest } from "../manifest/backup_manifest.ts";
 import { compareObjects } from "./compare_manifest.ts";
 import type { FormatCheck } from "./format_check.ts";
 import { MysqlSqlCheck } from "./mysql_sql_check.ts";
+import { PgCustomCheck } from "./pg_custom_check.ts";
 import { PostgresSqlCheck } from "./postgres_sql_check.ts";
 import { RdbCheck } from "./rdb_check.ts";
 import { restoredSize, restoreFrom } from "./restore_check.ts";
@@ -34,6 +35,12 @@ export interface DockerRestoreRequest {
   /** How long the server in the container may take to come up (120 s). */
   readyTimeoutMs?: number;
 }
+
+/**
+ * Labels of every throwaway container: what it is for, and which process
+ * made it (one whose process is gone was left behind, and may be removed).
+ */
+const VERIFY_LABELS = { "backupy.verify": "restore", "backupy.verify.pid": String(Deno.pid) };
 
 /** The database the backup is restored into, inside the container. */
 const DATABASE = "backupy_verify";
@@ -84,7 +91,7 @@ const POSTGRES: Recipe = {
   restore: ["psql", "-Xq", "-v", "ON_ERROR_STOP=1", "-o", "/dev/null", "-d", DATABASE],
   // DOCKER_EXEC backups are pg_dump archives: pg_restore reads them from stdin.
   restoreFor: {
-    "pg_dump custom archive": ["pg_restore", "--no-owner", "--exit-on-error", "-d", DATABASE],
+    [PgCustomCheck.FORMAT]: ["pg_restore", "--no-owner", "--exit-on-error", "-d", DATABASE],
   },
   reread: ["pg_dump", "--data-only", "-d", DATABASE],
   size: ["psql", "-XtAq", "-d", "postgres", "-c", `SELECT pg_database_size('${DATABASE}')`],
@@ -127,14 +134,11 @@ const RECIPES: Record<string, Recipe> = {
 /** Engines this check restores in a container. */
 export const DOCKER_RESTORABLE_ENGINES = [...Object.keys(RECIPES), "redis"];
 
-/** The format name of an RDB snapshot (rdb_check.ts). */
-const RDB = "Redis RDB snapshot";
-
 /** Restores in a throwaway container, re-reads, compares; says what it proved or why not. */
 export async function dockerRestoreCheck(request: DockerRestoreRequest): Promise<VerifyCheck> {
   const { manifest, docker, signal } = request;
   const fail = (detail: string): VerifyCheck => ({ name: "restore", ok: false, detail });
-  if (request.format === RDB) return await redisRestoreCheck(request);
+  if (request.format === RdbCheck.FORMAT) return await redisRestoreCheck(request);
   if (!manifest) return fail("restoring this backup needs its manifest");
   const recipe = RECIPES[manifest.engine];
   if (!recipe) {
@@ -151,7 +155,7 @@ export async function dockerRestoreCheck(request: DockerRestoreRequest): Promise
   const env = recipe.execEnv(password);
   const started = performance.now();
   const id = await docker.startIsolated(request.image, recipe.containerEnv(password), {
-    "backupy.verify": "restore",
+    ...VERIFY_LABELS,
   });
   try {
     await waitUntilReady(docker, id, recipe.ready, env, signal, request.readyTimeoutMs ?? 120_000);
@@ -203,7 +207,7 @@ async function redisRestoreCheck(request: DockerRestoreRequest): Promise<VerifyC
   const fail = (detail: string): VerifyCheck => ({ name: "restore", ok: false, detail });
   const ready = ["sh", "-c", "redis-cli ping | grep -q PONG"];
   const started = performance.now();
-  const id = await docker.startIsolated(request.image, {}, { "backupy.verify": "restore" });
+  const id = await docker.startIsolated(request.image, {}, VERIFY_LABELS);
   try {
     const timeout = request.readyTimeoutMs ?? 120_000;
     await waitUntilReady(docker, id, ready, {}, signal, timeout);

@@ -14,6 +14,7 @@
  * @module
  */
 import { concatBytes } from "../../decrypt/concat_bytes.ts";
+import { PG_CUSTOM_FORMAT } from "../engines/docker_exec_postgres.ts";
 import type { ManifestObject } from "../manifest/backup_manifest.ts";
 import { RowDigest } from "../manifest/row_digest.ts";
 import type { FormatCheck } from "./format_check.ts";
@@ -82,7 +83,9 @@ interface TocEntry {
 
 /** The pg_dump custom archive check. */
 export class PgCustomCheck implements FormatCheck {
-  readonly format = "pg_dump custom archive";
+  /** The format's name in reports. */
+  static readonly FORMAT = PG_CUSTOM_FORMAT.description;
+  readonly format = PgCustomCheck.FORMAT;
   #buffer = new Uint8Array(0);
   #phase: "header" | "toc" | "blocks" | "broken" = "header";
   #version = 0;

@@ -15,7 +15,9 @@ import { RdbKeys } from "./rdb_keys.ts";
 
 /** The RDB check. */
 export class RdbCheck implements FormatCheck {
-  readonly format = "Redis RDB snapshot";
+  /** The format's name in reports. */
+  static readonly FORMAT = RDB_FORMAT.description;
+  readonly format = RdbCheck.FORMAT;
   readonly #trailer = new RdbTrailer();
   #head = new Uint8Array(0);
   readonly #keys: RdbKeys | null;

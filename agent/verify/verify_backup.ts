@@ -16,9 +16,6 @@ import type { DockerHost } from "../docker/docker_host.ts";
 import { type VerifyReport, verifyStructure } from "./verify_structure.ts";
 import { RdbCheck } from "./rdb_check.ts";
 
-/** The format name an RDB snapshot's structure check reports. */
-const RDB_FORMAT_NAME = new RdbCheck().format;
-
 /** Levels this build proves, weakest first. */
 export const VERIFY_LEVELS = ["structure", "manifest", "restore"] as const;
 /** One of {@linkcode VERIFY_LEVELS}. */
@@ -68,7 +65,7 @@ export async function verifyFile(request: VerifyFileRequest): Promise<VerifyRepo
   if (request.level === "structure") return report;
   // An RDB without a manifest (--no-manifest, or an agent before manifests had Redis):
   // in a container, loading it is what restore proves.
-  const loadOnly = !manifest && request.level === "restore" && report.format === RDB_FORMAT_NAME &&
+  const loadOnly = !manifest && request.level === "restore" && report.format === RdbCheck.FORMAT &&
     request.dockerImage !== undefined;
   let manifestOk = true;
   if (!loadOnly) {
