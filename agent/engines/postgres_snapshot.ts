@@ -51,11 +51,12 @@ export async function openSnapshot(
     // Output that reads back the same anywhere, as pg_dump pins it - and the
     // same text for the same rows on any server, so a restored copy re-dumped
     // elsewhere gives the manifest's digests: ISO dates, postgres intervals,
-    // floats exact, timestamps with time zone in UTC.
+    // floats exact, timestamps with time zone in UTC, bytea as hex.
     await sql`SELECT pg_catalog.set_config('DateStyle', 'ISO', true),
       pg_catalog.set_config('IntervalStyle', 'postgres', true),
       pg_catalog.set_config('extra_float_digits', '3', true),
-      pg_catalog.set_config('TimeZone', 'UTC', true)`;
+      pg_catalog.set_config('TimeZone', 'UTC', true),
+      pg_catalog.set_config('bytea_output', 'hex', true)`;
     const [row] =
       await sql`SELECT current_setting('server_version') AS v, current_setting('server_version_num')::int AS n`;
     const versionNum = Number(row.n);

@@ -84,7 +84,7 @@ const POSTGRES: Recipe = {
     PGUSER: "postgres",
     PGPASSWORD: password,
     PGOPTIONS: "-c DateStyle=ISO -c IntervalStyle=postgres -c extra_float_digits=3 " +
-      "-c TimeZone=UTC",
+      "-c TimeZone=UTC -c bytea_output=hex",
   }),
   ready: ["psql", "-XtAq", "-d", "postgres", "-c", "SELECT 1"],
   create: ["psql", "-Xq", "-d", "postgres", "-c", `CREATE DATABASE ${DATABASE}`],
