@@ -18,7 +18,7 @@ import { MysqlSqlCheck } from "./mysql_sql_check.ts";
 import { PgCustomCheck } from "./pg_custom_check.ts";
 import { PostgresSqlCheck } from "./postgres_sql_check.ts";
 import { RdbCheck } from "./rdb_check.ts";
-import { restoredSize, restoreFrom } from "./restore_check.ts";
+import { restoredSize, restoreFrom, seconds } from "./restore_check.ts";
 import type { VerifyCheck } from "./verify_structure.ts";
 
 /** What a docker-image restore needs. */
@@ -154,9 +154,11 @@ export async function dockerRestoreCheck(request: DockerRestoreRequest): Promise
   const password = crypto.randomUUID();
   const env = recipe.execEnv(password);
   const started = performance.now();
-  const id = await docker.startIsolated(request.image, recipe.containerEnv(password), {
-    ...VERIFY_LABELS,
-  });
+  const id = await docker.startIsolated(
+    request.image,
+    recipe.containerEnv(password),
+    VERIFY_LABELS,
+  );
   try {
     await waitUntilReady(docker, id, recipe.ready, env, signal, request.readyTimeoutMs ?? 120_000);
     await runTool(docker, id, recipe.create, env, signal, "creating the database");
@@ -177,7 +179,6 @@ export async function dockerRestoreCheck(request: DockerRestoreRequest): Promise
       return fail(`re-reading the restored database: ${problems.join("; ")}`);
     }
     const differences = compareObjects(manifest.objects, check.objects!());
-    const seconds = (ms: number) => (ms / 1000).toFixed(1);
     return differences.length > 0
       ? fail(`restored in ${request.image}, but: ${differences.join("; ")}`)
       : {
@@ -252,7 +253,6 @@ async function redisRestoreCheck(request: DockerRestoreRequest): Promise<VerifyC
       return fail(`re-reading the loaded snapshot: ${problems.join("; ")}`);
     }
     const found = reread.objects();
-    const seconds = (ms: number) => (ms / 1000).toFixed(1);
     const loaded = `loaded by Redis in a container of ${request.image} (server up in ${
       seconds(readyAt - started)
     } s, snapshot loaded in ${seconds(loadedAt - readyAt)} s)`;

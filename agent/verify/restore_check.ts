@@ -172,7 +172,6 @@ export async function restoreCheck(request: RestoreCheckRequest): Promise<Verify
     );
   }
   const problems = compareObjects(manifest.objects, found);
-  const seconds = (ms: number) => (ms / 1000).toFixed(1);
   return problems.length ? fail(`restored, but: ${problems.join("; ")}`) : {
     name: "restore",
     ok: true,
@@ -180,6 +179,11 @@ export async function restoreCheck(request: RestoreCheckRequest): Promise<Verify
       seconds(performance.now() - restoredAt)
     } s: ${manifest.objects.length} objects equal the manifest's`,
   };
+}
+
+/** Milliseconds as seconds for a report: "12.3". */
+export function seconds(ms: number): string {
+  return (ms / 1000).toFixed(1);
 }
 
 /** A restored copy's size for a report, in MiB as the progress lines count. */

@@ -87,8 +87,12 @@ Deno.test("BACKUPY_VERIFY=manifest: each backup is verified after its report; th
     /backupy_agent_last_verified_timestamp_seconds\{job_id="job-1",level="manifest"\} \d/,
   );
   assert(!/backupy_agent_verify_failures_total\{/.test(metrics), "no failure counted");
-  // The staged file was the verifier's to remove.
-  assertEquals([...Deno.readDirSync(join(state, "staging"))].filter((e) => e.isFile), []);
+  // The staged file was the verifier's to remove (just after it logged the result).
+  await server.waitFor(
+    "the staged file removed",
+    () => [...Deno.readDirSync(join(state, "staging"))].every((e) => !e.isFile),
+    10_000,
+  );
 
   // The user's story: list the kept manifests, export this run's, verify the download.
   const env = { BACKUPY_STATE_DIR: state, BACKUPY_AGENT_KEY: TEST_AGENT_KEY };
