@@ -143,7 +143,10 @@ Deno.test("verifier: shutdown removes what is queued and verifies nothing more",
   await Deno.writeFile(late, new Uint8Array(10));
   verifier.enqueue(work(backup, "job-1", "run-3", late, "structure"));
   await verifier.idle();
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  // Released without waiting: give the removal a moment, however busy the machine.
+  for (let i = 0; i < 100 && (await Deno.stat(late).then(() => true, () => false)); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
   await assertGone(late);
 });
 
