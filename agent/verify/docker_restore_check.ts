@@ -231,7 +231,7 @@ async function redisRestoreCheck(request: DockerRestoreRequest): Promise<VerifyC
     await waitUntilReady(docker, id, ready, {}, signal, timeout);
     const loadedAt = performance.now();
     // Read back as a replica would: the server's own snapshot of what it loaded.
-    const reread = new RdbCheck(true);
+    const reread = new RdbCheck();
     const snapshotOut = "/tmp/backupy-verify-reread.rdb";
     await runTool(
       docker,

@@ -73,6 +73,11 @@ export class RdbKeys {
   readonly #walk: Generator<Wait, void, void>;
   #done = false;
   #stopped: string | null = null;
+  #unknownType = false;
+  /** Bytes fed so far. */
+  #fed = 0;
+  /** Where the entries ended: the offset just after the EOF opcode, once reached. */
+  endOffset = -1;
   readonly databases = new Map<number, RdbDatabase>();
   /** AUX fields (redis-ver, repl-id, repl-offset, ...). */
   readonly aux = new Map<string, string>();
@@ -84,14 +89,26 @@ export class RdbKeys {
 
   /** The next bytes of the file. */
   update(chunk: Uint8Array): void {
+    this.#fed += chunk.length;
     if (this.#done || chunk.length === 0) return;
     this.#chunks.push(chunk);
     try {
-      if (this.#walk.next().done) this.#done = true;
+      if (this.#walk.next().done) {
+        this.#done = true;
+        const unread = this.#current.length - this.#pos +
+          this.#chunks.reduce((sum, c) => sum + c.length, 0);
+        this.endOffset = this.#fed - unread;
+      }
     } catch (error) {
       this.#done = true;
       this.#stopped = (error as Error).message;
+      this.#unknownType = error instanceof UnknownType;
     }
+  }
+
+  /** The walk stopped at a value type it does not know (not at malformed bytes). */
+  get stoppedAtUnknownType(): boolean {
+    return this.#unknownType;
   }
 
   /** Null when every entry up to EOF was walked; else why not. */

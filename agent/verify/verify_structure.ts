@@ -70,7 +70,7 @@ export function checkFor(head: Uint8Array, tempDir: string, digests = true): For
     head.length >= format.headerBytes && format.checkHeader(head) === null;
   if (is(SQLITE_FORMAT)) return new SqliteCheck(tempDir, digests);
   if (is(MONGO_ARCHIVE_FORMAT)) return new MongoArchiveCheck(digests);
-  if (is(RDB_FORMAT)) return new RdbCheck(digests);
+  if (is(RDB_FORMAT)) return new RdbCheck();
   if (is(PG_CUSTOM_FORMAT)) return new PgCustomCheck(digests);
   if (is(POSTGRES_FORMAT)) return new PostgresSqlCheck(digests);
   if (is(MYSQL_FORMAT)) return new MysqlSqlCheck(digests);

@@ -194,27 +194,43 @@ Deno.test("verify --docker-image: a Redis snapshot is loaded by Redis in a throw
     assertMatch(verified.stderr, /db13: \d+/);
     assertEquals(await leftBehind(), [], "the container was removed");
 
-    // Cut short inside its data but closed with a fresh EOF and CRC: the structure check
-    // passes, and only loading it shows it is broken.
     const plain = join(dir.path, "plain.rdb");
     await tool("redis-cli", ["--rdb", plain], {});
     const rdb = await Deno.readFile(plain);
-    const body = new Uint8Array(rdb.length - 9 - 40 + 1);
-    body.set(rdb.subarray(0, body.length - 1));
-    body[body.length - 1] = 0xff;
-    const crc = new Crc64Jones();
-    crc.update(body);
-    const broken = new Uint8Array(body.length + 8);
-    broken.set(body);
-    new DataView(broken.buffer).setBigUint64(body.length, crc.value(), true);
-    const dek = crypto.getRandomValues(new Uint8Array(32));
-    const brokenFile = join(dir.path, "broken.enc");
-    const encrypted = await encryptV1(compress(broken, "zstd"), { dek });
-    await Deno.writeFile(brokenFile, encrypted);
-    const brokenKey = join(dir.path, "broken.key");
-    await Deno.writeTextFile(brokenKey, dek.toHex());
+    /** `body` + EOF + a fresh CRC, encrypted: a file whose checksum vouches for it. */
+    const sealed = async (name: string, body: Uint8Array) => {
+      const withEof = new Uint8Array(body.length + 1);
+      withEof.set(body);
+      withEof[body.length] = 0xff;
+      const crc = new Crc64Jones();
+      crc.update(withEof);
+      const file = new Uint8Array(withEof.length + 8);
+      file.set(withEof);
+      new DataView(file.buffer).setBigUint64(withEof.length, crc.value(), true);
+      const dek = crypto.getRandomValues(new Uint8Array(32));
+      const encrypted = await encryptV1(compress(file, "zstd"), { dek });
+      await Deno.writeFile(join(dir.path, `${name}.enc`), encrypted);
+      await Deno.writeTextFile(join(dir.path, `${name}.key`), dek.toHex());
+      return {
+        out: join(dir.path, `${name}.enc`),
+        key: join(dir.path, `${name}.key`),
+        sha256: sha256Hex(encrypted),
+      };
+    };
+
+    // Cut short inside its entries, closed with a fresh EOF and CRC: the checksum is right,
+    // and the walk of its entries still finds the cut.
+    const cut = await sealed("cut", rdb.subarray(0, rdb.length - 9 - 40));
+    const cutReport = await runAgent(verifyArgs(cut, IMAGES.redis), DOCKER_ENV);
+    assertEquals(cutReport.code, 1, cutReport.stderr);
+    assertMatch(cutReport.stderr, /FAIL dump: its entries (do not read to their end|end at byte)/);
+    assertMatch(cutReport.stderr, /FAIL restore: not attempted/);
+
+    // A format version no Redis 7 reads: whole by every check here, refused by the server.
+    const future = rdb.slice(0, rdb.length - 9);
+    future.set(new TextEncoder().encode("0099"), 5);
     const failed = await runAgent(
-      verifyArgs({ out: brokenFile, key: brokenKey, sha256: sha256Hex(encrypted) }, IMAGES.redis),
+      verifyArgs(await sealed("future", future), IMAGES.redis),
       DOCKER_ENV,
     );
     assertEquals(failed.code, 1, failed.stderr);
