@@ -24,6 +24,7 @@ export function withStreamManifest(dump: DumpStream, tempDir: string): DumpStrea
   let head: Uint8Array | null = new Uint8Array(0);
   let check: FormatCheck | null = null;
   let skipped = false;
+  let broken: Error | null = null;
   const see = (chunk: Uint8Array) => {
     if (check) return check.update(chunk);
     if (skipped) return;
@@ -41,12 +42,20 @@ export function withStreamManifest(dump: DumpStream, tempDir: string): DumpStrea
   const readable = dump.readable.pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({
       transform(chunk, controller) {
-        see(chunk);
+        // The manifest never fails the backup: a check that throws just stops being fed.
+        if (broken === null) {
+          try {
+            see(chunk);
+          } catch (error) {
+            broken = error as Error;
+          }
+        }
         controller.enqueue(chunk);
       },
     }),
   );
   const manifest = dump.finished.then(async (): Promise<DumpManifest | undefined> => {
+    if (broken) throw broken;
     if (!check && head && head.length > 0 && !skipped) {
       check = checkFor(head, tempDir, true);
       check.update(head);
