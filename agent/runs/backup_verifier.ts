@@ -53,7 +53,8 @@ export class BackupVerifier {
   readonly #o: BackupVerifierOptions;
   readonly #queue: VerifyWork[] = [];
   readonly #stop = new AbortController();
-  #running: Promise<void> | undefined;
+  #draining = false;
+  #drained: Promise<void> = Promise.resolve();
 
   /** A verifier. */
   constructor(options: BackupVerifierOptions) {
@@ -73,18 +74,21 @@ export class BackupVerifier {
     while (this.#queue.length >= MAX_WAITING) {
       const dropped = this.#queue.shift()!;
       this.#o.log.child("verify", { job_id: dropped.jobId, run_id: dropped.runId }).warn(
-        `not verified: verification is ${MAX_WAITING} backups behind, and each waiting one ` +
-          "holds its backup on disk",
+        `not verified: verification is ${MAX_WAITING} backups behind (each one waiting ` +
+          "holds a backup on disk)",
       );
       void dropped.release().catch(() => {});
     }
     this.#queue.push(work);
-    this.#running ??= this.#drain().finally(() => (this.#running = undefined));
+    if (!this.#draining) {
+      this.#draining = true;
+      this.#drained = this.#drain();
+    }
   }
 
   /** Resolves when nothing is queued or running. */
   async idle(): Promise<void> {
-    while (this.#running) await this.#running;
+    while (this.#draining) await this.#drained;
   }
 
   /** Stops: the verification in progress is cut, queued work is dropped. */
@@ -94,12 +98,17 @@ export class BackupVerifier {
   }
 
   async #drain(): Promise<void> {
-    for (let work = this.#queue.shift(); work; work = this.#queue.shift()) {
-      try {
-        if (!this.#stop.signal.aborted) await this.#verify(work);
-      } finally {
-        await work.release().catch(() => {});
+    try {
+      for (let work = this.#queue.shift(); work; work = this.#queue.shift()) {
+        try {
+          if (!this.#stop.signal.aborted) await this.#verify(work);
+        } finally {
+          await work.release().catch(() => {});
+        }
       }
+    } finally {
+      // In the same step that found the queue empty: work queued after it starts a new drain.
+      this.#draining = false;
     }
   }
 
