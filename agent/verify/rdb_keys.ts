@@ -253,23 +253,10 @@ export class RdbKeys {
     return n;
   }
 
-  /** Skips a string (raw, integer or LZF-compressed); returns its stored size. */
+  /** Skips a string (raw, integer or LZF-compressed). */
   *#skipString(): Generator<Wait, void, void> {
-    const now = this.#lengthNow();
-    if (now >= 0) {
-      // A raw string: skip what this chunk holds of it now, the rest as it comes.
-      const here = Math.min(now, this.#current.length - this.#pos);
-      this.#pos += here;
-      if (here < now) yield* this.#skip(now - here);
-      return;
-    }
-    if (now <= -2 && now >= -4) return yield* this.#skip(1 << (-2 - now)); // int8/16/32
-    if (now === -5) { // LZF: compressed length, uncompressed length, data
-      const compressed = yield* this.#len();
-      yield* this.#len();
-      return yield* this.#skip(compressed);
-    }
-    if (now < -1) throw new Error(`an unknown string encoding ${-2 - now}`);
+    if (this.#skipStringNow()) return;
+    // Across chunks: the same, a byte at a time.
     const { n, special } = yield* this.#length();
     if (!special) return yield* this.#skip(n);
     if (n <= 2) return yield* this.#skip(1 << n); // int8, int16, int32
@@ -279,15 +266,11 @@ export class RdbKeys {
     yield* this.#skip(compressed);
   }
 
-  /** Reads a string's bytes (small ones: key names, AUX fields). */
+  /**
+   * Reads a string's bytes (small ones: key names, AUX fields); callers on
+   * the hot path try {@linkcode RdbKeys.#stringNow} first.
+   */
   *#string(): Generator<Wait, Uint8Array, void> {
-    const start = this.#pos;
-    const now = this.#lengthNow();
-    if (now >= 0 && this.#pos + now <= this.#current.length) {
-      this.#pos += now;
-      return this.#current.subarray(this.#pos - now, this.#pos);
-    }
-    this.#pos = start; // read it again below, across chunks or encoded
     const { n, special } = yield* this.#length();
     if (!special) return yield* this.#take(n);
     if (n <= 2) {
