@@ -9,10 +9,8 @@ import { fromBinary, toJson } from "@bufbuild/protobuf";
 import { AgentConfigSchema, RunBackupSchema } from "@backupy/gen/backup/v1/server_to_agent_pb.ts";
 import { EnvelopeSchema } from "@backupy/gen/backup/v1/envelope_pb.ts";
 import type { Secret } from "../../decrypt/secret.ts";
-import { join } from "node:path";
-import { BackupyError } from "../../decrypt/errors.ts";
 import { StateSealer } from "../state/state_sealer.ts";
-import { STATE_FILE, StateStore } from "../state/state_store.ts";
+import { StateStore } from "../state/state_store.ts";
 
 function sealedNote(value: unknown): string {
   return `<sealed ${(value as Uint8Array).length} bytes>`;
@@ -20,13 +18,7 @@ function sealedNote(value: unknown): string {
 
 /** The store as a JSON-able object. */
 export function dumpState(stateDir: string, agentKey?: Secret<string>): Record<string, unknown> {
-  try {
-    Deno.statSync(join(stateDir, STATE_FILE));
-  } catch {
-    throw new BackupyError(`no agent state in ${stateDir}`);
-  }
-  // Opened without the key: inspecting must never set the state aside.
-  const store = StateStore.open(stateDir);
+  const store = StateStore.openExisting(stateDir);
   const sealer = agentKey ? new StateSealer(agentKey) : undefined;
   try {
     const open = (

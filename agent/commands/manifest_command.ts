@@ -7,12 +7,11 @@
  *
  * @module
  */
-import { join } from "node:path";
 import type { Secret } from "../../decrypt/secret.ts";
 import { BackupyError } from "../../decrypt/errors.ts";
 import { SafeOutputFile } from "../../decrypt/safe_output_file.ts";
 import { StateSealer } from "../state/state_sealer.ts";
-import { STATE_FILE, StateStore } from "../state/state_store.ts";
+import { StateStore } from "../state/state_store.ts";
 import { type KeptManifest, MANIFESTS_KEPT, ManifestStore } from "../state/manifest_store.ts";
 
 /** One kept manifest, as listed. */
@@ -21,16 +20,6 @@ export interface ListedManifest {
   job_id: string;
   created_at: string;
   backup_sha256: string;
-}
-
-function openStore(stateDir: string): StateStore {
-  try {
-    Deno.statSync(join(stateDir, STATE_FILE));
-  } catch {
-    throw new BackupyError(`no agent state in ${stateDir}`);
-  }
-  // Opened without the key: reading must never set the state aside.
-  return StateStore.open(stateDir);
 }
 
 function listed(kept: KeptManifest): ListedManifest {
@@ -44,7 +33,7 @@ function listed(kept: KeptManifest): ListedManifest {
 
 /** The kept manifests, newest first. */
 export function listManifests(stateDir: string): ListedManifest[] {
-  const store = openStore(stateDir);
+  const store = StateStore.openExisting(stateDir);
   try {
     return new ManifestStore(store).list().map(listed);
   } finally {
@@ -59,7 +48,7 @@ export async function exportManifest(
   runId: string,
   out: string,
 ): Promise<ListedManifest> {
-  const store = openStore(stateDir);
+  const store = StateStore.openExisting(stateDir);
   let kept;
   try {
     kept = new ManifestStore(store).sealed(runId);

@@ -11,6 +11,7 @@
  */
 import { DatabaseSync, type SQLInputValue } from "node:sqlite";
 import { join } from "node:path";
+import { BackupyError } from "../../decrypt/errors.ts";
 import type { Secret } from "../../decrypt/secret.ts";
 import type { Logger } from "../log/logger.ts";
 import { StateSealer, UnsealError } from "./state_sealer.ts";
@@ -120,6 +121,20 @@ export class StateStore {
       store.#keyMatches();
     }
     return store;
+  }
+
+  /**
+   * Opens an existing store for inspection (dump-state, manifest): without
+   * the agent key, so it can never be set aside; throws
+   * {@linkcode BackupyError} when the directory holds no agent state.
+   */
+  static openExisting(stateDir: string): StateStore {
+    try {
+      Deno.statSync(join(stateDir, STATE_FILE));
+    } catch {
+      throw new BackupyError(`no agent state in ${stateDir}`);
+    }
+    return StateStore.open(stateDir);
   }
 
   static #openFile(path: string, sealer: StateSealer | undefined, now: () => number): StateStore {
