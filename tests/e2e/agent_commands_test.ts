@@ -679,3 +679,14 @@ Deno.test("verify --level manifest: the backup's own manifest agrees; fewer rows
   assertEquals(missing.code, 1);
   assertStringIncludes(missing.stderr, "cannot open the manifest");
 });
+
+Deno.test("dump-state and manifest on a directory with no agent state: a clear error, nothing created", async () => {
+  await using dir = await tempDir("backupy-no-state-");
+  const env = { BACKUPY_STATE_DIR: dir.path };
+  for (const args of [["dump-state"], ["manifest"]]) {
+    const result = await runAgent(args, env);
+    assertEquals(result.code, 1, result.stderr);
+    assertStringIncludes(result.stderr, `no agent state in ${dir.path}`);
+  }
+  assertEquals([...Deno.readDirSync(dir.path)], []);
+});
