@@ -9,43 +9,27 @@
  *
  * @module
  */
-import { concatBytes } from "../../decrypt/concat_bytes.ts";
 import type { DumpManifest, DumpStream } from "../engines/engine.ts";
 import { SQLITE_FORMAT } from "../engines/sqlite_engine.ts";
-import type { FormatCheck } from "./format_check.ts";
-import { checkFor } from "./verify_structure.ts";
-
-/** Bytes that decide the format (as verify_structure.ts sniffs). */
-const SNIFF_BYTES = 64;
+import { checkFor, SniffedCheck } from "./verify_structure.ts";
 
 /** `dump` with a manifest read from its own bytes; unchanged when it has one already. */
 export function withStreamManifest(dump: DumpStream, tempDir: string): DumpStream {
   if (dump.manifest) return dump;
-  let head: Uint8Array | null = new Uint8Array(0);
-  let check: FormatCheck | null = null;
-  let skipped = false;
+  // A SQLite file would need a copy of itself to be read: it gets no manifest here.
+  const sniffed = new SniffedCheck((head) =>
+    head.length === 0 || SQLITE_FORMAT.checkHeader(head) === null
+      ? null
+      : checkFor(head, tempDir, true)
+  );
   let broken: Error | null = null;
-  const see = (chunk: Uint8Array) => {
-    if (check) return check.update(chunk);
-    if (skipped) return;
-    head = concatBytes([head!, chunk]);
-    if (head.length < SNIFF_BYTES) return;
-    // A SQLite file would need a copy of itself to be read: it gets no manifest here.
-    if (SQLITE_FORMAT.checkHeader(head) === null) {
-      skipped = true;
-    } else {
-      check = checkFor(head, tempDir, true);
-      check.update(head);
-    }
-    head = null;
-  };
   const readable = dump.readable.pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({
       transform(chunk, controller) {
         // The manifest never fails the backup: a check that throws just stops being fed.
         if (broken === null) {
           try {
-            see(chunk);
+            sniffed.update(chunk);
           } catch (error) {
             broken = error as Error;
           }
@@ -56,17 +40,14 @@ export function withStreamManifest(dump: DumpStream, tempDir: string): DumpStrea
   );
   const manifest = dump.finished.then(async (): Promise<DumpManifest | undefined> => {
     if (broken) throw broken;
-    if (!check && head && head.length > 0 && !skipped) {
-      check = checkFor(head, tempDir, true);
-      check.update(head);
-    }
+    const check = sniffed.settle();
     if (!check) return undefined;
-    const problems = await (check as FormatCheck).finish();
+    const problems = await check.finish();
     if (problems.length > 0) throw new Error(problems.join("; "));
-    const objects = (check as FormatCheck).objects?.() ?? [];
+    const objects = check.objects?.() ?? [];
     // Compressed pg_dump archives, an RDB the walk could not finish: nothing per object.
     if (objects.length === 0 || objects.some((o) => o.digest === undefined)) return undefined;
-    const snapshot = (check as FormatCheck).snapshot?.();
+    const snapshot = check.snapshot?.();
     return snapshot ? { objects, snapshot } : { objects };
   });
   manifest.catch(() => {});

@@ -52,6 +52,43 @@ export interface VerifyReport {
 /** How many leading bytes decide the format. */
 const SNIFF_BYTES = 64;
 
+/**
+ * Holds a dump's first bytes until they decide its check, then feeds that
+ * check every byte: the same choice for `verify` and for a manifest read
+ * from a dump as it is written.
+ */
+export class SniffedCheck {
+  #head: Uint8Array | null = new Uint8Array(0);
+  #check: FormatCheck | null = null;
+  readonly #choose: (head: Uint8Array) => FormatCheck | null;
+
+  /** `choose` picks the check for the first bytes; null feeds nothing further. */
+  constructor(choose: (head: Uint8Array) => FormatCheck | null) {
+    this.#choose = choose;
+  }
+
+  /** The next bytes of the dump. */
+  update(chunk: Uint8Array): void {
+    if (this.#check) return this.#check.update(chunk);
+    if (this.#head === null) return;
+    this.#head = concatBytes([this.#head, chunk]);
+    if (this.#head.length >= SNIFF_BYTES) this.#decide();
+  }
+
+  /** The check, once the dump ended: chosen from what there was when it was shorter. */
+  settle(): FormatCheck | null {
+    if (this.#head !== null) this.#decide();
+    return this.#check;
+  }
+
+  #decide(): void {
+    const head = this.#head!;
+    this.#head = null;
+    this.#check = this.#choose(head);
+    this.#check?.update(head);
+  }
+}
+
 /** A check for formats this build cannot walk yet: it says so and fails the level. */
 class UnsupportedCheck implements FormatCheck {
   constructor(readonly format: string, readonly why: string) {}
@@ -95,18 +132,11 @@ export async function verifyStructure(
   /** Digest every row (the manifest level needs them; structure only counts). */
   digests = false,
 ): Promise<VerifyReport> {
-  let head: Uint8Array | null = new Uint8Array(0);
-  let check: FormatCheck | null = null;
+  const sniffed = new SniffedCheck((head) => checkFor(head, tempDir, digests));
   let dumpBytes = 0;
   const feed = (chunk: Uint8Array) => {
     dumpBytes += chunk.length;
-    if (check) return check.update(chunk);
-    head = concatBytes([head!, chunk]);
-    if (head.length >= SNIFF_BYTES) {
-      check = checkFor(head, tempDir, digests);
-      check.update(head);
-      head = null;
-    }
+    sniffed.update(chunk);
   };
   const sink = new WritableStream<Uint8Array>({ write: (chunk) => feed(chunk) });
 
@@ -127,11 +157,8 @@ export async function verifyStructure(
       : "frames";
     checks.push({ name: stage, ok: false, detail: error.message });
   }
-  if (!check) {
-    check = checkFor(head ?? new Uint8Array(0), tempDir, digests);
-    if (head) check.update(head);
-  }
-  const format = (check as FormatCheck).format;
+  const check = sniffed.settle()!;
+  const format = check.format;
   if (decrypted) {
     checks.push({
       name: "frames",
@@ -163,14 +190,14 @@ export async function verifyStructure(
           : `the file's SHA-256 is ${decrypted.sha256}, expected ${expectedSha256.toLowerCase()}`,
       });
     }
-    const problems = await (check as FormatCheck).finish();
+    const problems = await check.finish();
     checks.push({
       name: "dump",
       ok: problems.length === 0,
       detail: problems.length === 0 ? `${format}, whole (${dumpBytes} bytes)` : problems.join("; "),
     });
   } else {
-    await (check as FormatCheck).finish(); // releases what it holds (a temporary copy)
+    await check.finish(); // releases what it holds (a temporary copy)
     checks.push({
       name: "dump",
       ok: false,
@@ -182,7 +209,7 @@ export async function verifyStructure(
     ok: checks.every((c) => c.ok),
     format,
     checks,
-    objects: (check as FormatCheck).objects?.() ?? [],
+    objects: check.objects?.() ?? [],
     encryptedBytes: decrypted?.encryptedBytes ?? hasher.bytes,
     dumpBytes,
     sha256: decrypted?.sha256,
