@@ -21,7 +21,7 @@ import { resolveDockerTarget } from "./docker_target.ts";
 import { runBackupPipeline } from "../pipeline/backup_pipeline.ts";
 import { withStreamManifest } from "../verify/stream_manifest.ts";
 import { targetFromUrl, urlExtras } from "./target_url.ts";
-import { manifestFor, manifestPathFor, writeManifest } from "../manifest/backup_manifest.ts";
+import { finishedManifest, manifestPathFor, writeManifest } from "../manifest/backup_manifest.ts";
 
 /** The request, from the command line. */
 export interface LocalBackupRequest {
@@ -140,20 +140,18 @@ async function backupWith(
   } else {
     await using output = await SafeOutputFile.create(request.out);
     result = await runBackupPipeline({ ...common, sink: output.writable });
-    // Without a manifest the backup is still good: say so, and carry on.
-    const made = await dump.manifest?.catch((error) => {
-      console.error(`warning: no manifest for this backup: ${(error as Error).message}`);
-      return undefined;
-    });
+    const made = await finishedManifest(
+      dump,
+      engine.name,
+      engineVersion,
+      result,
+      (why) => console.error(`warning: no manifest for this backup: ${why}`),
+    );
     // The manifest first: a backup without its manifest is still a backup,
     // a manifest without its backup would describe nothing.
     if (made) {
       manifestPath = manifestPathFor(request.out);
-      await writeManifest(
-        manifestPath,
-        manifestFor(engine.name, engineVersion, result, made),
-        key,
-      );
+      await writeManifest(manifestPath, made, key);
     }
     await output.commit();
   }

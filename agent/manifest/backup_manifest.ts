@@ -13,7 +13,7 @@ import { BackupyError } from "../../decrypt/errors.ts";
 import { FrameEncryptStream } from "../../decrypt/frame_encrypt_stream.ts";
 import { SafeOutputFile } from "../../decrypt/safe_output_file.ts";
 import { fileSource } from "../../decrypt/file_source.ts";
-import type { DumpManifest } from "../engines/engine.ts";
+import type { DumpManifest, DumpStream } from "../engines/engine.ts";
 
 /** One dumped object. */
 export interface ManifestObject {
@@ -46,7 +46,7 @@ export interface ManifestedBackup {
 }
 
 /** The manifest of a finished backup from what the dump collected. */
-export function manifestFor(
+function manifestFor(
   engine: string,
   engineVersion: string,
   backup: ManifestedBackup,
@@ -63,6 +63,24 @@ export function manifestFor(
     ...(dumped.snapshot ? { snapshot: dumped.snapshot } : {}),
     objects: dumped.objects,
   };
+}
+
+/**
+ * The manifest of a finished backup, once its dump's facts are in; a dump
+ * whose facts failed is still a good backup, so that is only `warn`ed.
+ */
+export async function finishedManifest(
+  dump: DumpStream,
+  engine: string,
+  engineVersion: string,
+  backup: ManifestedBackup,
+  warn: (why: string) => void,
+): Promise<BackupManifest | undefined> {
+  const made = await dump.manifest?.catch((error) => {
+    warn((error as Error).message);
+    return undefined;
+  });
+  return made ? manifestFor(engine, engineVersion, backup, made) : undefined;
 }
 
 /** A manifest that cannot be read or does not belong to the backup. */

@@ -17,7 +17,7 @@ import { fileSink } from "../../decrypt/file_sink.ts";
 import { Secret } from "../../decrypt/secret.ts";
 import { createEngine, type EngineContext } from "../engines/engine_factory.ts";
 import type { Logger } from "../log/logger.ts";
-import { type BackupManifest, manifestFor } from "../manifest/backup_manifest.ts";
+import { type BackupManifest, finishedManifest } from "../manifest/backup_manifest.ts";
 import { runBackupPipeline } from "../pipeline/backup_pipeline.ts";
 import { withStreamManifest } from "../verify/stream_manifest.ts";
 import { type UploadError, uploadStaged } from "../pipeline/presigned_upload.ts";
@@ -138,12 +138,13 @@ export async function runAttempt(ctx: AttemptContext): Promise<AttemptResult> {
       encrypted_bytes: result.encryptedBytes,
       engine_version: engineVersion,
     });
-    // A backup without its manifest is still a good backup: say so, carry on.
-    const made = await dump.manifest?.catch((error) => {
-      log.warn("no manifest for this backup", { error: (error as Error).message });
-      return undefined;
-    });
-    const manifest = made ? manifestFor(engine.name, engineVersion, result, made) : undefined;
+    const manifest = await finishedManifest(
+      dump,
+      engine.name,
+      engineVersion,
+      result,
+      (why) => log.warn("no manifest for this backup", { error: why }),
+    );
 
     ctx.progress("uploading", 90);
     const url = new Secret(request.uploadCreds!.presignedPutUrl);
