@@ -10,7 +10,7 @@
  */
 import type { DockerHost } from "../docker/docker_host.ts";
 import type { ExecProcess } from "../engines/container_exec.ts";
-import { stderrSummary } from "../engines/docker_exec_engine.ts";
+import { firstAvailable, stderrSummary } from "../engines/docker_exec_engine.ts";
 import type { BackupManifest } from "../manifest/backup_manifest.ts";
 import { compareObjects } from "./compare_manifest.ts";
 import type { FormatCheck } from "./format_check.ts";
@@ -66,16 +66,6 @@ interface Recipe {
   check(): FormatCheck;
 }
 
-/** `sh -c` running whichever of the client names the image has. */
-const either = (names: string[], args: string): string[] => [
-  "sh",
-  "-c",
-  `c=$(command -v ${names.join(" || command -v ")}) || { echo "none of ${
-    names.join(", ")
-  } in this image" >&2; exit 127; }; exec "$c" ${args} "$@"`,
-  "sh",
-];
-
 const POSTGRES: Recipe = {
   containerEnv: (password) => ({ POSTGRES_PASSWORD: password }),
   // The digests are of the text the server prints: pinned as the dump pinned it.
@@ -99,29 +89,35 @@ const POSTGRES: Recipe = {
 };
 
 const MYSQL_CLIENT = ["mariadb", "mysql"];
+/** The image's MySQL/MariaDB client as root over TCP, with `args`. */
+const mysqlClient = (...args: string[]) =>
+  firstAvailable(MYSQL_CLIENT, ["-h127.0.0.1", "-uroot", ...args]);
 const MYSQL: Recipe = {
   containerEnv: (password) => ({
     MARIADB_ROOT_PASSWORD: password,
     MYSQL_ROOT_PASSWORD: password,
   }),
   execEnv: (password) => ({ MYSQL_PWD: password }),
-  ready: [...either(MYSQL_CLIENT, "-h127.0.0.1 -uroot"), "-e", "SELECT 1"],
-  create: [...either(MYSQL_CLIENT, "-h127.0.0.1 -uroot"), "-e", `CREATE DATABASE ${DATABASE}`],
-  restore: [...either(MYSQL_CLIENT, "-h127.0.0.1 -uroot"), DATABASE],
+  ready: mysqlClient("-e", "SELECT 1"),
+  create: mysqlClient("-e", `CREATE DATABASE ${DATABASE}`),
+  restore: mysqlClient(DATABASE),
   // Binary as hex, UTC, one snapshot: the literals our own dump writes.
-  reread: [
-    ...either(
-      ["mariadb-dump", "mysqldump"],
-      "-h127.0.0.1 -uroot --hex-blob --tz-utc --single-transaction --no-create-info --skip-triggers",
-    ),
+  reread: firstAvailable(["mariadb-dump", "mysqldump"], [
+    "-h127.0.0.1",
+    "-uroot",
+    "--hex-blob",
+    "--tz-utc",
+    "--single-transaction",
+    "--no-create-info",
+    "--skip-triggers",
     DATABASE,
-  ],
-  size: [
-    ...either(MYSQL_CLIENT, "-h127.0.0.1 -uroot -N"),
+  ]),
+  size: mysqlClient(
+    "-N",
     "-e",
     "SELECT COALESCE(SUM(data_length + index_length), 0) FROM information_schema.TABLES " +
-    `WHERE table_schema = '${DATABASE}'`,
-  ],
+      `WHERE table_schema = '${DATABASE}'`,
+  ),
   check: () => new MysqlSqlCheck(true),
 };
 
@@ -165,15 +161,18 @@ export async function dockerRestoreCheck(request: DockerRestoreRequest): Promise
     const readyAt = performance.now();
     await restoreFrom(request.input, request.key, signal, async (source) => {
       const restore = recipe.restoreFor?.[request.format ?? ""] ?? recipe.restore;
-      await runTool(docker, id, restore, env, signal, "the restore", source);
+      await runTool(docker, id, restore, env, signal, "the restore", { stdin: source });
     });
     const restoredAt = performance.now();
-    const sizeText = new TextCollector();
-    await runTool(docker, id, recipe.size, env, signal, "sizing", undefined, sizeText)
-      .catch(() => {});
-    const size = /^\d+$/.test(sizeText.text.trim()) ? Number(sizeText.text.trim()) : undefined;
+    let sizeText = "";
+    await runTool(docker, id, recipe.size, env, signal, "sizing", {
+      stdout: (chunk) => (sizeText += new TextDecoder().decode(chunk)),
+    }).catch(() => {});
+    const size = /^\d+$/.test(sizeText.trim()) ? Number(sizeText.trim()) : undefined;
     const check = recipe.check();
-    await runTool(docker, id, recipe.reread, env, signal, "re-reading", undefined, check);
+    await runTool(docker, id, recipe.reread, env, signal, "re-reading", {
+      stdout: (chunk) => check.update(chunk),
+    });
     const problems = await check.finish();
     if (problems.length > 0) {
       return fail(`re-reading the restored database: ${problems.join("; ")}`);
@@ -217,12 +216,12 @@ async function redisRestoreCheck(request: DockerRestoreRequest): Promise<VerifyC
       "f=$(redis-cli config get dbfilename | sed -n 2p) && " +
       'cat > "$d/$f.incoming" && mv "$d/$f.incoming" "$d/$f"';
     await restoreFrom(request.input, request.key, signal, async (source) => {
-      await runTool(docker, id, ["sh", "-c", place], {}, signal, "copying the snapshot", source);
+      await runTool(docker, id, ["sh", "-c", place], {}, signal, "copying the snapshot", {
+        stdin: source,
+      });
     });
     // The container's main process is the server: it stops, and starts again on the file.
-    const stopping = await docker.exec(id, ["redis-cli", "shutdown", "nosave"], {}, signal);
-    await stopping.stdout.pipeTo(new WritableStream());
-    await stopping.exit;
+    await runToEnd(docker, id, ["redis-cli", "shutdown", "nosave"], {}, signal);
     for (let i = 0; (await docker.inspect(id))?.running; i++) {
       if (i > 200) throw new Error("the server did not stop");
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -245,8 +244,7 @@ async function redisRestoreCheck(request: DockerRestoreRequest): Promise<VerifyC
       {},
       signal,
       "re-reading",
-      undefined,
-      reread,
+      { stdout: (chunk) => reread.update(chunk) },
     );
     const problems = await reread.finish();
     if (problems.length > 0) {
@@ -276,18 +274,6 @@ async function redisRestoreCheck(request: DockerRestoreRequest): Promise<VerifyC
   }
 }
 
-/** A tool's output as text (small outputs: a size). */
-class TextCollector implements FormatCheck {
-  readonly format = "text";
-  text = "";
-  update(chunk: Uint8Array): void {
-    this.text += new TextDecoder().decode(chunk);
-  }
-  finish(): string[] {
-    return [];
-  }
-}
-
 /** Runs the probe until it succeeds, or throws after `timeoutMs`. */
 async function waitUntilReady(
   docker: DockerHost,
@@ -303,14 +289,33 @@ async function waitUntilReady(
     signal.throwIfAborted();
     const facts = await docker.inspect(id);
     if (!facts?.running) throw new Error("the container stopped before its server came up");
-    const process = await docker.exec(id, probe, env, signal);
-    await process.stdout.pipeTo(new WritableStream());
-    const { code, stderrTail } = await process.exit;
+    const { code, stderrTail } = await runToEnd(docker, id, probe, env, signal);
     if (code === 0) return;
     last = stderrSummary(stderrTail);
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
   throw new Error(`the server did not come up within ${timeoutMs / 1000} s: ${last}`);
+}
+
+/** What a tool run is given besides its command. */
+interface ToolIo {
+  stdin?: ReadableStream<Uint8Array>;
+  /** Sees the tool's stdout (dropped otherwise). */
+  stdout?: (chunk: Uint8Array) => void;
+}
+
+/** Runs one tool to its end; its exit code and stderr's tail. */
+async function runToEnd(
+  docker: DockerHost,
+  id: string,
+  argv: string[],
+  env: Record<string, string>,
+  signal: AbortSignal,
+  io: ToolIo = {},
+): Promise<{ code: number | null; stderrTail: string }> {
+  const process: ExecProcess = await docker.exec(id, argv, env, signal, { stdin: io.stdin });
+  await process.stdout.pipeTo(new WritableStream({ write: (chunk) => io.stdout?.(chunk) }));
+  return await process.exit;
 }
 
 /** Runs one tool to its end; throws with its stderr when it fails. */
@@ -321,14 +326,9 @@ async function runTool(
   env: Record<string, string>,
   signal: AbortSignal,
   what: string,
-  stdin?: ReadableStream<Uint8Array>,
-  stdout?: FormatCheck,
+  io: ToolIo = {},
 ): Promise<void> {
-  const process: ExecProcess = await docker.exec(id, argv, env, signal, { stdin });
-  await process.stdout.pipeTo(
-    new WritableStream({ write: (chunk) => stdout?.update(chunk) }),
-  );
-  const { code, stderrTail } = await process.exit;
+  const { code, stderrTail } = await runToEnd(docker, id, argv, env, signal, io);
   if (code !== 0) {
     throw new Error(`${what} failed (exit ${code}): ${stderrSummary(stderrTail)}`);
   }
