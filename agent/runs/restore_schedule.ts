@@ -18,6 +18,8 @@ import type { Logger } from "../log/logger.ts";
 import type { LatestBackup, LatestBackups } from "../state/latest_backups.ts";
 import { needsScratch, RESTORABLE_ENGINES, sameFamily } from "../verify/restore_check.ts";
 import type { BackupVerifier } from "./backup_verifier.ts";
+import { engineName } from "../engines/engine_factory.ts";
+import { targetFromUrl } from "../local/target_url.ts";
 import { DOCKER_RESTORABLE_ENGINES } from "../verify/docker_restore_check.ts";
 
 /** What the schedule needs. */
@@ -128,7 +130,7 @@ export class RestoreSchedule {
       return false;
     }
     if (!dockerImage && needsScratch(engine)) {
-      const any = this.#o.scratch.find((s) => s.job === "*" && sameFamily(engine, schemeOf(s)));
+      const any = this.#o.scratch.find((s) => s.job === "*" && sameFamily(engine, engineOf(s)));
       scratch = ofJob ?? any?.url.reveal();
       if (!scratch) {
         log.warn("not restored: no scratch server for this job (BACKUPY_VERIFY_SCRATCH)", {
@@ -173,8 +175,7 @@ export class RestoreSchedule {
   }
 }
 
-/** The engine family of a scratch URL's scheme. */
-function schemeOf(server: ScratchServer): string {
-  const scheme = server.url.reveal().slice(0, server.url.reveal().indexOf(":"));
-  return scheme === "postgres" ? "postgresql" : scheme;
+/** The engine a scratch URL names, as restore_check.ts reads it. */
+function engineOf(server: ScratchServer): string {
+  return engineName(targetFromUrl(server.url.reveal()).type) ?? "";
 }
