@@ -137,6 +137,18 @@ Deno.test("BACKUPY_VERIFY=manifest: each backup is verified after its report; th
   const unknown = await runAgent(["manifest", "--run", "run-nope", "--out", manifestFile], env);
   assertEquals(unknown.code, 1);
   assertMatch(unknown.stderr, /no manifest kept for run "run-nope"/);
+  // Another agent key cannot open it, and the message does not echo the key.
+  const otherKey = "bkpy_test_ZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZ";
+  const wrongKey = await runAgent(["manifest", "--run", "run-v-1", "--out", manifestFile], {
+    BACKUPY_STATE_DIR: state,
+    BACKUPY_AGENT_KEY: otherKey,
+  });
+  assertEquals(wrongKey.code, 1);
+  assertMatch(
+    wrongKey.stderr,
+    /the manifest of run run-v-1: .*cannot be opened with this agent key/,
+  );
+  assertEquals(wrongKey.stderr.includes(otherKey), false);
 
   // dump-state shows the manifest only as sealed bytes.
   const dumped = await runAgent(["dump-state", "--allow-secrets"], env);

@@ -140,6 +140,13 @@ Deno.test("verify --docker-image: PostgreSQL restored with psql in a throwaway c
       DOCKER_ENV,
     );
     assertEquals(misuse.code, 2);
+    assertStringIncludes(misuse.stderr, "--docker-image goes with --level restore");
+    const both = await runAgent(
+      [...verifyArgs(made, IMAGES.postgres), "--scratch", "postgres://x@127.0.0.1/"],
+      DOCKER_ENV,
+    );
+    assertEquals(both.code, 2);
+    assertStringIncludes(both.stderr, "give --scratch or --docker-image, not both");
   } finally {
     await psql(`DROP DATABASE IF EXISTS ${source} WITH (FORCE)`);
   }
