@@ -20,6 +20,7 @@ import {
   startContainer,
   type TestContainer,
 } from "../support/docker_fixtures.ts";
+import { waitUntil } from "../support/wait.ts";
 
 const host = new DockerHost(DOCKER_SOCKET);
 const SLEEP = ["sleep", "2147483647"];
@@ -44,16 +45,6 @@ function groupSource(group: string): DiscoverySource {
 async function tagged(repo: string, tag: string): Promise<string> {
   await docker.getImage(IMAGES.base).tag({ repo, tag });
   return `${repo}:${tag}`;
-}
-
-async function waitFor<T>(what: string, get: () => T | undefined, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = get();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 Deno.test("discovery: every engine by image or label, hidden and exporter containers left out, SQLite in a volume", async () => {
@@ -128,7 +119,7 @@ Deno.test("discovery loop: events bring a new report within seconds; identical r
   let redis: TestContainer | undefined;
   try {
     loop.start();
-    await waitFor("the first report", () => reports[0]);
+    await waitUntil("the first report", () => reports[0], 15_000);
     assertEquals(reports[0], []);
     redis = await startContainer({
       image: IMAGES.redis,
@@ -136,7 +127,7 @@ Deno.test("discovery loop: events bring a new report within seconds; identical r
       labels: { "backupy.test.group": group },
       cmd: SLEEP,
     });
-    const second = await waitFor("a report after the start event", () => reports[1], 5000);
+    const second = await waitUntil("a report after the start event", () => reports[1], 5000);
     assertEquals(second.map((d) => d.containerId), [redis.id]);
     for (let i = 0; i < 3; i++) {
       loop.scanSoon(0);
@@ -144,7 +135,7 @@ Deno.test("discovery loop: events bring a new report within seconds; identical r
     }
     assertEquals(reports.length, 2, "rescans of an unchanged set sent a report");
     await redis.remove();
-    const third = await waitFor("a report after the destroy event", () => reports[2], 5000);
+    const third = await waitUntil("a report after the destroy event", () => reports[2], 5000);
     assertEquals(third, []);
   } finally {
     await loop.stop();

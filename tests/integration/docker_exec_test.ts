@@ -26,6 +26,7 @@ import {
   startContainer,
 } from "../support/docker_fixtures.ts";
 import { freePort, waitForPort } from "../support/free_port.ts";
+import { waitUntil } from "../support/wait.ts";
 
 const host = new DockerHost(DOCKER_SOCKET);
 
@@ -104,14 +105,6 @@ async function readSome(dump: DumpStream, bytes: number) {
     seen += value.length;
   }
   return reader;
-}
-
-async function waitUntil(what: string, check: () => Promise<boolean>, ms = 10_000) {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 const PG_PASSWORD = `pg-${crypto.randomUUID()}`;
@@ -216,6 +209,8 @@ Deno.test("DOCKER_EXEC PostgreSQL: pg_dump -Fc in the container", async (t) => {
     await waitUntil(
       "pg_dump to end",
       async () => (await processesMatching(pg.id, "pg_dump")).length === 0,
+      10_000,
+      100,
     );
   });
 
@@ -355,6 +350,8 @@ Deno.test("DOCKER_EXEC Redis: redis-cli --rdb, to stdout and through a file, loa
         await waitUntil(
           "the RDB to load",
           async () => (await run(["redis-cli", "-p", String(port), "PING"])).trim() === "PONG",
+          10_000,
+          100,
         );
         assertEquals((await run(["redis-cli", "-p", String(port), "DBSIZE"])).trim(), "2002");
         assertEquals(

@@ -14,6 +14,7 @@ import { Logger } from "../../agent/log/logger.ts";
 import { AgentMetrics } from "../../agent/metrics/agent_metrics.ts";
 import { BackupVerifier, type VerifyWork } from "../../agent/runs/backup_verifier.ts";
 import { tempDir } from "../support/agent_fixtures.ts";
+import { waitUntil } from "../support/wait.ts";
 
 /** A local SQLite backup with its manifest and key. */
 async function sqliteBackup(dir: string) {
@@ -144,9 +145,11 @@ Deno.test("verifier: shutdown removes what is queued and verifies nothing more",
   verifier.enqueue(work(backup, "job-1", "run-3", late, "structure"));
   await verifier.idle();
   // Released without waiting: give the removal a moment, however busy the machine.
-  for (let i = 0; i < 100 && (await Deno.stat(late).then(() => true, () => false)); i++) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  await waitUntil(
+    "the late backup's removal",
+    () => Deno.stat(late).then(() => false, () => true),
+    2000,
+  );
   await assertGone(late);
 });
 

@@ -15,6 +15,7 @@ import { LatestBackups } from "../../agent/state/latest_backups.ts";
 import { StateStore } from "../../agent/state/state_store.ts";
 import type { BackupManifest } from "../../agent/manifest/backup_manifest.ts";
 import { tempDir } from "../support/agent_fixtures.ts";
+import { waitUntil } from "../support/wait.ts";
 
 const KEY = new Secret("bkpy_test_abcdefghijklmnopqrstuvwxyz012345");
 
@@ -75,9 +76,7 @@ Deno.test("restore schedule: a kept backup whose file is gone is named; Docker t
   await Deno.remove(latest.get("job-sqlite")!.path);
   assertEquals(schedule.fire(), ["job-pg"]);
   // The key is imported, then the restore queued and run: wait for its result.
-  for (let i = 0; i < 250 && !lines.some((l) => l.job_id === "job-pg"); i++) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  await waitUntil("the job-pg result", () => lines.some((l) => l.job_id === "job-pg"), 5000);
   await verifier.idle();
   store.close();
   const missing = lines.find((l) => l.job_id === "job-sqlite");
