@@ -145,7 +145,7 @@ function parseScratchServers(variable: string, value: string): ScratchServer[] {
       equals <= 0 ||
       !(image
         ? url.length > DOCKER_IMAGE_PREFIX.length && job !== "*"
-        : /^(postgres|postgresql|mysql|mariadb):\/\/[^/]/.test(url))
+        : /^(postgres|postgresql|mysql|mariadb):\/\/[^/]/.test(url) && URL.canParse(url))
     ) {
       throw new ConfigError(
         `${variable}: entry ${i + 1} must be JOB_ID=URL or *=URL with a postgres://, ` +

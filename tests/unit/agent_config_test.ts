@@ -80,6 +80,10 @@ Deno.test("bad values stop the agent with the variable and the rule", () => {
     [{ BACKUPY_VERIFY: "restore" }, "BACKUPY_VERIFY: must be structure or manifest"],
     [{ BACKUPY_VERIFY_RESTORE_CRON: "daily" }, "BACKUPY_VERIFY_RESTORE_CRON: a cron expression"],
     [{ BACKUPY_VERIFY_SCRATCH: "job-1" }, "BACKUPY_VERIFY_SCRATCH: entry 1 must be JOB_ID=URL"],
+    [
+      { BACKUPY_VERIFY_SCRATCH: "job-1=postgres://[not-a-host/" },
+      "BACKUPY_VERIFY_SCRATCH: entry 1 must be JOB_ID=URL",
+    ],
   ];
   for (const [vars, message] of cases) {
     assertThrows(() => load({ BACKUPY_AGENT_KEY: KEY, ...vars }, false), ConfigError, message);
