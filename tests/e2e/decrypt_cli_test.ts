@@ -17,7 +17,7 @@ import {
 import { decryptArgv, type Finished, runDecrypt } from "../support/programs.ts";
 import { join } from "node:path";
 
-const vectors = new URL("../../../shared/testdata/v1/", import.meta.url);
+const vectors = new URL("../fixtures/v1/", import.meta.url);
 const kat1Jwt = new URL("kat1.jwt", vectors).pathname;
 const kat1Enc = new URL("kat1.enc", vectors).pathname;
 const kat1Plain = new URL("kat1.plain", vectors).pathname;

@@ -1,6 +1,6 @@
 /**
  * Builders for v1 test files and decryption tokens, made with the project's
- * own encryptor (the shared vectors in ../shared/testdata cover an
+ * own encryptor (the known-answer vectors in tests/fixtures/v1 cover an
  * independent implementation).
  */
 import { constants, gzipSync, zstdCompressSync } from "node:zlib";

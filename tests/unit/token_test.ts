@@ -4,7 +4,7 @@ import { makeToken, TEST_DEK, tokenClaims } from "../support/v1_fixtures.ts";
 import { checkTokenExpiry, parseToken } from "../../decrypt/token.ts";
 import { TokenError } from "../../decrypt/errors.ts";
 
-const kat1 = new URL("../../../shared/testdata/v1/kat1.jwt", import.meta.url);
+const kat1 = new URL("../fixtures/v1/kat1.jwt", import.meta.url);
 
 Deno.test("the shared kat1 token parses", async () => {
   const token = parseToken(await Deno.readTextFile(kat1));

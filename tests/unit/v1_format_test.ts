@@ -22,7 +22,7 @@ import {
   MAX_FRAME_LENGTH,
 } from "../../decrypt/v1_format.ts";
 
-const vectors = new URL("../../../shared/testdata/v1/", import.meta.url);
+const vectors = new URL("../fixtures/v1/", import.meta.url);
 const MIB = CHUNK_SIZE;
 
 async function decryptAll(
