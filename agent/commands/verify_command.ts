@@ -10,7 +10,7 @@ import { UsageError } from "../../decrypt/errors.ts";
 import { type KeyFlags, resolveKeyMaterial } from "../../decrypt/key_material.ts";
 import type { VerifyReport } from "../verify/verify_structure.ts";
 import { VERIFY_LEVELS, verifyFile, type VerifyLevel } from "../verify/verify_backup.ts";
-import { manifestPathFor, readManifest } from "../manifest/backup_manifest.ts";
+import { type BackupManifest, manifestPathFor, readManifest } from "../manifest/backup_manifest.ts";
 import { DockerHost } from "../docker/docker_host.ts";
 
 /** The command's request, from its flags. */
@@ -52,18 +52,32 @@ export async function verifyBackup(
   const material = await resolveKeyMaterial(request, (line) => console.error(line));
   const key = await importDek(material.dek);
   const manifestPath = request.manifest ?? manifestPathFor(request.input);
-  // Level restore goes on without one (a Redis backup has none): the report says what that means.
-  const optional = request.level === "restore" && request.manifest === undefined &&
-    !(await Deno.stat(manifestPath).then(() => true, () => false));
-  const manifest = request.level === "structure" || optional
-    ? undefined
-    : await readManifest(manifestPath, key);
+  // The manifest beside the backup is read at every level: at `structure` it
+  // gives the SHA-256 when neither a token nor --sha256 does. Level restore
+  // goes on without one (a Redis backup may have none): the report says what that means.
+  const found = request.manifest !== undefined ||
+    await Deno.stat(manifestPath).then(() => true, () => false);
+  let manifest: BackupManifest | undefined;
+  let noSha256Why: string | undefined;
+  if (found || request.level === "manifest") {
+    try {
+      manifest = await readManifest(manifestPath, key);
+    } catch (error) {
+      if (request.level !== "structure") throw error;
+      noSha256Why = `the manifest could not be read (${(error as Error).message})`;
+    }
+  }
   return await verifyFile({
     input: request.input,
     key,
     level: request.level as VerifyLevel,
-    expectedSha256: material.sha256,
+    expectedSha256: material.sha256 === undefined ? undefined : {
+      sha256: material.sha256,
+      source: request.sha256 !== undefined ? "--sha256" : "the token",
+    },
     manifest,
+    manifestSource: `the manifest ${manifestPath}`,
+    noSha256Why,
     scratch: request.scratch,
     dockerImage: request.dockerImage === undefined ? undefined : {
       image: request.dockerImage,

@@ -130,7 +130,7 @@ export class BackupVerifier {
         input: work.file,
         key: work.key,
         level,
-        expectedSha256: work.sha256,
+        expectedSha256: { sha256: work.sha256, source: "the SHA-256 of the upload" },
         manifest: level === "structure" ? undefined : work.manifest,
         scratch: work.scratch,
         dockerImage: work.dockerImage

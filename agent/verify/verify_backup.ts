@@ -13,7 +13,7 @@ import { compareObjects } from "./compare_manifest.ts";
 import { restoreCheck } from "./restore_check.ts";
 import { dockerRestoreCheck } from "./docker_restore_check.ts";
 import type { DockerHost } from "../docker/docker_host.ts";
-import { type VerifyReport, verifyStructure } from "./verify_structure.ts";
+import { type ExpectedSha256, type VerifyReport, verifyStructure } from "./verify_structure.ts";
 import { RdbCheck } from "./rdb_check.ts";
 
 /** Levels this build proves, weakest first. */
@@ -29,9 +29,13 @@ export interface VerifyFileRequest {
   key: CryptoKey;
   level: VerifyLevel;
   /** The SHA-256 the backup must have (token, flag); the manifest's when absent. */
-  expectedSha256?: string;
-  /** Required above `structure`. */
+  expectedSha256?: ExpectedSha256;
+  /** Required above `structure`; at `structure`, where the SHA-256 comes from when no other is given. */
   manifest?: BackupManifest;
+  /** Where `manifest` was read from, for the report ("the manifest F.manifest"). */
+  manifestSource?: string;
+  /** Why there is no SHA-256 to compare with, when neither it nor a manifest is given. */
+  noSha256Why?: string;
   /** Level restore, PostgreSQL and MySQL/MariaDB: the server to restore on. */
   scratch?: string;
   /** Level restore: restore in a throwaway container of this image instead (with `docker`). */
@@ -54,7 +58,11 @@ export async function verifyFile(request: VerifyFileRequest): Promise<VerifyRepo
     report = await verifyStructure(
       fileSource(file),
       key,
-      request.expectedSha256 ?? manifest?.backup_sha256,
+      request.expectedSha256 ??
+        (manifest
+          ? { sha256: manifest.backup_sha256, source: request.manifestSource ?? "the manifest" }
+          : request.noSha256Why ??
+            "give --sha256, a token that names it, or the manifest written beside the backup"),
       tempDir,
       request.signal,
       request.level !== "structure",
@@ -140,7 +148,9 @@ export async function verifyFile(request: VerifyFileRequest): Promise<VerifyRepo
           await restoring.catch((error) => ({
             name: "restore" as const,
             ok: false,
-            detail: `the restore failed: ${(error as Error).message}`,
+            detail: `the restore failed: ${
+              error instanceof Error ? error.message : String(error ?? "no reason given")
+            }`,
           })),
         );
       } finally {

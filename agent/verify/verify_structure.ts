@@ -49,6 +49,12 @@ export interface VerifyReport {
   sha256?: string;
 }
 
+/** The SHA-256 a backup must have, and where that came from ("the token", "--sha256", a manifest). */
+export interface ExpectedSha256 {
+  sha256: string;
+  source: string;
+}
+
 /** How many leading bytes decide the format. */
 const SNIFF_BYTES = 64;
 
@@ -120,13 +126,14 @@ export function checkFor(head: Uint8Array, tempDir: string, digests = true): For
 }
 
 /**
- * Verifies `input` with `key`; `expectedSha256` is the token's or
- * `--sha256`. Never throws for what it finds: problems go in the report.
+ * Verifies `input` with `key` against `expected` (the token's, `--sha256`'s
+ * or the manifest's SHA-256; a string when why-not explains its absence).
+ * Never throws for what it finds: problems go in the report.
  */
 export async function verifyStructure(
   input: ReadableStream<Uint8Array>,
   key: CryptoKey,
-  expectedSha256: string | undefined,
+  expected: ExpectedSha256 | string,
   tempDir: string,
   signal?: AbortSignal,
   /** Digest every row (the manifest level needs them; structure only counts). */
@@ -172,22 +179,22 @@ export async function verifyStructure(
         ? "not compressed"
         : `${decrypted.compression} stream complete with its checksum`,
     });
-    if (expectedSha256 === undefined) {
+    if (typeof expected === "string") {
       checks.push({
         name: "sha256",
         ok: false,
-        detail:
-          `no SHA-256 to compare with (the file's is ${decrypted.sha256}): give --sha256 or a token ` +
-          "that names it; without it, reordered or dropped whole frames go unnoticed",
+        detail: `no SHA-256 to compare with (the file's is ${decrypted.sha256}): ${expected}; ` +
+          "without it, reordered or dropped whole frames go unnoticed",
       });
     } else {
-      const matches = decrypted.sha256 === expectedSha256.toLowerCase();
+      const want = expected.sha256.toLowerCase();
+      const matches = decrypted.sha256 === want;
       checks.push({
         name: "sha256",
         ok: matches,
         detail: matches
-          ? `${decrypted.sha256} matches`
-          : `the file's SHA-256 is ${decrypted.sha256}, expected ${expectedSha256.toLowerCase()}`,
+          ? `${decrypted.sha256} matches ${expected.source}`
+          : `the file's SHA-256 is ${decrypted.sha256}, ${expected.source} says ${want}`,
       });
     }
     const problems = await check.finish();

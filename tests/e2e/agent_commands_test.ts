@@ -512,9 +512,33 @@ Deno.test("verify: exit 0 when the structure is proved, 1 when not, 2 for usage 
     "dump",
   ]);
 
+  assertStringIncludes(ok.stderr, `ok   sha256: ${sha256} matches --sha256`);
+
+  // The command a user runs next: the manifest beside the backup gives the SHA-256.
+  const besides = await runAgent(["verify", "--in", out, "--key-file", key]);
+  assertEquals(besides.code, 0, besides.stderr);
+  assertStringIncludes(
+    besides.stderr,
+    `ok   sha256: ${sha256} matches the manifest ${out}.manifest`,
+  );
+  const besidesJson = await runAgent(["verify", "--in", out, "--key-file", key, "--json"]);
+  assertEquals(besidesJson.code, 0, besidesJson.stderr);
+  assertEquals(JSON.parse(new TextDecoder().decode(besidesJson.stdout)).ok, true);
+
+  // A manifest that is not this backup's (another key) is no SHA-256 to trust: the check says why.
+  const manifestCopy = await Deno.readFile(`${out}.manifest`);
+  await Deno.writeFile(`${out}.manifest`, manifestCopy.map((b, i) => (i === 40 ? b ^ 1 : b)));
+  const badManifest = await runAgent(["verify", "--in", out, "--key-file", key]);
+  assertEquals(badManifest.code, 1);
+  assertMatch(
+    badManifest.stderr,
+    /FAIL sha256: no SHA-256 to compare with .*the manifest could not be read/,
+  );
+  await Deno.remove(`${out}.manifest`);
   const noSha = await runAgent(["verify", "--in", out, "--key-file", key]);
   assertEquals(noSha.code, 1);
   assertStringIncludes(noSha.stderr, "FAIL sha256: no SHA-256 to compare with");
+  assertStringIncludes(noSha.stderr, "the manifest written beside the backup");
   assertEquals(
     (await runAgent(["verify", "--in", out, "--key-file", key, "--level", "bogus"])).code,
     2,

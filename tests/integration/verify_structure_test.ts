@@ -47,7 +47,9 @@ async function verifyPlain(
   const encrypted = await encryptV1(compress(plain, "zstd"));
   options.tamper?.(encrypted);
   await using dir = await tempDir("backupy-verify-test-");
-  const expected = options.sha === null ? undefined : options.sha ?? sha256Hex(encrypted);
+  const expected = options.sha === null
+    ? "none given in this test"
+    : { sha256: options.sha ?? sha256Hex(encrypted), source: "the test" };
   // With row digests, as the manifest level reads them.
   return await verifyStructure(
     ReadableStream.from([encrypted]),
