@@ -60,7 +60,13 @@ export async function restoreFrom(
   });
   const onAbort = () => pipeController.error(signal.reason ?? new Error("interrupted"));
   signal.addEventListener("abort", onAbort, { once: true });
-  const restoring = restore(pipe.readable);
+  // A restore that fails stops reading, which cancels the pipe with no reason:
+  // the writer then fails with `undefined`, and the restore's error is the one to report.
+  let restoreFailure: { error: unknown } | undefined;
+  const restoring = restore(pipe.readable).catch((error) => {
+    restoreFailure = { error };
+    throw error;
+  });
   try {
     await decryptBackup(fileSource(await Deno.open(input, { read: true })), pipe.writable, {
       key,
@@ -78,7 +84,8 @@ export async function restoreFrom(
       new Promise((resolve) => (timer = setTimeout(resolve, 5000))),
     ]);
     clearTimeout(timer);
-    throw error;
+    if (restoreFailure) throw restoreFailure.error;
+    throw error ?? new Error("the restore stopped reading the backup before its end");
   } finally {
     signal.removeEventListener("abort", onAbort);
   }

@@ -8,7 +8,10 @@
 import { join } from "node:path";
 import { makeSqliteDatabase, tempDir } from "../support/agent_fixtures.ts";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../support/assert.ts";
-import { agentArgv, runAgent } from "../support/programs.ts";
+import { agentArgv, runAgent, runDecrypt } from "../support/programs.ts";
+import { compress, encryptV1, sha256Hex } from "../support/v1_fixtures.ts";
+import { readManifest, writeManifest } from "../../agent/manifest/backup_manifest.ts";
+import { dekFromKeyFile, importDek } from "../../decrypt/dek.ts";
 import { mariadb, psql, TEST_PASSWORD } from "../support/sql_clients.ts";
 
 const SCRATCH = `postgres://backupy:${TEST_PASSWORD}@127.0.0.1:5432/`;
@@ -144,6 +147,84 @@ Deno.test("verify --level restore: PostgreSQL into a scratch database that is al
     const stderr = new TextDecoder().decode(status.stderr);
     assert(status.code !== 0, "an interrupted verify does not claim success");
     assertEquals(await scratchDatabases(before), [], `dropped after SIGTERM too: ${stderr}`);
+  } finally {
+    await psql(`DROP DATABASE IF EXISTS ${source} WITH (FORCE)`);
+  }
+});
+
+Deno.test("verify --level restore: a PostgreSQL dump whose restore fails midway is reported with the failing statement", async () => {
+  const before =
+    (await psql("SELECT datname FROM pg_database WHERE datname LIKE 'backupy_verify_%'"))
+      .split("\n").filter(Boolean);
+  const source = `backupy_restore_fail_${crypto.randomUUID().slice(0, 8)}`;
+  await psql(`CREATE DATABASE ${source}`);
+  await using dir = await tempDir("backupy-verify-restore-fail-");
+  try {
+    await psql(
+      // The failing statement goes before second_t's many rows: the restore stops reading
+      // while most of the backup is still to come.
+      `CREATE TABLE first_t AS SELECT g AS id FROM generate_series(1, 10) g;
+       CREATE TABLE second_t AS SELECT g AS id, md5(g::text) AS s FROM generate_series(1, 300000) g;`,
+      source,
+    );
+    const good = join(dir.path, "good.enc");
+    const key = join(dir.path, "pg.key");
+    const backup = await runAgent(
+      [
+        "backup",
+        "--target",
+        `postgres://backupy@127.0.0.1:5432/${source}`,
+        "--out",
+        good,
+        "--generate-key",
+        key,
+      ],
+      { PGPASSWORD: TEST_PASSWORD },
+    );
+    assertEquals(backup.code, 0, backup.stderr);
+
+    // The same dump with a statement the server refuses between the two tables,
+    // sealed again with the same key and given a manifest bound to the new file.
+    const plain = join(dir.path, "good.sql");
+    const decrypted = await runDecrypt(["--in", good, "--key-file", key, "--out", plain]);
+    assertEquals(decrypted.code, 0, decrypted.stderr);
+    const text = await Deno.readTextFile(plain);
+    const at = text.indexOf(`CREATE TABLE "public"."second_t"`);
+    assert(at > 0, "the dump creates second_t");
+    const broken = text.slice(0, at) + "SELECT public.no_such_function(42);\n\n" + text.slice(at);
+    const dek = dekFromKeyFile(await Deno.readFile(key));
+    const sealed = await encryptV1(compress(new TextEncoder().encode(broken), "zstd"), {
+      dek: dek.reveal(),
+    });
+    const bad = join(dir.path, "bad.enc");
+    await Deno.writeFile(bad, sealed);
+    const cryptoKey = await importDek(dek);
+    const manifest = await readManifest(`${good}.manifest`, cryptoKey);
+    await writeManifest(`${bad}.manifest`, {
+      ...manifest,
+      backup_sha256: sha256Hex(sealed),
+      backup_bytes: sealed.length,
+    }, cryptoKey);
+
+    const verified = await runAgent([
+      "verify",
+      "--in",
+      bad,
+      "--key-file",
+      key,
+      "--level",
+      "restore",
+      "--scratch",
+      SCRATCH,
+    ]);
+    assertEquals(verified.code, 1, verified.stderr);
+    assertStringIncludes(verified.stderr, "ok   manifest:");
+    assertMatch(
+      verified.stderr,
+      /FAIL restore: the restore failed: .*restore failed at statement \d+ \("SELECT public\.no_such_function\(42\)/,
+    );
+    assertStringIncludes(verified.stderr, "does not exist");
+    assertEquals(await scratchDatabases(before), [], "the scratch database was dropped");
   } finally {
     await psql(`DROP DATABASE IF EXISTS ${source} WITH (FORCE)`);
   }
