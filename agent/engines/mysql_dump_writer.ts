@@ -254,9 +254,7 @@ export async function* writeMysqlDump(
           "SQL Original Statement",
           `trigger ${database}.${triggerName}`,
         ));
-        out.text(
-          withSqlMode(String(row.sql_mode ?? ""), `DELIMITER ;;\n${statement} ;;\nDELIMITER ;\n`),
-        );
+        out.text(withSession(row, `DELIMITER ;;\n${statement} ;;\nDELIMITER ;\n`));
       }
       yield* flush();
     }
@@ -295,7 +293,7 @@ export async function* writeMysqlDump(
           `--\n-- ${kind.toLowerCase()} ${
             quoteName(routineName)
           }\n--\n\n/*!50003 DROP ${kind} IF EXISTS ${quoteName(routineName)} */;\n` +
-            withSqlMode(String(row.sql_mode ?? ""), `DELIMITER ;;\n${statement} ;;\nDELIMITER ;\n`),
+            withSession(row, `DELIMITER ;;\n${statement} ;;\nDELIMITER ;\n`),
         );
       }
     }
@@ -308,10 +306,7 @@ export async function* writeMysqlDump(
         `--\n-- event ${quoteName(eventName)}\n--\n\n/*!50106 DROP EVENT IF EXISTS ${
           quoteName(eventName)
         } */;\n` +
-          withSqlMode(
-            String(row.sql_mode ?? ""),
-            `DELIMITER ;;\n/*!50106 ${statement} */ ;;\nDELIMITER ;\n`,
-          ),
+          withSession(row, `DELIMITER ;;\n/*!50106 ${statement} */ ;;\nDELIMITER ;\n`),
       );
     }
 
@@ -341,11 +336,38 @@ export async function* writeMysqlDump(
   yield out.take();
 }
 
-/** Runs `body` under the object's own sql_mode, as the server stored it. */
-function withSqlMode(sqlMode: string, body: string): string {
-  const mode = sqlMode.replaceAll("'", "''");
-  return `/*!50003 SET @saved_sql_mode = @@sql_mode */;\n/*!50003 SET sql_mode = '${mode}' */;\n${body}` +
-    `/*!50003 SET sql_mode = @saved_sql_mode */;\n\n`;
+/**
+ * The session settings a stored object was created under, as SHOW CREATE
+ * TRIGGER / PROCEDURE / FUNCTION / EVENT report them, in the order they are
+ * set: the server stores the object with them, and an event's schedule is
+ * read in its `time_zone`. A restore that runs under its own settings
+ * instead (the dump's header sets TIME_ZONE to +00:00) changes the object.
+ */
+const SESSION_SETTINGS = [
+  ["character_set_client", "character_set_client"],
+  // Results follow the client's set, as mariadb-dump writes them.
+  ["character_set_results", "character_set_client"],
+  ["collation_connection", "collation_connection"],
+  ["sql_mode", "sql_mode"],
+  ["time_zone", "time_zone"],
+] as const;
+
+/**
+ * `body` wrapped in the object's own session settings (`row` is its SHOW
+ * CREATE row), each saved before and put back after.
+ */
+export function withSession(row: Record<string, unknown>, body: string): string {
+  const settings = SESSION_SETTINGS.filter(([, column]) =>
+    row[column] !== undefined && row[column] !== null
+  );
+  // Names of character sets, collations, modes and zones: no backslash to escape.
+  const literal = (value: unknown) => `'${String(value).replaceAll("'", "''")}'`;
+  const save = settings.map(([name]) => `/*!50003 SET @saved_${name} = @@${name} */;\n`);
+  const set = settings.map(([name, column]) =>
+    `/*!50003 SET ${name} = ${literal(row[column])} */;\n`
+  );
+  const restore = settings.map(([name]) => `/*!50003 SET ${name} = @saved_${name} */;\n`);
+  return `${save.join("")}${set.join("")}${body}${restore.join("")}\n`;
 }
 
 /** The Node stream of rows mysql2 returns for a streaming query. */

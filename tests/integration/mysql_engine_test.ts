@@ -100,12 +100,16 @@ BEGIN
   INSERT INTO a_child (parent_id, note) VALUES (p, n);
   SELECT COUNT(*) FROM a_child;
 END;
+SET NAMES latin1, sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_DATE';
 CREATE FUNCTION twice(x INT) RETURNS INT DETERMINISTIC RETURN x * 2;
+SET NAMES utf8mb4 COLLATE utf8mb4_unicode_ci, sql_mode = 'PIPES_AS_CONCAT';
 CREATE TRIGGER child_note BEFORE INSERT ON a_child FOR EACH ROW
 BEGIN
   IF NEW.note IS NULL THEN SET NEW.note = 'default; with semicolon'; END IF;
 END;
+SET NAMES utf8mb4, sql_mode = DEFAULT, time_zone = '+05:30';
 CREATE EVENT nightly ON SCHEDULE EVERY 1 DAY STARTS '2030-01-01 03:00:00' DISABLE DO DELETE FROM pairs WHERE id < 0;
+SET time_zone = DEFAULT;
 `;
 
 async function createFixture(): Promise<void> {
@@ -128,6 +132,12 @@ async function dumpToFile(engine: MysqlEngine, path: string, warnings: string[])
     for (let at = 0; at < chunk.length;) at += await file.write(chunk.subarray(at));
   }
   await dump.finished;
+}
+
+/** The session settings a stored object keeps (SHOW CREATE's columns beside the statement). */
+function sessionOf(row: mysql.RowDataPacket): string {
+  return ["sql_mode", "time_zone", "character_set_client", "collation_connection"]
+    .filter((column) => column in row).map((column) => `${column}=${row[column]}`).join(" ");
 }
 
 async function objects(database: string) {
@@ -158,16 +168,28 @@ async function objects(database: string) {
     for (const r of routines) {
       const [[row]] = await conn.query<mysql.RowDataPacket[]>(`SHOW CREATE ${kind} \`${r.Name}\``);
       out[`${kind} ${r.Name}`] = String(row[column]);
+      out[`${kind} ${r.Name} session`] = sessionOf(row);
     }
   }
   const [triggers] = await conn.query<mysql.RowDataPacket[]>("SHOW TRIGGERS");
   for (const t of triggers) {
     out[`trigger ${t.Trigger}`] = `${t.Timing} ${t.Event} ${t.Table}: ${t.Statement}`;
+    const [[row]] = await conn.query<mysql.RowDataPacket[]>(
+      `SHOW CREATE TRIGGER \`${t.Trigger}\``,
+    );
+    out[`trigger ${t.Trigger} session`] = sessionOf(row);
   }
   const [events] = await conn.query<mysql.RowDataPacket[]>("SHOW EVENTS");
   for (const e of events) {
     const [[row]] = await conn.query<mysql.RowDataPacket[]>(`SHOW CREATE EVENT \`${e.Name}\``);
     out[`event ${e.Name}`] = String(row["Create Event"]);
+    out[`event ${e.Name} session`] = sessionOf(row);
+    // The schedule as the server stores it (UTC): a wrong zone moves it.
+    const [[stored]] = await conn.query<mysql.RowDataPacket[]>(
+      "SELECT CAST(STARTS AS CHAR) AS starts, TIME_ZONE AS tz FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ? AND EVENT_NAME = ?",
+      [database, e.Name],
+    );
+    out[`event ${e.Name} schedule`] = `${stored.starts} ${stored.tz}`;
   }
   await conn.end();
   return out;
