@@ -9,7 +9,7 @@
 import type { ContainerFacts } from "../engines/container_exec.ts";
 import type { EngineName } from "../engines/engine.ts";
 import { containerType } from "./container_type.ts";
-import { findSqliteFiles } from "./sqlite_file_finder.ts";
+import { sqliteFilesInMounts } from "./sqlite_file_finder.ts";
 
 /** The only environment keys discovery reports (as "set"). */
 export const ENV_HINT_KEYS: readonly string[] = [
@@ -73,12 +73,7 @@ export async function scanContainers(source: ContainerSource): Promise<Discovere
     if (!facts?.running) continue; // gone or stopped since the listing
     const type = containerType(facts.image, facts.labels);
     if (type.kind === "hidden") continue;
-    const sqliteFiles: string[] = [];
-    for (const mount of facts.mounts) {
-      for (const relative of await findSqliteFiles(mount.source)) {
-        sqliteFiles.push(`${mount.destination.replace(/\/$/, "")}/${relative}`);
-      }
-    }
+    const sqliteFiles = await sqliteFilesInMounts(facts.mounts);
     const engine = type.kind === "engine" ? type.engine : sqliteFiles.length ? "sqlite" : null;
     if (!engine) continue;
     found.push({
@@ -89,7 +84,7 @@ export async function scanContainers(source: ContainerSource): Promise<Discovere
       networks: facts.networks,
       envHints: envHints(facts),
       ports: facts.ports,
-      sqliteFiles: sqliteFiles.sort(),
+      sqliteFiles,
     });
   }
   return found.sort((a, b) =>

@@ -70,3 +70,19 @@ export async function findSqliteFiles(
   }
   return found.sort();
 }
+
+/**
+ * SQLite files in a container's volumes and bind mounts (`source` as this
+ * agent sees it), as paths inside the container, sorted.
+ */
+export async function sqliteFilesInMounts(
+  mounts: readonly { source: string; destination: string }[],
+): Promise<string[]> {
+  const found: string[] = [];
+  for (const mount of mounts) {
+    for (const relative of await findSqliteFiles(mount.source)) {
+      found.push(`${mount.destination.replace(/\/$/, "")}/${relative}`);
+    }
+  }
+  return found.sort();
+}

@@ -9,9 +9,10 @@ import { clone } from "@bufbuild/protobuf";
 import { DbType } from "@backupy/gen/backup/v1/common_pb.ts";
 import { type Target, TargetSchema } from "@backupy/gen/backup/v1/server_to_agent_pb.ts";
 import { BackupyError } from "../../decrypt/errors.ts";
-import type { ContainerRuntime } from "../engines/container_exec.ts";
+import type { ContainerFacts, ContainerRuntime } from "../engines/container_exec.ts";
 import type { EngineName } from "../engines/engine.ts";
 import { containerType } from "../docker/container_type.ts";
+import { sqliteFilesInMounts } from "../docker/sqlite_file_finder.ts";
 
 const DB_TYPES: Record<EngineName, DbType> = {
   postgresql: DbType.POSTGRESQL,
@@ -36,7 +37,37 @@ export async function resolveDockerTarget(
   }
   const resolved = clone(TargetSchema, target);
   resolved.connection!.containerId = facts.id;
-  if (resolved.type !== DbType.DB_UNSPECIFIED) return resolved;
+  if (resolved.type === DbType.DB_UNSPECIFIED) {
+    resolved.type = DB_TYPES[engineOf(facts, connection)];
+  }
+  if (resolved.type === DbType.SQLITE && resolved.connection!.database === "") {
+    resolved.connection!.database = await onlySqliteFile(facts);
+  }
+  return resolved;
+}
+
+/**
+ * The path inside the container of the one SQLite database its mounts hold,
+ * found as discovery finds it; none or several is an error that lists them.
+ */
+async function onlySqliteFile(facts: ContainerFacts): Promise<string> {
+  const found = await sqliteFilesInMounts(facts.mounts);
+  if (found.length === 1) return found[0];
+  const name = facts.name;
+  if (found.length === 0) {
+    throw new BackupyError(
+      `container ${name} has no SQLite database in its volumes or bind mounts that this agent ` +
+        `can read: name the file, as docker://${name}/PATH/TO/FILE.db`,
+    );
+  }
+  throw new BackupyError(
+    `container ${name} has ${found.length} SQLite databases: ${found.join(", ")}; ` +
+      `name one, as docker://${name}${found[0]}`,
+  );
+}
+
+/** The engine a container without `?type=` runs, from its labels, image or the path named. */
+function engineOf(facts: ContainerFacts, connection: { database: string }): EngineName {
   const type = containerType(facts.image, facts.labels);
   let engine: EngineName | undefined = type.kind === "engine" ? type.engine : undefined;
   if (type.kind === "hidden") {
@@ -51,6 +82,5 @@ export async function resolveDockerTarget(
         "add ?type=ENGINE to the URL or the label backupy.type=ENGINE to the container",
     );
   }
-  resolved.type = DB_TYPES[engine];
-  return resolved;
+  return engine;
 }

@@ -21,6 +21,8 @@ import {
 } from "@backupy/gen/backup/v1/server_to_agent_pb.ts";
 import { AgentProcess } from "../support/agent_process.ts";
 import {
+  makeSqliteDatabase,
+  readItems,
   runBackupCommand,
   stateDirIn,
   tempDir,
@@ -235,6 +237,54 @@ Deno.test("local mode: backup --target docker://CONTAINER, and clear errors for 
   );
   assertEquals(unreachable.code, 1);
   assertMatch(unreachable.stderr, /\/nonexistent\/docker\.sock/);
+});
+
+Deno.test("local mode: docker://CONTAINER of an application with one SQLite file backs up that file; several or none are named", async () => {
+  await using dir = await tempDir("backupy-local-docker-sqlite-");
+  const data = join(dir.path, "data");
+  await Deno.mkdir(join(data, "nested"), { recursive: true });
+  makeSqliteDatabase(join(data, "nested", "app.db"), 1500);
+  // A decoy with a SQLite name that is not a SQLite database.
+  await Deno.writeTextFile(join(data, "cache.db"), "not a database at all, just a cache file");
+  await using app = await startContainer({
+    image: IMAGES.base,
+    name: "sqlite-app",
+    cmd: ["sleep", "600"],
+    labels: { "backupy.type": "sqlite" },
+    binds: { [data]: "/srv/data" },
+  });
+  const env = { DOCKER_HOST: `unix://${DOCKER_SOCKET}` };
+  const backupOf = async (name: string) => {
+    const out = join(dir.path, `${name}.enc`);
+    const result = await runAgent(
+      ["backup", "--target", `docker://${app.name}`, "--out", out, "--generate-key", `${out}.key`],
+      env,
+    );
+    return { result, out, key: `${out}.key` };
+  };
+
+  const one = await backupOf("one");
+  assertEquals(one.result.code, 0, one.result.stderr);
+  assertMatch(one.result.stderr, /OK: backed up SQLite/);
+  const restored = join(dir.path, "restored.db");
+  const decrypted = await runDecrypt(["--key-file", one.key, "--in", one.out, "--out", restored]);
+  assertEquals(decrypted.code, 0, decrypted.stderr);
+  assertEquals(readItems(restored), readItems(join(data, "nested", "app.db")));
+
+  makeSqliteDatabase(join(data, "other.sqlite"), 10);
+  const several = await backupOf("several");
+  assertEquals(several.result.code, 1, several.result.stderr);
+  assertMatch(
+    several.result.stderr,
+    /has 2 SQLite databases: \/srv\/data\/nested\/app\.db, \/srv\/data\/other\.sqlite; name one, as docker:\/\/sqlite-app-[0-9a-f]+\/srv\/data\/nested\/app\.db/,
+  );
+  assert(!(await Deno.stat(several.out).catch(() => null)), "no partial output");
+
+  await Deno.remove(join(data, "other.sqlite"));
+  await Deno.remove(join(data, "nested"), { recursive: true });
+  const none = await backupOf("none");
+  assertEquals(none.result.code, 1, none.result.stderr);
+  assertMatch(none.result.stderr, /has no SQLite database in its volumes or bind mounts/);
 });
 
 Deno.test("discover: the table and --json show a container's type and env hint keys", async () => {
