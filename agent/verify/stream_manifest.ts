@@ -23,6 +23,10 @@ export function withStreamManifest(dump: DumpStream, tempDir: string): DumpStrea
       : checkFor(head, tempDir, true)
   );
   let broken: Error | null = null;
+  // The engine's `finished` can settle while its last bytes are still on their
+  // way through here (a small RDB: all of it): the check settles only after both.
+  let allPassed!: () => void;
+  const passed = new Promise<void>((resolve) => (allPassed = resolve));
   const readable = dump.readable.pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({
       transform(chunk, controller) {
@@ -36,9 +40,12 @@ export function withStreamManifest(dump: DumpStream, tempDir: string): DumpStrea
         }
         controller.enqueue(chunk);
       },
+      flush: () => allPassed(),
     }),
   );
-  const manifest = dump.finished.then(async (): Promise<DumpManifest | undefined> => {
+  const manifest = Promise.all([dump.finished, passed]).then(async (): Promise<
+    DumpManifest | undefined
+  > => {
     if (broken) throw broken;
     const check = sniffed.settle();
     if (!check) return undefined;

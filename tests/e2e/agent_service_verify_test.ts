@@ -188,6 +188,10 @@ Deno.test("BACKUPY_VERIFY_RESTORE_CRON: each job's latest backup is restored for
     source,
   );
   await mariadb(`CREATE DATABASE ${source}; CREATE TABLE ${source}.t (id INT PRIMARY KEY)`);
+  // A key of this test's own in a database no other test uses: a Redis that other tests
+  // emptied would give a snapshot with no keys, and so no manifest.
+  const redisKey = `backupy-cron-${crypto.randomUUID()}`;
+  await redisCli("-n", "14", "SET", redisKey, "1");
   // A scratch role of this test's own, so other tests' scratch databases are not counted.
   const scratchRole = `backupy_scratch_${crypto.randomUUID().replaceAll("-", "").slice(0, 8)}`;
   await psql(`CREATE ROLE ${scratchRole} LOGIN CREATEDB PASSWORD '${TEST_PASSWORD}'`);
@@ -341,8 +345,16 @@ Deno.test("BACKUPY_VERIFY_RESTORE_CRON: each job's latest backup is restored for
     await psql(`DROP DATABASE IF EXISTS ${source}`);
     await mariadb(`DROP DATABASE IF EXISTS ${source}`);
     await psql(`DROP ROLE IF EXISTS ${scratchRole}`);
+    await redisCli("-n", "14", "DEL", redisKey);
   }
 });
+
+/** Runs redis-cli against the test server; throws when it fails. */
+async function redisCli(...args: string[]): Promise<void> {
+  const out = await new Deno.Command("redis-cli", { args, stdout: "null", stderr: "piped" })
+    .output();
+  if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
+}
 
 Deno.test("BACKUPY_VERIFY_RESTORE_CRON: SIGTERM in the middle of a scheduled restore still drops the scratch database", async () => {
   await using dir = await tempDir("backupy-agent-restore-sigterm-");

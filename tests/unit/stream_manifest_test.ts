@@ -92,3 +92,18 @@ Deno.test("stream manifest: a SQLite file gets none, and its bytes pass unchange
   assertEquals(await new Response(dump.readable).bytes(), bytes);
   assertEquals(await dump.manifest, undefined);
 });
+
+Deno.test("stream manifest: an engine whose dump finished before its bytes were read still gets its manifest", async () => {
+  // A small RDB arrives whole before anyone reads it: the engine's `finished` settles first.
+  const bytes = rdb();
+  const dump = withStreamManifest(
+    { readable: ReadableStream.from([bytes]), finished: Promise.resolve() },
+    Deno.cwd(),
+  );
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assertEquals(await new Response(dump.readable).bytes(), bytes);
+  assertEquals((await dump.manifest)?.objects.map((o) => [o.name, o.rows]), [["db0", 2], [
+    "db3",
+    1,
+  ]]);
+});
