@@ -226,6 +226,21 @@ export class DockerHost implements ContainerRuntime {
     }
   }
 
+  /** Every container, running or not, that carries `label` (`key` or `key=value`). */
+  async containersLabelled(
+    label: string,
+  ): Promise<{ id: string; labels: Record<string, string> }[]> {
+    try {
+      const list = await (await this.#api()).listContainers({
+        all: true,
+        filters: { label: [label] },
+      });
+      return list.map((c) => ({ id: c.Id, labels: c.Labels ?? {} }));
+    } catch (error) {
+      throw new DockerError(`cannot list containers: ${describe(error)}`);
+    }
+  }
+
   /** Ids of the running containers. */
   async runningContainerIds(): Promise<string[]> {
     try {

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { hasEnded, ownIdentity } from "../host/process_identity.ts";
 import type { DockerHost } from "../docker/docker_host.ts";
 import type { ExecProcess } from "../engines/container_exec.ts";
 import { firstAvailable, stderrSummary } from "../engines/docker_exec_engine.ts";
@@ -38,9 +39,49 @@ export interface DockerRestoreRequest {
 
 /**
  * Labels of every throwaway container: what it is for, and which process
- * made it (one whose process is gone was left behind, and may be removed).
+ * made it (its pid for people; its identity for the sweep below).
  */
-const VERIFY_LABELS = { "backupy.verify": "restore", "backupy.verify.pid": String(Deno.pid) };
+function verifyLabels(): Record<string, string> {
+  const identity = ownIdentity();
+  return {
+    "backupy.verify": "restore",
+    "backupy.verify.pid": String(Deno.pid),
+    ...(identity ? { [OWNER_LABEL]: identity } : {}),
+  };
+}
+
+/** The label naming the process that made a throwaway container (host/process_identity.ts). */
+const OWNER_LABEL = "backupy.verify.process";
+
+/**
+ * Removes the throwaway containers that a verify which has ended left behind
+ * (killed with SIGKILL, or its machine stopped): each would hold an engine's
+ * memory and disk until someone noticed. Only containers whose maker lived in
+ * this PID namespace are judged; those of running verifies, and of agents
+ * elsewhere that share the Docker engine, are left alone. Returns the ids removed.
+ */
+export async function removeLeftoverContainers(docker: DockerHost): Promise<string[]> {
+  const removed: string[] = [];
+  for (const container of await docker.containersLabelled("backupy.verify=restore")) {
+    const owner = container.labels[OWNER_LABEL];
+    if (owner === undefined || hasEnded(owner) !== true) continue;
+    // Best effort: another verify may be removing the same one; the next sweep tries again.
+    if (await docker.removeContainer(container.id).then(() => true, () => false)) {
+      removed.push(container.id);
+    }
+  }
+  return removed;
+}
+
+/** A throwaway container of `image`, after the leftovers of ended verifies are gone. */
+async function startThrowaway(
+  docker: DockerHost,
+  image: string,
+  env: Record<string, string>,
+): Promise<string> {
+  await removeLeftoverContainers(docker);
+  return await docker.startIsolated(image, env, verifyLabels());
+}
 
 /** The database the backup is restored into, inside the container. */
 const DATABASE = "backupy_verify";
@@ -150,11 +191,7 @@ export async function dockerRestoreCheck(request: DockerRestoreRequest): Promise
   const password = crypto.randomUUID();
   const env = recipe.execEnv(password);
   const started = performance.now();
-  const id = await docker.startIsolated(
-    request.image,
-    recipe.containerEnv(password),
-    VERIFY_LABELS,
-  );
+  const id = await startThrowaway(docker, request.image, recipe.containerEnv(password));
   try {
     await waitUntilReady(docker, id, recipe.ready, env, signal, request.readyTimeoutMs ?? 120_000);
     await runTool(docker, id, recipe.create, env, signal, "creating the database");
@@ -207,7 +244,7 @@ async function redisRestoreCheck(request: DockerRestoreRequest): Promise<VerifyC
   const fail = (detail: string): VerifyCheck => ({ name: "restore", ok: false, detail });
   const ready = ["sh", "-c", "redis-cli ping | grep -q PONG"];
   const started = performance.now();
-  const id = await docker.startIsolated(request.image, {}, VERIFY_LABELS);
+  const id = await startThrowaway(docker, request.image, {});
   try {
     const timeout = request.readyTimeoutMs ?? 120_000;
     await waitUntilReady(docker, id, ready, {}, signal, timeout);

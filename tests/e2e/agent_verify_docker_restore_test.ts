@@ -15,6 +15,7 @@ import { agentArgv, runAgent } from "../support/programs.ts";
 import { mariadb, psql, TEST_PASSWORD } from "../support/sql_clients.ts";
 import { compress, encryptV1, sha256Hex } from "../support/v1_fixtures.ts";
 import { Crc64Jones } from "../../agent/engines/crc64.ts";
+import { hasEnded, ownIdentity } from "../../agent/host/process_identity.ts";
 
 const PASSWORD = TEST_PASSWORD;
 const DOCKER_ENV = { BACKUPY_DOCKER_SOCKET: DOCKER_SOCKET };
@@ -33,12 +34,22 @@ async function leftBehind(): Promise<string[]> {
     all: true,
     filters: { label: ["backupy.verify=restore"] },
   });
-  const alive = (pid: string) => Deno.stat(`/proc/${pid}`).then(() => true, () => false);
-  const left: string[] = [];
-  for (const c of list) {
-    if (!(await alive(c.Labels["backupy.verify.pid"] ?? "0"))) left.push(c.Id);
+  return list.filter((c) => hasEnded(c.Labels["backupy.verify.process"] ?? "") === true)
+    .map((c) => c.Id);
+}
+
+/** The labels of a throwaway container made by the process `owner` (HOST/PID/BOOT). */
+function verifyOwner(owner: string): Record<string, string> {
+  return { "backupy.verify.pid": owner.split("/")[1], "backupy.verify.process": owner };
+}
+
+/** Where `needle` first stands in `haystack`, or -1. */
+function indexOf(haystack: Uint8Array, needle: Uint8Array): number {
+  outer: for (let at = 0; at + needle.length <= haystack.length; at++) {
+    for (let i = 0; i < needle.length; i++) if (haystack[at + i] !== needle[i]) continue outer;
+    return at;
   }
-  return left;
+  return -1;
 }
 
 /** The verify containers `pid` made that still exist. */
@@ -186,10 +197,31 @@ Deno.test("verify --docker-image: a Redis snapshot is loaded by Redis in a throw
   const redis = (...args: string[]) => tool("redis-cli", ["-n", "13", ...args], {});
   await redis("eval", `for i=1,500 do redis.call('SET', ARGV[1]..i, i) end`, "0", prefix);
   await using dir = await tempDir("backupy-verify-docker-redis-");
+  // Throwaway containers as verifies left them: one whose verify was killed, one of a
+  // verify still running (this test), one made by an agent in another container.
+  // Only the first is the next verify's to remove.
+  const [host, , boot] = ownIdentity()!.split("/");
+  const ended = new Deno.Command("true").spawn();
+  await ended.status;
+  const leftover = async (owner: string) =>
+    (await docker.createContainer({
+      Image: IMAGES.base,
+      Cmd: ["true"],
+      Labels: { "backupy.test": "true", "backupy.verify": "restore", ...verifyOwner(owner) },
+    })).id;
+  const killed = await leftover(`${host}/${ended.pid}/${boot}`);
+  const running = await leftover(`${host}/${Deno.pid}/${boot}`);
+  const elsewhere = await leftover(`another-host/${ended.pid}/${boot}`);
   try {
     const made = await backup(dir.path, "redis://127.0.0.1:6379");
     const verified = await runAgent(verifyArgs(made, IMAGES.redis), DOCKER_ENV);
     assertEquals(verified.code, 0, verified.stderr);
+    const remaining = (await docker.listContainers({ all: true })).map((c) => c.Id);
+    assertEquals(
+      [killed, running, elsewhere].map((id) => remaining.includes(id)),
+      [false, true, true],
+      "the verify removed the leftover of a killed verify, and only that",
+    );
     assertMatch(
       verified.stderr,
       /restore: loaded by Redis in a container of redis:backupy-test .* and read back: \d+ databases' keys equal the manifest's/,
@@ -225,9 +257,12 @@ Deno.test("verify --docker-image: a Redis snapshot is loaded by Redis in a throw
       };
     };
 
-    // Cut short inside its entries, closed with a fresh EOF and CRC: the checksum is right,
-    // and the walk of its entries still finds the cut.
-    const cut = await sealed("cut", rdb.subarray(0, rdb.length - 9 - 40));
+    // Cut short inside one of this test's key names (long, so more than the 9 bytes of EOF
+    // and CRC that follow), closed with a fresh EOF and CRC: the checksum is right, and the
+    // walk of its entries still finds the cut, wherever other tests' keys put it.
+    const keyAt = indexOf(rdb, new TextEncoder().encode(`${prefix}250`));
+    assert(keyAt > 0, "the snapshot holds this test's keys");
+    const cut = await sealed("cut", rdb.subarray(0, keyAt + 5));
     const cutReport = await runAgent(verifyArgs(cut, IMAGES.redis), DOCKER_ENV);
     assertEquals(cutReport.code, 1, cutReport.stderr);
     assertMatch(cutReport.stderr, /FAIL dump: its entries (do not read to their end|end at byte)/);
@@ -246,6 +281,9 @@ Deno.test("verify --docker-image: a Redis snapshot is loaded by Redis in a throw
     assertEquals(await leftBehind(), [], "removed after a failed load too");
   } finally {
     await redis("eval", `for i=1,500 do redis.call('DEL', ARGV[1]..i) end`, "0", prefix);
+    for (const id of [killed, running, elsewhere]) {
+      await docker.getContainer(id).remove({ force: true }).catch(() => {});
+    }
   }
 });
 

@@ -120,9 +120,14 @@ export class AgentProcess implements AsyncDisposable {
     return status;
   }
 
-  /** Kills the agent if it still runs; prints its log when BACKUPY_TEST_VERBOSE is set. */
+  /**
+   * Stops the agent if it still runs - SIGTERM first, so that what it holds
+   * outside itself (a throwaway container, a scratch database) is released
+   * even when a test failed midway; SIGKILL when it does not end in time.
+   * Prints its log when BACKUPY_TEST_VERBOSE is set.
+   */
   async [Symbol.asyncDispose](): Promise<void> {
-    if (this.#exited === null) await this.stop("SIGKILL");
+    if (this.#exited === null) await this.stop("SIGTERM", 15_000);
     else await this.#reading;
     if (Deno.env.get("BACKUPY_TEST_VERBOSE")) console.error(this.lines.join("\n"));
   }
