@@ -5,16 +5,13 @@
  *
  * @module
  */
+import { ENGINE_CAPABILITIES } from "./engines/registry.ts";
 
-/** Capabilities of this build. */
+/** Capabilities of this build: each engine's (engines/registry.ts), then the agent's own. */
 export const CAPABILITIES: readonly string[] = [
-  "pg_dump",
-  "mysqldump",
+  ...ENGINE_CAPABILITIES,
   "docker_discovery",
   "docker_exec",
-  "mongodump",
-  "sqlite",
-  "redis_rdb",
   "zstd",
   "gzip",
   "health_checks",

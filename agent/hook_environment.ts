@@ -4,8 +4,12 @@
  *
  * @module
  */
+import { SECRET_ENV } from "./engines/registry.ts";
 
-const SECRET_NAMES = /^(BACKUPY?_AGENT_KEY(_FILE)?|PGPASSWORD|MYSQL_PWD|REDISCLI_AUTH)$/;
+/** The agent key's variables, and each engine's secret ones (engines/registry.ts). */
+function isSecretName(name: string): boolean {
+  return /^BACKUPY?_AGENT_KEY(_FILE)?$/.test(name) || SECRET_ENV.includes(name);
+}
 
 /** The current environment minus secrets. */
 export function hookEnvironment(
@@ -13,7 +17,7 @@ export function hookEnvironment(
 ): Record<string, string> {
   const safe: Record<string, string> = {};
   for (const [name, value] of Object.entries(env)) {
-    if (!SECRET_NAMES.test(name)) safe[name] = value;
+    if (!isSecretName(name)) safe[name] = value;
   }
   return safe;
 }

@@ -19,7 +19,7 @@ import { BackupyError, UsageError } from "../decrypt/errors.ts";
 import { VERSION } from "../decrypt/version.ts";
 import { dumpState } from "./commands/dump_state_command.ts";
 import { localDockerSocket } from "./docker/docker_socket.ts";
-import { healthProblem } from "./commands/health_check_command.ts";
+import { healthProblem } from "./health/health_problem.ts";
 import { versionLine } from "./commands/version_command.ts";
 import { loadAgentConfig } from "./config/agent_config.ts";
 import { ConfigError } from "./config/config_error.ts";

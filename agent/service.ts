@@ -20,7 +20,7 @@ import { websocketUrl } from "./control/server_endpoint.ts";
 import { HealthChecker } from "./health/health_checker.ts";
 import { hookEnvironment } from "./hook_environment.ts";
 import { HostMetrics } from "./host/host_metrics.ts";
-import { HEALTH_META } from "./service_meta.ts";
+import { HEALTH_META } from "./state/health_meta.ts";
 import type { Logger } from "./log/logger.ts";
 import { AgentMetrics } from "./metrics/agent_metrics.ts";
 import { serveMetrics } from "./metrics/metrics_server.ts";
@@ -36,7 +36,7 @@ import { RunRecords } from "./state/run_records.ts";
 import { StateStore } from "./state/state_store.ts";
 import { currentUpdateEnvironment, selfUpdateRefusal } from "./update/self_update_policy.ts";
 import { type Handoff, prepareUpdate, UpdateRejected, updateSetup } from "./update/self_update.ts";
-import { LOG_LEVELS, type LogLevelName } from "./config/agent_config.ts";
+import { LOG_LEVELS, type LogLevelName } from "./log/log_levels.ts";
 
 /** Test hooks: shorter timings. Production uses the defaults. */
 export interface ServiceTuning {

@@ -19,7 +19,7 @@ const PROGRAMS = {
     entry: "agent/main.ts",
     permissions: AGENT_PERMISSIONS,
     // Started with new Worker(): not an import, so named for the compiler.
-    include: ["agent/engines/sqlite_snapshot_worker.ts"],
+    include: ["agent/engines/sqlite/sqlite_snapshot_worker.ts"],
   },
   // Offline by construction.
   "backupy-decrypt": { entry: "decrypt/main.ts", permissions: DECRYPT_PERMISSIONS, include: [] },

@@ -8,6 +8,7 @@
 import { Secret } from "../../decrypt/secret.ts";
 import { ConfigError } from "./config_error.ts";
 import { CronExpression } from "./cron_expression.ts";
+import { LOG_LEVELS, type LogLevelName } from "../log/log_levels.ts";
 
 /** The validated configuration. */
 export interface AgentConfig {
@@ -55,11 +56,6 @@ export const DOCKER_IMAGE_PREFIX = "docker-image:";
 export const AFTER_BACKUP_VERIFY_LEVELS = ["structure", "manifest"] as const;
 /** One of {@linkcode AFTER_BACKUP_VERIFY_LEVELS}. */
 export type AfterBackupVerifyLevel = typeof AFTER_BACKUP_VERIFY_LEVELS[number];
-
-/** Log levels in order of severity. */
-export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error"] as const;
-/** One of {@linkcode LOG_LEVELS}. */
-export type LogLevelName = typeof LOG_LEVELS[number];
 
 /** Reads variables: the environment by default, a map in tests. */
 export type EnvReader = (name: string) => string | undefined;

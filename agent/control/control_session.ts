@@ -17,11 +17,11 @@ import type { AppliedConfig } from "../state/applied_config.ts";
 import type { Outbox } from "../state/outbox.ts";
 import type { StateStore } from "../state/state_store.ts";
 import { AgentSocket, KeyRejectedError } from "./agent_socket.ts";
+import type { ConnectionState } from "../metrics/connection_state.ts";
 import { Backoff, type BackoffOptions } from "./backoff.ts";
 import { Notifier, sleep } from "./notifier.ts";
 
-/** Connection states, as the metric names them. */
-export type ConnectionState = "connected" | "reconnecting" | "disconnected";
+export type { ConnectionState };
 
 /** Timings; the defaults are the spec's, tests shrink them. */
 export interface SessionTiming {

@@ -6,17 +6,8 @@
  *
  * @module
  */
-import type { EngineName } from "../engines/engine.ts";
-
-/** Engine names a `backupy.type` label may give. */
-export const ENGINE_NAMES: readonly EngineName[] = [
-  "postgresql",
-  "mysql",
-  "mariadb",
-  "mongodb",
-  "redis",
-  "sqlite",
-];
+import type { EngineName } from "../engines/shared/engine.ts";
+import { engineForRepository, isEngineName } from "../engines/registry.ts";
 
 /**
  * The repository path of an image reference: no registry host (a first
@@ -47,32 +38,9 @@ export function imageRepository(image: string): string {
   return segments.join("/");
 }
 
-/** The engine an image name means, or undefined for anything else. */
+/** The engine an image name means (engines/registry.ts), or undefined for anything else. */
 export function engineForImage(image: string): EngineName | undefined {
-  const repository = imageRepository(image);
-  switch (repository) {
-    case "postgres":
-    case "postgresql":
-    case "postgis/postgis":
-    case "timescale/timescaledb":
-    case "bitnami/postgresql":
-      return "postgresql";
-    // MariaDB before MySQL: both answer to "mysql" in places.
-    case "mariadb":
-    case "bitnami/mariadb":
-      return "mariadb";
-    case "mysql":
-    case "percona":
-    case "bitnami/mysql":
-      return "mysql";
-    case "mongo":
-    case "bitnami/mongodb":
-      return "mongodb";
-    case "redis":
-    case "bitnami/redis":
-      return "redis";
-  }
-  return /^mysql\d+$/.test(repository) ? "mysql" : undefined;
+  return engineForRepository(imageRepository(image));
 }
 
 /** What the labels and the image say about a container. */
@@ -85,9 +53,7 @@ export type ContainerType =
 export function containerType(image: string, labels: Record<string, string>): ContainerType {
   if (labels["backupy.enable"]?.trim().toLowerCase() === "false") return { kind: "hidden" };
   const labelled = labels["backupy.type"]?.trim().toLowerCase();
-  if (labelled && (ENGINE_NAMES as readonly string[]).includes(labelled)) {
-    return { kind: "engine", engine: labelled as EngineName };
-  }
+  if (labelled && isEngineName(labelled)) return { kind: "engine", engine: labelled };
   const engine = engineForImage(image);
   return engine ? { kind: "engine", engine } : { kind: "unknown" };
 }

@@ -6,37 +6,11 @@
  *
  * @module
  */
-import type { ContainerFacts } from "../engines/container_exec.ts";
-import type { EngineName } from "../engines/engine.ts";
+import type { ContainerFacts } from "../engines/shared/container_exec.ts";
+import type { EngineName } from "../engines/shared/engine.ts";
+import { ENV_HINT_KEYS } from "../engines/registry.ts";
 import { containerType } from "./container_type.ts";
-import { sqliteFilesInMounts } from "./sqlite_file_finder.ts";
-
-/** The only environment keys discovery reports (as "set"). */
-export const ENV_HINT_KEYS: readonly string[] = [
-  "POSTGRES_USER",
-  "POSTGRES_PASSWORD",
-  "POSTGRES_DB",
-  "POSTGRESQL_USER",
-  "POSTGRESQL_PASSWORD",
-  "POSTGRESQL_DATABASE",
-  "PGUSER",
-  "PGPASSWORD",
-  "PGDATABASE",
-  "MYSQL_USER",
-  "MYSQL_PASSWORD",
-  "MYSQL_ROOT_PASSWORD",
-  "MYSQL_DATABASE",
-  "MYSQL_ALLOW_EMPTY_PASSWORD",
-  "MARIADB_USER",
-  "MARIADB_PASSWORD",
-  "MARIADB_ROOT_PASSWORD",
-  "MARIADB_DATABASE",
-  "MONGO_INITDB_ROOT_USERNAME",
-  "MONGO_INITDB_ROOT_PASSWORD",
-  "MONGO_INITDB_DATABASE",
-  "REDIS_PASSWORD",
-  "REDIS_USERNAME",
-];
+import { sqliteFilesInMounts } from "../engines/sqlite/sqlite_file_finder.ts";
 
 /** A database container found by discovery. */
 export interface DiscoveredDatabase {
@@ -58,7 +32,7 @@ export interface ContainerSource {
   inspect(id: string): Promise<ContainerFacts | null>;
 }
 
-/** The hint keys `facts` sets (to any non-empty value). */
+/** The hint keys `facts` sets (to any non-empty value); the only keys discovery reports. */
 export function envHints(facts: ContainerFacts): Record<string, "set"> {
   const hints: Record<string, "set"> = {};
   for (const key of ENV_HINT_KEYS) if (facts.env.get(key)) hints[key] = "set";

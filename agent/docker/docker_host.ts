@@ -14,8 +14,12 @@
 import type Docker from "dockerode";
 import type { Duplex } from "node:stream";
 import { Secret } from "../../decrypt/secret.ts";
-import type { ContainerFacts, ContainerRuntime, ExecProcess } from "../engines/container_exec.ts";
-import { TailBuffer } from "../runs/tail_buffer.ts";
+import type {
+  ContainerFacts,
+  ContainerRuntime,
+  ExecProcess,
+} from "../engines/shared/container_exec.ts";
+import { TailBuffer } from "../bytes/tail_buffer.ts";
 import { ChunkCoalescer, FrameParser } from "./multiplexed_stream.ts";
 
 /**

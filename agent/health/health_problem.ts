@@ -8,7 +8,7 @@
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { STATE_FILE } from "../state/state_store.ts";
-import { HEALTH_META } from "../service_meta.ts";
+import { HEALTH_META } from "../state/health_meta.ts";
 
 /** A heartbeat older than this means the control connection is not working. */
 const MIN_STALE_MS = 180_000;

@@ -9,19 +9,11 @@ import { clone } from "@bufbuild/protobuf";
 import { DbType } from "@backupy/gen/backup/v1/common_pb.ts";
 import { type Target, TargetSchema } from "@backupy/gen/backup/v1/server_to_agent_pb.ts";
 import { BackupyError } from "../../decrypt/errors.ts";
-import type { ContainerFacts, ContainerRuntime } from "../engines/container_exec.ts";
-import type { EngineName } from "../engines/engine.ts";
+import type { ContainerFacts, ContainerRuntime } from "../engines/shared/container_exec.ts";
+import type { EngineName } from "../engines/shared/engine.ts";
 import { containerType } from "../docker/container_type.ts";
-import { sqliteFilesInMounts } from "../docker/sqlite_file_finder.ts";
-
-const DB_TYPES: Record<EngineName, DbType> = {
-  postgresql: DbType.POSTGRESQL,
-  mysql: DbType.MYSQL,
-  mariadb: DbType.MARIADB,
-  mongodb: DbType.MONGODB,
-  redis: DbType.REDIS,
-  sqlite: DbType.SQLITE,
-};
+import { dbTypeOf } from "../engines/registry.ts";
+import { sqliteFilesInMounts } from "../engines/sqlite/sqlite_file_finder.ts";
 
 /** `target` with its container's id and engine filled in. */
 export async function resolveDockerTarget(
@@ -38,7 +30,7 @@ export async function resolveDockerTarget(
   const resolved = clone(TargetSchema, target);
   resolved.connection!.containerId = facts.id;
   if (resolved.type === DbType.DB_UNSPECIFIED) {
-    resolved.type = DB_TYPES[engineOf(facts, connection)];
+    resolved.type = dbTypeOf(engineOf(facts, connection));
   }
   if (resolved.type === DbType.SQLITE && resolved.connection!.database === "") {
     resolved.connection!.database = await onlySqliteFile(facts);

@@ -12,8 +12,8 @@ import { fileSink } from "../../decrypt/file_sink.ts";
 import { SafeOutputFile } from "../../decrypt/safe_output_file.ts";
 import { readSmallFile } from "../../decrypt/small_file.ts";
 import { Secret } from "../../decrypt/secret.ts";
-import type { Engine } from "../engines/engine.ts";
-import { createEngine } from "../engines/engine_factory.ts";
+import type { Engine } from "../engines/shared/engine.ts";
+import { createEngine } from "../engines/registry.ts";
 import { ConnectionStrategy } from "@backupy/gen/backup/v1/common_pb.ts";
 import { DockerHost } from "../docker/docker_host.ts";
 import { localDockerSocket } from "../docker/docker_socket.ts";
@@ -83,7 +83,7 @@ export async function localBackup(request: LocalBackupRequest): Promise<LocalBac
     containers = new DockerHost(localDockerSocket());
     target = await resolveDockerTarget(target, containers);
   }
-  const engine = createEngine(
+  const engine = await createEngine(
     target,
     { tempDir: request.tempDir, containers },
     urlExtras(request.target),

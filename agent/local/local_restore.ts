@@ -11,8 +11,8 @@ import { dekFromKeyFile, importDek } from "../../decrypt/dek.ts";
 import { BackupyError, UsageError } from "../../decrypt/errors.ts";
 import { fileSource } from "../../decrypt/file_source.ts";
 import { readSmallFile } from "../../decrypt/small_file.ts";
-import type { RestoreOptions, RestoreResult } from "../engines/engine.ts";
-import { createEngine } from "../engines/engine_factory.ts";
+import type { RestoreOptions, RestoreResult } from "../engines/shared/engine.ts";
+import { createEngine } from "../engines/registry.ts";
 import { targetFromUrl, urlExtras } from "./target_url.ts";
 
 /** The request, from the command line. */
@@ -42,7 +42,11 @@ async function open(path: string): Promise<ReadableStream<Uint8Array>> {
 /** Verifies, then restores; rejects with a typed error. */
 export async function localRestore(request: LocalRestoreRequest): Promise<RestoreResult> {
   const target = targetFromUrl(request.target);
-  const engine = createEngine(target, { tempDir: request.tempDir }, urlExtras(request.target));
+  const engine = await createEngine(
+    target,
+    { tempDir: request.tempDir },
+    urlExtras(request.target),
+  );
   if (!engine.restore) {
     throw new UsageError(
       `${engine.name} backups are restored with the server's own tools (see the README)`,

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { LOG_LEVELS, type LogLevelName } from "../config/agent_config.ts";
+import { LOG_LEVELS, type LogLevelName } from "./log_levels.ts";
 import { redactText } from "./redact.ts";
 
 /** Extra structured fields of a log line. */

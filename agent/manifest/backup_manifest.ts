@@ -13,13 +13,31 @@ import { BackupyError } from "../../decrypt/errors.ts";
 import { FrameEncryptStream } from "../../decrypt/frame_encrypt_stream.ts";
 import { SafeOutputFile } from "../../decrypt/safe_output_file.ts";
 import { fileSource } from "../../decrypt/file_source.ts";
-import type { DumpManifest, DumpStream } from "../engines/engine.ts";
+
+/**
+ * Facts about what was dumped, collected while dumping (restore
+ * verification builds on it). Engines fill what they know.
+ */
+export interface DumpManifest {
+  /**
+   * Objects (tables, collections) with their row counts and, where the
+   * engine computes one, the order-independent digest of their rows
+   * (row_digest.ts).
+   */
+  objects: { name: string; rows: number; digest?: string }[];
+  /**
+   * Where in the server's history the dump stands, when the engine can tell:
+   * PostgreSQL `lsn` and `snapshot` (per database in a whole-server dump),
+   * MariaDB `binlog_file`/`binlog_position` of the consistent snapshot.
+   */
+  snapshot?: Record<string, string>;
+}
 
 /** One dumped object. */
 export interface ManifestObject {
   name: string;
   rows: number;
-  /** manifest/row_digest.ts; absent when the engine computes none. */
+  /** row_digest.ts; absent when the engine computes none. */
   digest?: string;
 }
 
@@ -33,7 +51,7 @@ export interface BackupManifest {
   backup_sha256: string;
   backup_bytes: number;
   dump_bytes: number;
-  /** The dump's position in the server's history (engine.ts DumpManifest.snapshot). */
+  /** The dump's position in the server's history (DumpManifest.snapshot). */
   snapshot?: Record<string, string>;
   objects: ManifestObject[];
 }
@@ -70,7 +88,7 @@ function manifestFor(
  * whose facts failed is still a good backup, so that is only `warn`ed.
  */
 export async function finishedManifest(
-  dump: DumpStream,
+  dump: { manifest?: Promise<DumpManifest | undefined> },
   engine: string,
   engineVersion: string,
   backup: ManifestedBackup,

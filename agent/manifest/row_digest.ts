@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { crc64XzInto, crc64XzPairInto } from "../engines/crc64.ts";
+import { crc64XzInto, crc64XzPairInto } from "../bytes/crc64.ts";
 
 /** Rows seen and their digest. */
 export class RowDigest {

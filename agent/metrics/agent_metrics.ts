@@ -7,7 +7,7 @@
  */
 import client from "prom-client";
 import { VERSION } from "../../decrypt/version.ts";
-import type { ConnectionState } from "../control/control_session.ts";
+import type { ConnectionState } from "./connection_state.ts";
 
 /** Run outcome labels. */
 export type RunStatusLabel = "success" | "failure" | "cancelled";

@@ -10,8 +10,8 @@ import { compressStream } from "../../decrypt/compress_stream.ts";
 import { FrameEncryptStream } from "../../decrypt/frame_encrypt_stream.ts";
 import { GarbageReleaseStream } from "../../decrypt/garbage_release_stream.ts";
 import { Sha256Stream } from "../../decrypt/sha256_stream.ts";
-import type { DumpFormat, DumpStream } from "../engines/engine.ts";
-import { HeaderCheckStream } from "../engines/header_check_stream.ts";
+import type { DumpFormat, DumpStream } from "../engines/shared/engine.ts";
+import { HeaderCheckStream } from "../engines/shared/header_check_stream.ts";
 
 /** What the pipeline needs. */
 export interface PipelineOptions {

@@ -9,8 +9,8 @@
  *
  * @module
  */
-import type { ContainerExec } from "../engines/container_exec.ts";
-import { TailBuffer } from "./tail_buffer.ts";
+import type { ContainerExec } from "../engines/shared/container_exec.ts";
+import { TailBuffer } from "../bytes/tail_buffer.ts";
 
 /** Limits; tests shrink the timeouts. */
 export interface HookLimits {

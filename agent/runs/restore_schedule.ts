@@ -18,7 +18,7 @@ import type { Logger } from "../log/logger.ts";
 import type { LatestBackup, LatestBackups } from "../state/latest_backups.ts";
 import { needsScratch, RESTORABLE_ENGINES, sameFamily } from "../verify/restore_check.ts";
 import type { BackupVerifier } from "./backup_verifier.ts";
-import { engineName } from "../engines/engine_factory.ts";
+import { engineName } from "../engines/registry.ts";
 import { targetFromUrl } from "../local/target_url.ts";
 import { DOCKER_RESTORABLE_ENGINES } from "../verify/docker_restore_check.ts";
 

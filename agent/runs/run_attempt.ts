@@ -15,7 +15,7 @@ import type {
 import type { Compression } from "../../decrypt/decompress_stream.ts";
 import { fileSink } from "../../decrypt/file_sink.ts";
 import { Secret } from "../../decrypt/secret.ts";
-import { createEngine, type EngineContext } from "../engines/engine_factory.ts";
+import { createEngine, type EngineContext } from "../engines/registry.ts";
 import type { Logger } from "../log/logger.ts";
 import { type BackupManifest, finishedManifest } from "../manifest/backup_manifest.ts";
 import { runBackupPipeline } from "../pipeline/backup_pipeline.ts";
@@ -90,7 +90,7 @@ export async function runAttempt(ctx: AttemptContext): Promise<AttemptResult> {
   }
 
   ctx.progress("connecting", 0);
-  const engine = createEngine(ctx.target, ctx.engines);
+  const engine = await createEngine(ctx.target, ctx.engines);
   const engineVersion = await engine.version(ctx.signal);
   const estimate = await engine.estimateSize(ctx.signal).catch(() => undefined);
 

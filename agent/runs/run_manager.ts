@@ -17,7 +17,7 @@ import type { RunBackup } from "@backupy/gen/backup/v1/server_to_agent_pb.ts";
 import type { Envelope } from "@backupy/gen/backup/v1/envelope_pb.ts";
 import type { Compression } from "../../decrypt/decompress_stream.ts";
 import { type Dek, dekFromBytes, importDek } from "../../decrypt/dek.ts";
-import type { EngineContext } from "../engines/engine_factory.ts";
+import type { EngineContext } from "../engines/registry.ts";
 import type { Logger } from "../log/logger.ts";
 import { redactText } from "../log/redact.ts";
 import type { AgentMetrics } from "../metrics/agent_metrics.ts";

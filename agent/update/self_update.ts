@@ -19,7 +19,7 @@
  */
 import { dirname, join } from "node:path";
 import type { SelfUpdate } from "@backupy/gen/backup/v1/server_to_agent_pb.ts";
-import { healthProblem } from "../commands/health_check_command.ts";
+import { healthProblem } from "../health/health_problem.ts";
 import type { Logger } from "../log/logger.ts";
 import { RELEASE_PUBLIC_KEY } from "./release_key.ts";
 import { importPublicKey, SignatureFormatError, verifySignature } from "./update_signature.ts";

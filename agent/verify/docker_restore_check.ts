@@ -10,15 +10,15 @@
  */
 import { hasEnded, ownIdentity } from "../host/process_identity.ts";
 import type { DockerHost } from "../docker/docker_host.ts";
-import type { ExecProcess } from "../engines/container_exec.ts";
-import { firstAvailable, stderrSummary } from "../engines/docker_exec_engine.ts";
+import type { ExecProcess } from "../engines/shared/container_exec.ts";
+import { firstAvailable, stderrSummary } from "../engines/shared/docker_exec_engine.ts";
 import type { BackupManifest } from "../manifest/backup_manifest.ts";
 import { compareObjects } from "./compare_manifest.ts";
-import type { FormatCheck } from "./format_check.ts";
-import { MysqlSqlCheck } from "./mysql_sql_check.ts";
-import { PgCustomCheck } from "./pg_custom_check.ts";
-import { PostgresSqlCheck } from "./postgres_sql_check.ts";
-import { RdbCheck } from "./rdb_check.ts";
+import type { FormatCheck } from "../engines/shared/format_check.ts";
+import { MysqlSqlCheck } from "../engines/mysql/mysql_sql_check.ts";
+import { PgCustomCheck } from "../engines/postgres/pg_custom_check.ts";
+import { PostgresSqlCheck } from "../engines/postgres/postgres_sql_check.ts";
+import { RdbCheck } from "../engines/redis/rdb_check.ts";
 import { restoredSize, restoreFrom, seconds } from "./restore_check.ts";
 import type { VerifyCheck } from "./verify_structure.ts";
 

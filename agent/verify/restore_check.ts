@@ -10,12 +10,18 @@
 import { join } from "node:path";
 import { decryptBackup } from "../../decrypt/decrypt_backup.ts";
 import { fileSource } from "../../decrypt/file_source.ts";
-import type { Engine } from "../engines/engine.ts";
-import { createEngine, engineName } from "../engines/engine_factory.ts";
-import type { MysqlEngine } from "../engines/mysql_engine.ts";
-import type { PostgresEngine } from "../engines/postgres_engine.ts";
-import { SqliteEngine } from "../engines/sqlite_engine.ts";
-import { targetFromUrl, urlExtras } from "../local/target_url.ts";
+import type { Engine } from "../engines/shared/engine.ts";
+import {
+  createEngine,
+  engineName,
+  isEngineName,
+  sameFamily as sameEngineFamily,
+  targetFromEngineUrl,
+  urlExtras,
+} from "../engines/registry.ts";
+import type { MysqlEngine } from "../engines/mysql/mysql_engine.ts";
+import type { PostgresEngine } from "../engines/postgres/postgres_engine.ts";
+import { SqliteEngine } from "../engines/sqlite/sqlite_engine.ts";
 import type { BackupManifest } from "../manifest/backup_manifest.ts";
 import { compareObjects } from "./compare_manifest.ts";
 import type { VerifyCheck } from "./verify_structure.ts";
@@ -41,8 +47,7 @@ export function needsScratch(engine: string): boolean {
 
 /** Whether a scratch server of engine `scratch` can take a backup of `backup`. */
 export function sameFamily(backup: string, scratch: string): boolean {
-  const family = (name: string) => (name === "mariadb" ? "mysql" : name);
-  return family(backup) === family(scratch);
+  return isEngineName(backup) && isEngineName(scratch) && sameEngineFamily(backup, scratch);
 }
 
 /** Streams the decrypted, decompressed dump into `restore`. */
@@ -137,7 +142,7 @@ export async function restoreCheck(request: RestoreCheckRequest): Promise<Verify
       );
     }
     const database = `backupy_verify_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
-    const target = targetFromUrl(request.scratch);
+    const target = targetFromEngineUrl(request.scratch);
     if (
       engineName(target.type) === undefined ||
       !sameFamily(manifest.engine, engineName(target.type)!)
@@ -145,7 +150,7 @@ export async function restoreCheck(request: RestoreCheckRequest): Promise<Verify
       return fail(`the scratch server must be a ${scheme}:// URL for a ${manifest.engine} backup`);
     }
     target.connection!.database = database;
-    const engine = createEngine(
+    const engine = await createEngine(
       target,
       { tempDir: request.tempDir },
       urlExtras(request.scratch),

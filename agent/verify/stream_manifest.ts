@@ -9,9 +9,9 @@
  *
  * @module
  */
-import type { DumpManifest, DumpStream } from "../engines/engine.ts";
-import { SQLITE_FORMAT } from "../engines/sqlite_engine.ts";
+import type { DumpManifest, DumpStream } from "../engines/shared/engine.ts";
 import { checkFor, SniffedCheck } from "./verify_structure.ts";
+import { SQLITE_FORMAT } from "../engines/sqlite/sqlite_format.ts";
 
 /** `dump` with a manifest read from its own bytes; unchanged when it has one already. */
 export function withStreamManifest(dump: DumpStream, tempDir: string): DumpStream {

@@ -14,7 +14,7 @@ import { restoreCheck } from "./restore_check.ts";
 import { dockerRestoreCheck } from "./docker_restore_check.ts";
 import type { DockerHost } from "../docker/docker_host.ts";
 import { type ExpectedSha256, type VerifyReport, verifyStructure } from "./verify_structure.ts";
-import { RdbCheck } from "./rdb_check.ts";
+import { RdbCheck } from "../engines/redis/rdb_check.ts";
 
 /** Levels this build proves, weakest first. */
 export const VERIFY_LEVELS = ["structure", "manifest", "restore"] as const;

@@ -12,20 +12,8 @@
 import { concatBytes } from "../../decrypt/concat_bytes.ts";
 import { decryptBackup, type DecryptBackupResult } from "../../decrypt/decrypt_backup.ts";
 import { BackupyError } from "../../decrypt/errors.ts";
-import type { DumpFormat } from "../engines/engine.ts";
-import { SQLITE_FORMAT } from "../engines/sqlite_engine.ts";
-import { MONGO_ARCHIVE_FORMAT } from "../engines/mongo_archive_format.ts";
-import { RDB_FORMAT } from "../engines/rdb_format.ts";
-import { PG_CUSTOM_FORMAT } from "../engines/docker_exec_postgres.ts";
-import { POSTGRES_FORMAT } from "../engines/postgres_engine.ts";
-import { MYSQL_FORMAT } from "../engines/mysql_engine.ts";
-import type { FormatCheck } from "./format_check.ts";
-import { MongoArchiveCheck } from "./mongo_archive_check.ts";
-import { PgCustomCheck } from "./pg_custom_check.ts";
-import { RdbCheck } from "./rdb_check.ts";
-import { SqliteCheck } from "./sqlite_check.ts";
-import { MysqlSqlCheck } from "./mysql_sql_check.ts";
-import { PostgresSqlCheck } from "./postgres_sql_check.ts";
+import { DUMP_FORMATS, ENGINES } from "../engines/registry.ts";
+import type { FormatCheck } from "../engines/shared/format_check.ts";
 
 /** One thing verify proved or could not prove. */
 export interface VerifyCheck {
@@ -109,19 +97,15 @@ class UnsupportedCheck implements FormatCheck {
  * checks the engines apply while dumping.
  */
 export function checkFor(head: Uint8Array, tempDir: string, digests = true): FormatCheck {
-  const is = (format: DumpFormat) =>
-    head.length >= format.headerBytes && format.checkHeader(head) === null;
-  if (is(SQLITE_FORMAT)) return new SqliteCheck(tempDir, digests);
-  if (is(MONGO_ARCHIVE_FORMAT)) return new MongoArchiveCheck(digests);
-  if (is(RDB_FORMAT)) return new RdbCheck();
-  if (is(PG_CUSTOM_FORMAT)) return new PgCustomCheck(digests);
-  if (is(POSTGRES_FORMAT)) return new PostgresSqlCheck(digests);
-  if (is(MYSQL_FORMAT)) return new MysqlSqlCheck(digests);
+  const found = DUMP_FORMATS.find(({ format }) =>
+    head.length >= format.headerBytes && format.checkHeader(head) === null
+  );
+  if (found) return found.check(tempDir, digests);
   return new UnsupportedCheck(
     "unknown",
     head.length === 0
       ? "the backup holds an empty dump"
-      : "the dump is in no format this agent writes (PostgreSQL, MySQL/MariaDB, MongoDB, Redis, SQLite)",
+      : `the dump is in no format this agent writes (${ENGINES.map((e) => e.title).join(", ")})`,
   );
 }
 

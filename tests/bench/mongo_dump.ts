@@ -4,7 +4,7 @@
  *
  *   deno run -A tests/bench/mongo_dump.ts HOST:PORT USER   (password in BENCH_MONGO_PASSWORD)
  */
-import { MongoEngine } from "../../agent/engines/mongo_engine.ts";
+import { MongoEngine } from "../../agent/engines/mongodb/mongo_engine.ts";
 import { Secret } from "../../decrypt/secret.ts";
 
 const [host, user] = Deno.args;

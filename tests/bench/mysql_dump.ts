@@ -5,7 +5,7 @@
  *
  *   deno run -A tests/bench/mysql_dump.ts HOST PORT USER DATABASE   (password in MYSQL_PWD)
  */
-import { MysqlEngine } from "../../agent/engines/mysql_engine.ts";
+import { MysqlEngine } from "../../agent/engines/mysql/mysql_engine.ts";
 import { GarbageReleaseStream } from "../../decrypt/garbage_release_stream.ts";
 import { Secret } from "../../decrypt/secret.ts";
 

@@ -5,7 +5,7 @@
  *
  *   deno run -A tests/bench/postgres_dump.ts HOST PORT USER DATABASE   (password in PGPASSWORD)
  */
-import { PostgresEngine } from "../../agent/engines/postgres_engine.ts";
+import { PostgresEngine } from "../../agent/engines/postgres/postgres_engine.ts";
 import { GarbageReleaseStream } from "../../decrypt/garbage_release_stream.ts";
 import { Secret } from "../../decrypt/secret.ts";
 

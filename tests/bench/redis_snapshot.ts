@@ -5,7 +5,7 @@
  *
  *   deno run -A tests/bench/redis_snapshot.ts HOST PORT OUT
  */
-import { RedisEngine } from "../../agent/engines/redis_engine.ts";
+import { RedisEngine } from "../../agent/engines/redis/redis_engine.ts";
 import { fileSink } from "../../decrypt/file_sink.ts";
 import { GarbageReleaseStream } from "../../decrypt/garbage_release_stream.ts";
 

@@ -14,7 +14,7 @@ import { docker, DOCKER_SOCKET, IMAGES, startContainer } from "../support/docker
 import { agentArgv, runAgent } from "../support/programs.ts";
 import { mariadb, psql, TEST_PASSWORD } from "../support/sql_clients.ts";
 import { compress, encryptV1, sha256Hex } from "../support/v1_fixtures.ts";
-import { Crc64Jones } from "../../agent/engines/crc64.ts";
+import { Crc64Jones } from "../../agent/bytes/crc64.ts";
 import { hasEnded, ownIdentity } from "../../agent/host/process_identity.ts";
 
 const PASSWORD = TEST_PASSWORD;

@@ -9,11 +9,16 @@
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { DockerHost } from "../../agent/docker/docker_host.ts";
-import type { ExecTarget } from "../../agent/engines/docker_exec_engine.ts";
-import { DockerExecRedisEngine } from "../../agent/engines/docker_exec_redis.ts";
-import type { DumpOptions, DumpStream, Engine, EngineName } from "../../agent/engines/engine.ts";
-import { createDockerExecEngine } from "../../agent/engines/engine_factory.ts";
-import { HeaderCheckStream } from "../../agent/engines/header_check_stream.ts";
+import type { ExecTarget } from "../../agent/engines/shared/docker_exec_engine.ts";
+import { DockerExecRedisEngine } from "../../agent/engines/redis/docker_exec_redis.ts";
+import type {
+  DumpOptions,
+  DumpStream,
+  Engine,
+  EngineName,
+} from "../../agent/engines/shared/engine.ts";
+import { createDockerExecEngine } from "../../agent/engines/registry.ts";
+import { HeaderCheckStream } from "../../agent/engines/shared/header_check_stream.ts";
 import { Secret } from "../../decrypt/secret.ts";
 import { makeSqliteDatabase, readItems, tempDir } from "../support/agent_fixtures.ts";
 import { assert, assertEquals, assertMatch, assertRejects } from "../support/assert.ts";
@@ -135,7 +140,7 @@ Deno.test("DOCKER_EXEC PostgreSQL: pg_dump -Fc in the container", async (t) => {
       })`,
       async () => {
         await using dir = await tempDir("backupy-docker-pg-");
-        const engine = createDockerExecEngine("postgresql", host, target(pg.name));
+        const engine = await createDockerExecEngine("postgresql", host, target(pg.name));
         assertMatch(await engine.version(), /^PostgreSQL 15\.\d+$/);
         const estimate = await engine.estimateSize();
         assert(estimate !== undefined && estimate > 10_000_000, `estimate ${estimate}`);
@@ -178,7 +183,7 @@ Deno.test("DOCKER_EXEC PostgreSQL: pg_dump -Fc in the container", async (t) => {
     "a wrong password fails with the server's reason, without the password",
     async () => {
       const wrong = `wrong-${crypto.randomUUID()}`;
-      const engine = createDockerExecEngine(
+      const engine = await createDockerExecEngine(
         "postgresql",
         host,
         target(pg.id, { username: "app", password: new Secret(wrong) }),
@@ -198,7 +203,7 @@ Deno.test("DOCKER_EXEC PostgreSQL: pg_dump -Fc in the container", async (t) => {
   );
 
   await t.step("cancelling the dump kills pg_dump inside the container", async () => {
-    const engine = createDockerExecEngine("postgresql", host, target(pg.name));
+    const engine = await createDockerExecEngine("postgresql", host, target(pg.name));
     const abort = new AbortController();
     const dump = await engine.dump(abort.signal);
     const reader = await readSome(dump, 64 * 1024);
@@ -215,7 +220,7 @@ Deno.test("DOCKER_EXEC PostgreSQL: pg_dump -Fc in the container", async (t) => {
   });
 
   await t.step("the container stopped mid-dump fails the dump", async () => {
-    const engine = createDockerExecEngine("postgresql", host, target(pg.name));
+    const engine = await createDockerExecEngine("postgresql", host, target(pg.name));
     const dump = await engine.dump(new AbortController().signal);
     const reader = await readSome(dump, 64 * 1024);
     await docker.getContainer(pg.id).kill();
@@ -253,7 +258,7 @@ CREATE TRIGGER items_guard BEFORE INSERT ON items FOR EACH ROW SET NEW.price = A
   );
 
   await using dir = await tempDir("backupy-docker-mariadb-");
-  const engine = createDockerExecEngine("mariadb", host, target(db.name));
+  const engine = await createDockerExecEngine("mariadb", host, target(db.name));
   assertMatch(await engine.version(), /^MariaDB 10\.\d+\.\d+$/);
   const watch = watchArgv([rootPassword]);
   const file = join(dir.path, "shop.sql");
@@ -318,7 +323,7 @@ Deno.test("DOCKER_EXEC Redis: redis-cli --rdb, to stdout and through a file, loa
   for (const transfer of ["stdout", "file"] as const) {
     await t.step(`through ${transfer}`, async () => {
       await using dir = await tempDir("backupy-docker-redis-");
-      const engine = createDockerExecEngine("redis", host, target(redis.name));
+      const engine = await createDockerExecEngine("redis", host, target(redis.name));
       assert(engine instanceof DockerExecRedisEngine);
       engine.transfer = transfer;
       assertMatch(await engine.version(), /^Redis 7\.\d+\.\d+$/);
@@ -370,7 +375,7 @@ Deno.test("DOCKER_EXEC Redis: redis-cli --rdb, to stdout and through a file, loa
   }
 
   await t.step("a wrong password fails", async () => {
-    const engine = createDockerExecEngine(
+    const engine = await createDockerExecEngine(
       "redis",
       host,
       target(redis.id, { password: new Secret("not-the-password") }),
@@ -390,7 +395,7 @@ Deno.test("DOCKER_EXEC SQLite: sqlite3 .backup in the container, temp file remov
     binds: { [dir.path]: "/data" },
     cmd: ["sleep", "2147483647"],
   });
-  const engine = createDockerExecEngine(
+  const engine = await createDockerExecEngine(
     "sqlite",
     host,
     target(box.name, { database: "/data/app.db" }),
@@ -404,7 +409,7 @@ Deno.test("DOCKER_EXEC SQLite: sqlite3 .backup in the container, temp file remov
   check.close();
   assertEquals((await box.run(["sh", "-c", "ls /tmp | grep '^backupy-' || true"])).trim(), "");
 
-  const missing = createDockerExecEngine(
+  const missing = await createDockerExecEngine(
     "sqlite",
     host,
     target(box.name, { database: "/data/none.db" }),
@@ -417,14 +422,22 @@ Deno.test("DOCKER_EXEC SQLite: sqlite3 .backup in the container, temp file remov
 Deno.test("DOCKER_EXEC: a missing or stopped container is a clear error", async () => {
   const names: EngineName[] = ["postgresql"];
   for (const name of names) {
-    const engine = createDockerExecEngine(name, host, target(`no-such-${crypto.randomUUID()}`));
+    const engine = await createDockerExecEngine(
+      name,
+      host,
+      target(`no-such-${crypto.randomUUID()}`),
+    );
     const error = await assertRejects(() => engine.version());
     assertMatch(error.message, /there is no container named no-such-/);
   }
   const box = await startContainer({ image: IMAGES.base, cmd: ["sleep", "2147483647"] });
   try {
     await docker.getContainer(box.id).stop({ t: 0 });
-    const engine = createDockerExecEngine("sqlite", host, target(box.id, { database: "/x.db" }));
+    const engine = await createDockerExecEngine(
+      "sqlite",
+      host,
+      target(box.id, { database: "/x.db" }),
+    );
     const error = await assertRejects(() => engine.version());
     assertMatch(error.message, /is not running/);
   } finally {
@@ -468,7 +481,11 @@ printf '\\155\\342\\231\\201archive-bytes'
       MONGO_INITDB_ROOT_PASSWORD: password,
     },
   });
-  const engine = createDockerExecEngine("mongodb", host, target(box.name, { database: "shop" }));
+  const engine = await createDockerExecEngine(
+    "mongodb",
+    host,
+    target(box.name, { database: "shop" }),
+  );
   assertEquals(await engine.version(), "MongoDB 7.0.4");
   const watch = watchArgv([password]);
   const dump = await engine.dump(new AbortController().signal);

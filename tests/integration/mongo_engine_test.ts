@@ -23,9 +23,9 @@ import {
 } from "bson";
 import { MongoClient } from "mongodb";
 import { join } from "node:path";
-import { MongoEngine } from "../../agent/engines/mongo_engine.ts";
-import { HeaderCheckStream } from "../../agent/engines/header_check_stream.ts";
-import { DumpError } from "../../agent/engines/engine.ts";
+import { MongoEngine } from "../../agent/engines/mongodb/mongo_engine.ts";
+import { HeaderCheckStream } from "../../agent/engines/shared/header_check_stream.ts";
+import { DumpError } from "../../agent/engines/shared/engine.ts";
 import { Secret } from "../../decrypt/secret.ts";
 import { tempDir } from "../support/agent_fixtures.ts";
 import { assert, assertEquals, assertMatch, assertRejects } from "../support/assert.ts";

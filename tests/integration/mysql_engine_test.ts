@@ -16,11 +16,12 @@ import {
 } from "../support/assert.ts";
 import mysql from "mysql2/promise";
 import { join } from "node:path";
-import { describeServer, MYSQL_FORMAT, MysqlEngine } from "../../agent/engines/mysql_engine.ts";
-import { DumpError } from "../../agent/engines/engine.ts";
+import { describeServer, MysqlEngine } from "../../agent/engines/mysql/mysql_engine.ts";
+import { DumpError } from "../../agent/engines/shared/engine.ts";
 import { Secret } from "../../decrypt/secret.ts";
 import { tempDir } from "../support/agent_fixtures.ts";
 import { runAgent, runDecrypt } from "../support/programs.ts";
+import { MYSQL_FORMAT } from "../../agent/engines/mysql/mysql_format.ts";
 
 const url = new URL(
   Deno.env.get("BACKUPY_TEST_MYSQL_URL") ?? Deno.env.get("BACKUPY_TEST_MARIADB_URL") ??

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { tempDir } from "../support/agent_fixtures.ts";
 import { runAgent, runDecrypt } from "../support/programs.ts";
 import { TempPgCluster } from "../support/pg_cluster.ts";
-import { PostgresEngine } from "../../agent/engines/postgres_engine.ts";
+import { PostgresEngine } from "../../agent/engines/postgres/postgres_engine.ts";
 
 const ODD_NAME = `odd "db" = one`;
 

@@ -14,11 +14,12 @@ import {
 } from "../support/assert.ts";
 import postgres from "postgres";
 import { join } from "node:path";
-import { POSTGRES_FORMAT, PostgresEngine } from "../../agent/engines/postgres_engine.ts";
-import { DumpError } from "../../agent/engines/engine.ts";
+import { PostgresEngine } from "../../agent/engines/postgres/postgres_engine.ts";
+import { DumpError } from "../../agent/engines/shared/engine.ts";
 import { Secret } from "../../decrypt/secret.ts";
 import { tempDir } from "../support/agent_fixtures.ts";
 import { runAgent, runDecrypt } from "../support/programs.ts";
+import { POSTGRES_FORMAT } from "../../agent/engines/postgres/postgres_format.ts";
 
 const url = new URL(
   Deno.env.get("BACKUPY_TEST_PG_URL") ??

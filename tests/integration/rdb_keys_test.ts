@@ -8,7 +8,7 @@
 import { assertEquals } from "../support/assert.ts";
 import { join } from "node:path";
 import { RowDigest } from "../../agent/manifest/row_digest.ts";
-import { RdbKeys } from "../../agent/verify/rdb_keys.ts";
+import { RdbKeys } from "../../agent/engines/redis/rdb_keys.ts";
 import { tempDir } from "../support/agent_fixtures.ts";
 
 const DB = "12";

@@ -15,9 +15,9 @@ import {
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { Buffer } from "node:buffer";
-import { RedisEngine } from "../../agent/engines/redis_engine.ts";
-import { RdbTrailer } from "../../agent/engines/rdb_format.ts";
-import { DumpError } from "../../agent/engines/engine.ts";
+import { RedisEngine } from "../../agent/engines/redis/redis_engine.ts";
+import { RdbTrailer } from "../../agent/engines/redis/rdb_format.ts";
+import { DumpError } from "../../agent/engines/shared/engine.ts";
 import { Secret } from "../../decrypt/secret.ts";
 import { freePort, waitForPort } from "../support/free_port.ts";
 import { tempDir } from "../support/agent_fixtures.ts";

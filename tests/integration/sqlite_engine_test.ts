@@ -6,9 +6,10 @@
 import { assert, assertEquals, assertMatch, assertRejects } from "../support/assert.ts";
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
-import { SQLITE_FORMAT, SqliteEngine } from "../../agent/engines/sqlite_engine.ts";
-import { DumpError } from "../../agent/engines/engine.ts";
+import { SqliteEngine } from "../../agent/engines/sqlite/sqlite_engine.ts";
+import { DumpError } from "../../agent/engines/shared/engine.ts";
 import { tempDir } from "../support/agent_fixtures.ts";
+import { SQLITE_FORMAT } from "../../agent/engines/sqlite/sqlite_format.ts";
 
 function createPairsDb(path: string, wal: boolean) {
   const db = new DatabaseSync(path);

@@ -7,10 +7,10 @@
  */
 import { serialize } from "bson";
 import { join } from "node:path";
-import { MongoEngine } from "../../agent/engines/mongo_engine.ts";
-import { PostgresEngine } from "../../agent/engines/postgres_engine.ts";
-import { MysqlEngine } from "../../agent/engines/mysql_engine.ts";
-import { Crc64Jones } from "../../agent/engines/crc64.ts";
+import { MongoEngine } from "../../agent/engines/mongodb/mongo_engine.ts";
+import { PostgresEngine } from "../../agent/engines/postgres/postgres_engine.ts";
+import { MysqlEngine } from "../../agent/engines/mysql/mysql_engine.ts";
+import { Crc64Jones } from "../../agent/bytes/crc64.ts";
 import { type VerifyReport, verifyStructure } from "../../agent/verify/verify_structure.ts";
 import { verifyBackup } from "../../agent/commands/verify_command.ts";
 import { writeManifest } from "../../agent/manifest/backup_manifest.ts";

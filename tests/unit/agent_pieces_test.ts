@@ -6,12 +6,12 @@ import { RunSlots } from "../../agent/runs/run_slots.ts";
 import { redactText } from "../../agent/log/redact.ts";
 import { Logger } from "../../agent/log/logger.ts";
 import { Secret } from "../../decrypt/secret.ts";
-import { HeaderCheckStream } from "../../agent/engines/header_check_stream.ts";
-import { SQLITE_FORMAT } from "../../agent/engines/sqlite_engine.ts";
-import { DumpError } from "../../agent/engines/engine.ts";
+import { HeaderCheckStream } from "../../agent/engines/shared/header_check_stream.ts";
+import { DumpError } from "../../agent/engines/shared/engine.ts";
 import { targetFromUrl } from "../../agent/local/target_url.ts";
 import { UsageError } from "../../decrypt/errors.ts";
 import { selfUpdateRefusal } from "../../agent/update/self_update_policy.ts";
+import { SQLITE_FORMAT } from "../../agent/engines/sqlite/sqlite_format.ts";
 
 Deno.test("backoff: 1 s doubling to a 60 s cap, +-20% jitter, reset", () => {
   const mid = new Backoff({ random: () => 0.5 });

@@ -1,7 +1,7 @@
 /** The catalog check: a table the catalog lists but the dump did not write fails the dump by name. */
 import { assertThrows } from "../support/assert.ts";
-import { checkAllDumped } from "../../agent/engines/catalog_check.ts";
-import { DumpError } from "../../agent/engines/engine.ts";
+import { checkAllDumped } from "../../agent/engines/shared/catalog_check.ts";
+import { DumpError } from "../../agent/engines/shared/engine.ts";
 
 Deno.test("catalog check: every listed table dumped passes; each missing one is named", () => {
   checkAllDumped(

@@ -7,7 +7,7 @@ import {
   assertThrows,
 } from "../support/assert.ts";
 import { HookError, runHook, runHooks, validateHooks } from "../../agent/runs/hook_runner.ts";
-import { TailBuffer } from "../../agent/runs/tail_buffer.ts";
+import { TailBuffer } from "../../agent/bytes/tail_buffer.ts";
 import { hookEnvironment } from "../../agent/hook_environment.ts";
 
 const limits = { perHookMs: 5000, perRunMs: 10_000 };

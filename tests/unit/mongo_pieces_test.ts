@@ -1,18 +1,19 @@
 /** MongoDB pieces that need no server: connection strings, which collections a dump takes, archive metadata. */
 import { EJSON, Long } from "bson";
 import { DbType } from "@backupy/gen/backup/v1/common_pb.ts";
-import { batchSizeFor, dumpsCollection } from "../../agent/engines/mongo_engine.ts";
+import { batchSizeFor, dumpsCollection } from "../../agent/engines/mongodb/mongo_engine.ts";
 import {
   archiveServerVersion,
   collectionMetadata,
   encodeNamespaceEnd,
-} from "../../agent/engines/mongo_archive.ts";
-import { MONGO_ARCHIVE_FORMAT } from "../../agent/engines/mongo_archive_format.ts";
-import { parseMongoUrl, targetFromUrl, urlExtras } from "../../agent/local/target_url.ts";
+} from "../../agent/engines/mongodb/mongo_archive.ts";
+import { MONGO_ARCHIVE_FORMAT } from "../../agent/engines/mongodb/mongo_archive_format.ts";
+import { targetFromUrl, urlExtras } from "../../agent/local/target_url.ts";
+import { parseMongoUrl } from "../../agent/engines/mongodb/mongo_url.ts";
 import { UsageError } from "../../decrypt/errors.ts";
 import { assert, assertEquals, assertThrows } from "../support/assert.ts";
 import { crc64xz } from "../support/mongo_archive_reader.ts";
-import { Crc64Xz } from "../../agent/engines/crc64.ts";
+import { Crc64Xz } from "../../agent/bytes/crc64.ts";
 
 Deno.test("mongodb:// URLs: several hosts, credentials, options; the password never in an error", () => {
   const url = parseMongoUrl(

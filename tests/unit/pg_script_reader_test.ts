@@ -1,7 +1,7 @@
 /** Reading a plain-SQL PostgreSQL dump: statements, dollar quotes, comments, COPY blocks. */
 import { assertEquals, assertThrows } from "../support/assert.ts";
-import { PgScriptReader, type ScriptItem } from "../../agent/engines/pg_script_reader.ts";
-import { connectCommand } from "../../agent/engines/postgres_snapshot.ts";
+import { PgScriptReader, type ScriptItem } from "../../agent/engines/postgres/pg_script_reader.ts";
+import { connectCommand } from "../../agent/engines/postgres/postgres_snapshot.ts";
 
 const SCRIPT = String.raw`--
 -- PostgreSQL database dump

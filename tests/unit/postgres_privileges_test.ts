@@ -1,6 +1,9 @@
 /** Reading PostgreSQL access lists into GRANT statements. */
 import { assertEquals, assertThrows } from "../support/assert.ts";
-import { parseAclItem, privilegeStatements } from "../../agent/engines/postgres_privileges.ts";
+import {
+  parseAclItem,
+  privilegeStatements,
+} from "../../agent/engines/postgres/postgres_privileges.ts";
 
 Deno.test("aclitem text: quoted roles, PUBLIC, grant options", () => {
   assertEquals(parseAclItem(`"backupy ""reader"""=r*w/owner`), {

@@ -4,7 +4,7 @@
  * the same names as our dump of the same data.
  */
 import { assertEquals } from "../support/assert.ts";
-import { PostgresSqlCheck, quotedName } from "../../agent/verify/postgres_sql_check.ts";
+import { PostgresSqlCheck, quotedName } from "../../agent/engines/postgres/postgres_sql_check.ts";
 
 Deno.test("quotedName: every part quoted, quotes doubled once", () => {
   assertEquals(quotedName("public.items"), '"public"."items"');

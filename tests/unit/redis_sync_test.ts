@@ -5,10 +5,10 @@
  * the RDB trailer check.
  */
 import { assertEquals, assertRejects } from "../support/assert.ts";
-import { syncSnapshot } from "../../agent/engines/redis_sync.ts";
-import { RdbTrailer } from "../../agent/engines/rdb_format.ts";
-import { DumpError } from "../../agent/engines/engine.ts";
-import { Crc64Jones } from "../../agent/engines/crc64.ts";
+import { syncSnapshot } from "../../agent/engines/redis/redis_sync.ts";
+import { RdbTrailer } from "../../agent/engines/redis/rdb_format.ts";
+import { DumpError } from "../../agent/engines/shared/engine.ts";
+import { Crc64Jones } from "../../agent/bytes/crc64.ts";
 import { Secret } from "../../decrypt/secret.ts";
 import { fakeRedis } from "../support/fake_redis.ts";
 

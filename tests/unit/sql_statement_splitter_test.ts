@@ -1,6 +1,6 @@
 /** Statement splitting of MySQL dump text, in any chunking. */
 import { assertEquals, assertThrows } from "../support/assert.ts";
-import { StatementSplitter } from "../../agent/engines/sql_statement_splitter.ts";
+import { StatementSplitter } from "../../agent/engines/mysql/sql_statement_splitter.ts";
 
 const DUMP = `-- MariaDB dump
 /*!40101 SET NAMES utf8mb4 */;

@@ -4,10 +4,10 @@
  * SQLite file here) gives none; the bytes pass through unchanged.
  */
 import { assertEquals } from "../support/assert.ts";
-import { Crc64Jones } from "../../agent/engines/crc64.ts";
+import { Crc64Jones } from "../../agent/bytes/crc64.ts";
 import { withStreamManifest } from "../../agent/verify/stream_manifest.ts";
 import { RowDigest } from "../../agent/manifest/row_digest.ts";
-import type { DumpStream } from "../../agent/engines/engine.ts";
+import type { DumpStream } from "../../agent/engines/shared/engine.ts";
 
 function rdb(): Uint8Array {
   const s = (text: string) => [text.length, ...new TextEncoder().encode(text)];

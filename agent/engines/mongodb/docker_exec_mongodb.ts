@@ -8,9 +8,14 @@
  *
  * @module
  */
-import { Secret } from "../../decrypt/secret.ts";
-import { DockerExecEngine, type ExecEnv, firstEnv, firstSecretEnv } from "./docker_exec_engine.ts";
-import { DumpError, type DumpStream } from "./engine.ts";
+import { Secret } from "../../../decrypt/secret.ts";
+import {
+  DockerExecEngine,
+  type ExecEnv,
+  firstEnv,
+  firstSecretEnv,
+} from "../shared/docker_exec_engine.ts";
+import { DumpError, type DumpStream } from "../shared/engine.ts";
 import { MONGO_ARCHIVE_FORMAT } from "./mongo_archive_format.ts";
 
 /** Writes the password config (if any) and execs mongodump with the rest of argv. */

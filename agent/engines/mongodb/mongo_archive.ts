@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { concatBytes } from "../../decrypt/concat_bytes.ts";
+import { concatBytes } from "../../../decrypt/concat_bytes.ts";
 import { EJSON, Int32, Long, serialize } from "bson";
 import { ARCHIVE_MAGIC, TERMINATOR } from "./mongo_archive_format.ts";
 

@@ -7,11 +7,11 @@
  *
  * @module
  */
-import { concatBytes } from "../../decrypt/concat_bytes.ts";
+import { concatBytes } from "../../../decrypt/concat_bytes.ts";
 import { deserialize } from "bson";
-import { Crc64Xz } from "../engines/crc64.ts";
-import { RowDigest } from "../manifest/row_digest.ts";
-import type { FormatCheck } from "./format_check.ts";
+import { Crc64Xz } from "../../bytes/crc64.ts";
+import { RowDigest } from "../../manifest/row_digest.ts";
+import type { FormatCheck } from "../shared/format_check.ts";
 
 const MAGIC = 0x8199e26d;
 const TERMINATOR = -1;

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { describeBytes, type DumpFormat } from "./engine.ts";
+import { describeBytes, type DumpFormat } from "../shared/engine.ts";
 
 /** uint32 0x8199e26d, little-endian. */
 export const ARCHIVE_MAGIC: Uint8Array = new Uint8Array([0x6d, 0xe2, 0x99, 0x81]);

@@ -16,13 +16,13 @@
 // The driver and the archive encoder (with BSON) load on first use: an
 // agent with no MongoDB target never pays their ~20 MiB.
 import type { MongoClient, MongoClientOptions } from "mongodb";
-import type { Secret } from "../../decrypt/secret.ts";
-import { VERSION } from "../../decrypt/version.ts";
-import { garbageReleaser } from "../../decrypt/garbage_release_stream.ts";
-import { ByteBuilder } from "./byte_builder.ts";
-import { RowDigest } from "../manifest/row_digest.ts";
-import { Crc64Xz } from "./crc64.ts";
-import { DumpError, type DumpOptions, type DumpStream, type Engine } from "./engine.ts";
+import type { Secret } from "../../../decrypt/secret.ts";
+import { VERSION } from "../../../decrypt/version.ts";
+import { garbageReleaser } from "../../../decrypt/garbage_release_stream.ts";
+import { ByteBuilder } from "../../bytes/byte_builder.ts";
+import { RowDigest } from "../../manifest/row_digest.ts";
+import { Crc64Xz } from "../../bytes/crc64.ts";
+import { DumpError, type DumpOptions, type DumpStream, type Engine } from "../shared/engine.ts";
 import type { PreludeEntry } from "./mongo_archive.ts";
 import { MONGO_ARCHIVE_FORMAT } from "./mongo_archive_format.ts";
 

@@ -8,9 +8,9 @@
  *
  * @module
  */
-import type { Secret } from "../../decrypt/secret.ts";
-import { CompletionLineCheck } from "./checked_dump.ts";
-import type { ContainerFacts } from "./container_exec.ts";
+import type { Secret } from "../../../decrypt/secret.ts";
+import { CompletionLineCheck } from "../shared/checked_dump.ts";
+import type { ContainerFacts } from "../shared/container_exec.ts";
 import {
   DockerExecEngine,
   type ExecEnv,
@@ -18,11 +18,12 @@ import {
   firstAvailable,
   firstEnv,
   firstSecretEnv,
-} from "./docker_exec_engine.ts";
-import type { DumpStream } from "./engine.ts";
-import { DumpError } from "./engine.ts";
-import { describeServer, MYSQL_FORMAT } from "./mysql_engine.ts";
+} from "../shared/docker_exec_engine.ts";
+import type { DumpStream } from "../shared/engine.ts";
+import { DumpError } from "../shared/engine.ts";
+import { describeServer } from "./mysql_engine.ts";
 import { SYSTEM_DATABASES } from "./mysql_dump_writer.ts";
+import { MYSQL_FORMAT } from "./mysql_format.ts";
 
 /** Who connects, to what. */
 export interface MysqlExecLogin {

@@ -10,11 +10,11 @@
  * @module
  */
 import type { Connection as PromiseConnection, RowDataPacket } from "mysql2/promise";
-import { VERSION } from "../../decrypt/version.ts";
-import { ByteBuilder } from "./byte_builder.ts";
-import { RowDigest } from "../manifest/row_digest.ts";
-import { checkAllDumped } from "./catalog_check.ts";
-import { DumpError } from "./engine.ts";
+import { VERSION } from "../../../decrypt/version.ts";
+import { ByteBuilder } from "../../bytes/byte_builder.ts";
+import { RowDigest } from "../../manifest/row_digest.ts";
+import { checkAllDumped } from "../shared/catalog_check.ts";
+import { DumpError } from "../shared/engine.ts";
 import { appendLiteral, type LiteralKind, literalKind, quoteName } from "./sql_literal.ts";
 
 /** What the writer needs to know. */

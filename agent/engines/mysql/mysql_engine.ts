@@ -9,21 +9,20 @@
 // The driver loads on first use: an agent without MySQL targets never pays for it.
 import type { Connection, ConnectionOptions, RowDataPacket } from "mysql2/promise";
 import { readFileSync } from "node:fs";
-import type { Secret } from "../../decrypt/secret.ts";
-import { checkedDump, CompletionLineCheck } from "./checked_dump.ts";
+import type { Secret } from "../../../decrypt/secret.ts";
+import { checkedDump, CompletionLineCheck } from "../shared/checked_dump.ts";
 import {
-  describeBytes,
   DumpError,
-  type DumpFormat,
   type DumpOptions,
   type DumpStream,
   type Engine,
   type RestoreResult,
-} from "./engine.ts";
+} from "../shared/engine.ts";
 import { SYSTEM_DATABASES, writeMysqlDump } from "./mysql_dump_writer.ts";
 import { quoteName } from "./sql_literal.ts";
 import { StatementSplitter } from "./sql_statement_splitter.ts";
-import { RowDigest } from "../manifest/row_digest.ts";
+import { RowDigest } from "../../manifest/row_digest.ts";
+import { MYSQL_FORMAT } from "./mysql_format.ts";
 
 /** ssl-mode values, as the mysql client spells them. */
 export type MysqlSslMode = "DISABLED" | "PREFERRED" | "REQUIRED" | "VERIFY_CA" | "VERIFY_IDENTITY";
@@ -44,20 +43,6 @@ export interface MysqlEndpoint {
   /** Leave DEFINER clauses out of the dump. */
   omitDefiner?: boolean;
 }
-
-/** What a dump's first line must be: `-- MySQL dump` or `-- MariaDB dump`, maybe after the sandbox line. */
-export const MYSQL_FORMAT: DumpFormat = {
-  description: "MySQL/MariaDB SQL dump",
-  headerBytes: 64,
-  checkHeader(head) {
-    const text = new TextDecoder().decode(head);
-    // mariadb-dump since 10.11.8 / 11.x starts with the sandbox-mode line first.
-    const body = text.replace(/^\/\*M!999999\\- enable the sandbox mode \*\/\s*\n/, "");
-    return /^-- (MySQL|MariaDB) dump/.test(body)
-      ? null
-      : `expected "-- MySQL dump" or "-- MariaDB dump", got ${describeBytes(head.subarray(0, 24))}`;
-  },
-};
 
 /** "MariaDB 10.11.6" or "MySQL 8.0.36" from SELECT VERSION(). */
 export function describeServer(version: string): { flavor: "MariaDB" | "MySQL"; label: string } {

@@ -9,11 +9,11 @@
  *
  * @module
  */
-import type { ManifestObject } from "../manifest/backup_manifest.ts";
-import { RowDigest } from "../manifest/row_digest.ts";
-import type { FormatCheck } from "./format_check.ts";
-import { LineSplitter } from "./line_splitter.ts";
-import { mysqlSqlCheck } from "./sql_dump_check.ts";
+import type { ManifestObject } from "../../manifest/backup_manifest.ts";
+import { RowDigest } from "../../manifest/row_digest.ts";
+import type { FormatCheck } from "../shared/format_check.ts";
+import { LineSplitter } from "../shared/line_splitter.ts";
+import { mysqlSqlCheck } from "../shared/sql_dump_check.ts";
 
 const INSERT = new TextEncoder().encode("INSERT INTO ");
 /** Both writers announce every table's data, also an empty table's. */

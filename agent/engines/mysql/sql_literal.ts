@@ -9,7 +9,7 @@
  *
  * @module
  */
-import type { ByteBuilder } from "./byte_builder.ts";
+import type { ByteBuilder } from "../../bytes/byte_builder.ts";
 
 /** How a column's values are written. */
 export type LiteralKind = "number" | "string" | "binary";
@@ -70,7 +70,7 @@ ESCAPE[0x5c] = "\\\\";
  * @example
  * ```ts
  * import { appendLiteral } from "./sql_literal.ts";
- * import { ByteBuilder } from "./byte_builder.ts";
+ * import { ByteBuilder } from "../../bytes/byte_builder.ts";
  * const out = new ByteBuilder();
  * appendLiteral(out, new TextEncoder().encode("it's"), "string");
  * console.assert(new TextDecoder().decode(out.take()) === "'it\\'s'");

@@ -7,33 +7,16 @@
  *
  * @module
  */
-import type { ContainerFacts } from "./container_exec.ts";
+import type { ContainerFacts } from "../shared/container_exec.ts";
 import {
   DockerExecEngine,
   type ExecEnv,
   type ExecTarget,
   firstEnv,
   firstSecretEnv,
-} from "./docker_exec_engine.ts";
-import {
-  describeBytes,
-  DumpError,
-  type DumpFormat,
-  type DumpOptions,
-  type DumpStream,
-} from "./engine.ts";
-
-/** pg_dump's custom format starts with "PGDMP". */
-export const PG_CUSTOM_FORMAT: DumpFormat = {
-  description: "pg_dump custom archive",
-  headerBytes: 5,
-  checkHeader(head) {
-    const start = head.subarray(0, 5);
-    return new TextDecoder().decode(start) === "PGDMP"
-      ? null
-      : `expected "PGDMP", got ${describeBytes(start)}`;
-  },
-};
+} from "../shared/docker_exec_engine.ts";
+import { DumpError, type DumpOptions, type DumpStream } from "../shared/engine.ts";
+import { PG_CUSTOM_FORMAT } from "./postgres_format.ts";
 
 /** pg_dump -Fc inside the database's container. */
 export class DockerExecPostgresEngine extends DockerExecEngine {

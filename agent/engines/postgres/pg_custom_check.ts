@@ -13,12 +13,12 @@
  *
  * @module
  */
-import { concatBytes } from "../../decrypt/concat_bytes.ts";
-import { PG_CUSTOM_FORMAT } from "../engines/docker_exec_postgres.ts";
-import type { ManifestObject } from "../manifest/backup_manifest.ts";
-import { RowDigest } from "../manifest/row_digest.ts";
-import type { FormatCheck } from "./format_check.ts";
-import { LineSplitter } from "./line_splitter.ts";
+import { concatBytes } from "../../../decrypt/concat_bytes.ts";
+import type { ManifestObject } from "../../manifest/backup_manifest.ts";
+import { RowDigest } from "../../manifest/row_digest.ts";
+import type { FormatCheck } from "../shared/format_check.ts";
+import { LineSplitter } from "../shared/line_splitter.ts";
+import { PG_CUSTOM_FORMAT } from "./postgres_format.ts";
 
 /** Archive format versions (K_VERS_1_x) that change what an entry holds. */
 const V = (minor: number) => (1 << 16) | (minor << 8);

@@ -12,11 +12,11 @@
  * @module
  */
 import type { ReservedSql, Row } from "postgres";
-import { VERSION } from "../../decrypt/version.ts";
-import { ByteBuilder } from "./byte_builder.ts";
-import { RowDigest } from "../manifest/row_digest.ts";
+import { VERSION } from "../../../decrypt/version.ts";
+import { ByteBuilder } from "../../bytes/byte_builder.ts";
+import { RowDigest } from "../../manifest/row_digest.ts";
 import { ident, literal, NOT_EXTENSION_MEMBER, SYSTEM_SCHEMA } from "./postgres_catalog.ts";
-import { checkAllDumped } from "./catalog_check.ts";
+import { checkAllDumped } from "../shared/catalog_check.ts";
 import { aggregateQuery, createAggregate } from "./postgres_aggregates.ts";
 import { writeLargeObjects } from "./postgres_large_objects.ts";
 import { allPrivilegeStatements } from "./postgres_privileges.ts";

@@ -7,7 +7,7 @@
  * @module
  */
 import type { Options, Sql } from "postgres";
-import { RowDigest } from "../manifest/row_digest.ts";
+import { RowDigest } from "../../manifest/row_digest.ts";
 import { ident } from "./postgres_catalog.ts";
 import type postgres from "postgres";
 
@@ -17,18 +17,16 @@ async function loadDriver(): Promise<typeof postgres> {
   driver ??= (await import("postgres")).default as typeof postgres;
   return driver;
 }
-import type { Secret } from "../../decrypt/secret.ts";
-import { checkedDump, CompletionLineCheck } from "./checked_dump.ts";
+import type { Secret } from "../../../decrypt/secret.ts";
+import { checkedDump, CompletionLineCheck } from "../shared/checked_dump.ts";
 import {
-  describeBytes,
   DumpError,
-  type DumpFormat,
   type DumpOptions,
   type DumpStream,
   type Engine,
   type RestoreOptions,
   type RestoreResult,
-} from "./engine.ts";
+} from "../shared/engine.ts";
 import { restorePostgres } from "./postgres_restore.ts";
 import { DUMP_COMPLETE, dumpHeader, writeDatabaseBody } from "./postgres_dump_writer.ts";
 import {
@@ -39,6 +37,7 @@ import {
   openSnapshot,
   type SnapshotInfo,
 } from "./postgres_snapshot.ts";
+import { POSTGRES_FORMAT } from "./postgres_format.ts";
 
 /** sslmode values, as libpq spells them. */
 export type PostgresSslMode = "disable" | "prefer" | "require" | "verify-ca" | "verify-full";
@@ -57,18 +56,6 @@ export interface PostgresEndpoint {
   /** How long the dump waits for a table someone else locked (30 s). */
   lockTimeoutMs?: number;
 }
-
-/** A dump's first line is `-- PostgreSQL database dump` (after an optional blank "--" line). */
-export const POSTGRES_FORMAT: DumpFormat = {
-  description: "PostgreSQL SQL dump",
-  headerBytes: 32,
-  checkHeader(head) {
-    const text = new TextDecoder().decode(head);
-    return /^(--\n)?-- PostgreSQL database dump/.test(text)
-      ? null
-      : `expected "-- PostgreSQL database dump", got ${describeBytes(head.subarray(0, 28))}`;
-  },
-};
 
 function sslOption(endpoint: PostgresEndpoint): Options<Record<string, never>>["ssl"] {
   switch (endpoint.sslMode) {

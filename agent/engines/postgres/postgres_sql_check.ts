@@ -8,11 +8,11 @@
  *
  * @module
  */
-import { RowDigest } from "../manifest/row_digest.ts";
-import type { ManifestObject } from "../manifest/backup_manifest.ts";
-import type { FormatCheck } from "./format_check.ts";
-import { SqlDumpCheck } from "./sql_dump_check.ts";
-import { LineSplitter } from "./line_splitter.ts";
+import { RowDigest } from "../../manifest/row_digest.ts";
+import type { ManifestObject } from "../../manifest/backup_manifest.ts";
+import type { FormatCheck } from "../shared/format_check.ts";
+import { SqlDumpCheck } from "../shared/sql_dump_check.ts";
+import { LineSplitter } from "../shared/line_splitter.ts";
 
 const COPY_LINE = /^COPY (.+) \([^)]*\) FROM stdin;$/;
 const END_OF_COPY = "\\.";

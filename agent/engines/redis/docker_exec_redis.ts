@@ -8,8 +8,13 @@
  *
  * @module
  */
-import { DockerExecEngine, type ExecEnv, firstEnv, firstSecretEnv } from "./docker_exec_engine.ts";
-import { DumpError, type DumpStream } from "./engine.ts";
+import {
+  DockerExecEngine,
+  type ExecEnv,
+  firstEnv,
+  firstSecretEnv,
+} from "../shared/docker_exec_engine.ts";
+import { DumpError, type DumpStream } from "../shared/engine.ts";
 import { RDB_FORMAT, RdbTrailer } from "./rdb_format.ts";
 import { RdbMarkCutStream } from "./rdb_mark_cut_stream.ts";
 

@@ -10,10 +10,10 @@
  *
  * @module
  */
-import { concatBytes } from "../../decrypt/concat_bytes.ts";
-import { RDB_FORMAT, RdbTrailer } from "../engines/rdb_format.ts";
-import type { ManifestObject } from "../manifest/backup_manifest.ts";
-import type { FormatCheck } from "./format_check.ts";
+import { concatBytes } from "../../../decrypt/concat_bytes.ts";
+import { RDB_FORMAT, RdbTrailer } from "./rdb_format.ts";
+import type { ManifestObject } from "../../manifest/backup_manifest.ts";
+import type { FormatCheck } from "../shared/format_check.ts";
 import { RdbKeys } from "./rdb_keys.ts";
 
 /** The RDB check. */

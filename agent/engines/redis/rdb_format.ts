@@ -6,8 +6,8 @@
  *
  * @module
  */
-import { Crc64Jones } from "./crc64.ts";
-import { describeBytes, type DumpFormat } from "./engine.ts";
+import { Crc64Jones } from "../../bytes/crc64.ts";
+import { describeBytes, type DumpFormat } from "../shared/engine.ts";
 
 /** The header check for RDB files. */
 export const RDB_FORMAT: DumpFormat = {

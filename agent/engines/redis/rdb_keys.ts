@@ -19,7 +19,7 @@
  *
  * @module
  */
-import { RowDigest } from "../manifest/row_digest.ts";
+import { RowDigest } from "../../manifest/row_digest.ts";
 
 /** One database's keys. */
 export interface RdbDatabase {

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { concatBytes } from "../../decrypt/concat_bytes.ts";
+import { concatBytes } from "../../../decrypt/concat_bytes.ts";
 import { RdbTrailer } from "./rdb_format.ts";
 
 /** Length of the diskless sync's EOF mark. */

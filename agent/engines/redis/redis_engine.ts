@@ -7,9 +7,9 @@
  * @module
  */
 // ioredis loads on first use: an agent without Redis targets never pays for it.
-import type { Secret } from "../../decrypt/secret.ts";
-import { checkedDump } from "./checked_dump.ts";
-import { DumpError, type DumpStream, type Engine } from "./engine.ts";
+import type { Secret } from "../../../decrypt/secret.ts";
+import { checkedDump } from "../shared/checked_dump.ts";
+import { DumpError, type DumpStream, type Engine } from "../shared/engine.ts";
 import { RDB_FORMAT, RdbTrailer } from "./rdb_format.ts";
 import { type RedisEndpoint, syncSnapshot } from "./redis_sync.ts";
 

@@ -7,8 +7,8 @@
  *
  * @module
  */
-import type { Secret } from "../../decrypt/secret.ts";
-import { DumpError } from "./engine.ts";
+import type { Secret } from "../../../decrypt/secret.ts";
+import { DumpError } from "../shared/engine.ts";
 
 /** Where and how to connect. */
 export interface RedisEndpoint {

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { Secret } from "../../decrypt/secret.ts";
+import type { Secret } from "../../../decrypt/secret.ts";
 
 /** A command started in a container. */
 export interface ExecProcess {

@@ -7,8 +7,8 @@
  *
  * @module
  */
-import { concatBytes } from "../../decrypt/concat_bytes.ts";
-import { Secret } from "../../decrypt/secret.ts";
+import { concatBytes } from "../../../decrypt/concat_bytes.ts";
+import { Secret } from "../../../decrypt/secret.ts";
 import { checkedDump, type CompletenessCheck } from "./checked_dump.ts";
 import type { ContainerFacts, ContainerRuntime, ExecProcess } from "./container_exec.ts";
 import {

@@ -8,6 +8,10 @@
  * @module
  */
 
+import type { DumpManifest } from "../../manifest/backup_manifest.ts";
+
+export type { DumpManifest };
+
 /** Engine names as discovery and the manifest spell them. */
 export type EngineName = "postgresql" | "mysql" | "mariadb" | "mongodb" | "redis" | "sqlite";
 
@@ -19,25 +23,6 @@ export interface DumpFormat {
   readonly headerBytes: number;
   /** null when `head` starts as promised, else what is wrong. */
   checkHeader(head: Uint8Array): string | null;
-}
-
-/**
- * Facts about what was dumped, collected while dumping (restore
- * verification builds on it). Engines fill what they know.
- */
-export interface DumpManifest {
-  /**
-   * Objects (tables, collections) with their row counts and, where the
-   * engine computes one, the order-independent digest of their rows
-   * (manifest/row_digest.ts).
-   */
-  objects: { name: string; rows: number; digest?: string }[];
-  /**
-   * Where in the server's history the dump stands, when the engine can tell:
-   * PostgreSQL `lsn` and `snapshot` (per database in a whole-server dump),
-   * MariaDB `binlog_file`/`binlog_position` of the consistent snapshot.
-   */
-  snapshot?: Record<string, string>;
 }
 
 /** A dump in progress. */

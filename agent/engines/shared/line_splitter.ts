@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { concatBytes } from "../../decrypt/concat_bytes.ts";
+import { concatBytes } from "../../../decrypt/concat_bytes.ts";
 
 const NEWLINE = 0x0a;
 

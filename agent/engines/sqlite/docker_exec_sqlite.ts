@@ -6,9 +6,10 @@
  *
  * @module
  */
-import { DockerExecEngine } from "./docker_exec_engine.ts";
-import { DumpError, type DumpStream } from "./engine.ts";
-import { SQLITE_FORMAT, SqliteFileCheck } from "./sqlite_engine.ts";
+import { DockerExecEngine } from "../shared/docker_exec_engine.ts";
+import { DumpError, type DumpStream } from "../shared/engine.ts";
+import { SqliteFileCheck } from "./sqlite_engine.ts";
+import { SQLITE_FORMAT } from "./sqlite_format.ts";
 
 /**
  * Copies the database into `$2` and prints the copy's size. sqlite3 would

@@ -5,13 +5,13 @@
  *
  * @module
  */
-import { concatBytes } from "../../decrypt/concat_bytes.ts";
+import { concatBytes } from "../../../decrypt/concat_bytes.ts";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { sqliteFileSize } from "../engines/sqlite_engine.ts";
-import type { FormatCheck } from "./format_check.ts";
-import type { ManifestObject } from "../manifest/backup_manifest.ts";
-import { sqliteTableDigests, sqliteUserTables } from "../manifest/sqlite_table_digests.ts";
+import { sqliteFileSize } from "./sqlite_engine.ts";
+import type { FormatCheck } from "../shared/format_check.ts";
+import type { ManifestObject } from "../../manifest/backup_manifest.ts";
+import { sqliteTableDigests, sqliteUserTables } from "./sqlite_table_digests.ts";
 
 /** The SQLite check; needs a directory for the temporary copy. */
 export class SqliteCheck implements FormatCheck {

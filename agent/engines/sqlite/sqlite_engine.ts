@@ -7,38 +7,22 @@
  *
  * @module
  */
-import { concatBytes } from "../../decrypt/concat_bytes.ts";
+import { concatBytes } from "../../../decrypt/concat_bytes.ts";
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
-import { fileSource } from "../../decrypt/file_source.ts";
-import { SafeOutputFile } from "../../decrypt/safe_output_file.ts";
-import { checkedDump, type CompletenessCheck } from "./checked_dump.ts";
-import { HeaderCheckStream } from "./header_check_stream.ts";
-import type { ManifestObject } from "../manifest/backup_manifest.ts";
+import { fileSource } from "../../../decrypt/file_source.ts";
+import { SafeOutputFile } from "../../../decrypt/safe_output_file.ts";
+import { checkedDump, type CompletenessCheck } from "../shared/checked_dump.ts";
+import { HeaderCheckStream } from "../shared/header_check_stream.ts";
+import type { ManifestObject } from "../../manifest/backup_manifest.ts";
 import {
-  describeBytes,
   DumpError,
-  type DumpFormat,
   type DumpOptions,
   type DumpStream,
   type Engine,
   type RestoreResult,
-} from "./engine.ts";
-
-/** The first 16 bytes of every SQLite database file. */
-export const SQLITE_MAGIC: Uint8Array = new TextEncoder().encode("SQLite format 3\0");
-
-/** The header check for SQLite database files. */
-export const SQLITE_FORMAT: DumpFormat = {
-  description: "SQLite database file",
-  headerBytes: SQLITE_MAGIC.length,
-  checkHeader(head) {
-    const start = head.subarray(0, SQLITE_MAGIC.length);
-    return start.length === SQLITE_MAGIC.length && start.every((b, i) => b === SQLITE_MAGIC[i])
-      ? null
-      : `expected "SQLite format 3\\0", got ${describeBytes(start)}`;
-  },
-};
+} from "../shared/engine.ts";
+import { SQLITE_FORMAT } from "./sqlite_format.ts";
 
 /** The size a complete database file must have, from its header (page size x page count). */
 export function sqliteFileSize(header: Uint8Array): number {

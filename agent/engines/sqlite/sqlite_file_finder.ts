@@ -8,7 +8,7 @@
  * @module
  */
 import { join } from "node:path";
-import { SQLITE_MAGIC } from "../engines/sqlite_engine.ts";
+import { SQLITE_MAGIC } from "./sqlite_format.ts";
 
 /** Walk bounds, per mount. */
 export const SQLITE_WALK = { maxDepth: 4, maxEntries: 10_000 } as const;

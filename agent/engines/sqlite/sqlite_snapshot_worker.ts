@@ -20,7 +20,7 @@
  * @module
  */
 import { backup, DatabaseSync } from "node:sqlite";
-import { sqliteTableDigests } from "../manifest/sqlite_table_digests.ts";
+import { sqliteTableDigests } from "./sqlite_table_digests.ts";
 
 interface Request {
   source: string;

@@ -9,9 +9,9 @@
  * @module
  */
 import type { DatabaseSync } from "node:sqlite";
-import { ByteBuilder } from "../engines/byte_builder.ts";
-import type { ManifestObject } from "./backup_manifest.ts";
-import { RowDigest } from "./row_digest.ts";
+import { ByteBuilder } from "../../bytes/byte_builder.ts";
+import type { ManifestObject } from "../../manifest/backup_manifest.ts";
+import { RowDigest } from "../../manifest/row_digest.ts";
 
 const encoder = new TextEncoder();
 

@@ -1,0 +1,64 @@
+/**
+ * PostgreSQL, as the registry knows it: names, URLs, images, environment
+ * hints, formats with their checks, and its engines (the native one over the
+ * wire protocol, and pg_dump in the server's container).
+ *
+ * @module
+ */
+import { DbType } from "@backupy/gen/backup/v1/common_pb.ts";
+import { Secret } from "../../../decrypt/secret.ts";
+import type { EngineModule } from "../shared/engine_module.ts";
+import { PgCustomCheck } from "./pg_custom_check.ts";
+import { PG_CUSTOM_FORMAT, POSTGRES_FORMAT } from "./postgres_format.ts";
+import { PostgresSqlCheck } from "./postgres_sql_check.ts";
+import { postgresTarget, postgresUrlExtras } from "./postgres_url.ts";
+
+/** PostgreSQL's entry in the registry. */
+export const POSTGRES: EngineModule = {
+  family: "postgres",
+  title: "PostgreSQL",
+  names: [{ name: "postgresql", dbType: DbType.POSTGRESQL }],
+  schemes: { "postgres:": "postgresql", "postgresql:": "postgresql" },
+  images: {
+    "postgres": "postgresql",
+    "postgresql": "postgresql",
+    "postgis/postgis": "postgresql",
+    "timescale/timescaledb": "postgresql",
+    "bitnami/postgresql": "postgresql",
+  },
+  envHintKeys: [
+    "POSTGRES_USER",
+    "POSTGRES_PASSWORD",
+    "POSTGRES_DB",
+    "POSTGRESQL_USER",
+    "POSTGRESQL_PASSWORD",
+    "POSTGRESQL_DATABASE",
+    "PGUSER",
+    "PGPASSWORD",
+    "PGDATABASE",
+  ],
+  secretEnv: ["PGPASSWORD"],
+  capabilities: ["pg_dump"],
+  formats: [
+    { format: POSTGRES_FORMAT, check: (_, digests) => new PostgresSqlCheck(digests) },
+    { format: PG_CUSTOM_FORMAT, check: (_, digests) => new PgCustomCheck(digests) },
+  ],
+  targetFromUrl: postgresTarget,
+  urlExtras: postgresUrlExtras,
+  async native({ connection, extras }) {
+    const { PostgresEngine } = await import("./postgres_engine.ts");
+    return new PostgresEngine({
+      host: connection.host || "127.0.0.1",
+      port: connection.port || 5432,
+      user: connection.username || "postgres",
+      password: connection.passwordSecretRef ? new Secret(connection.passwordSecretRef) : undefined,
+      database: connection.database,
+      sslMode: extras.pgSslMode,
+      sslRootCert: extras.sslCa,
+    });
+  },
+  async dockerExec(containers, target) {
+    const { DockerExecPostgresEngine } = await import("./docker_exec_postgres.ts");
+    return new DockerExecPostgresEngine(containers, target);
+  },
+};

@@ -1,0 +1,37 @@
+/**
+ * SQLite, as the registry knows it: a file, copied consistently with the
+ * online backup API (node:sqlite) or with sqlite3 .backup in its container.
+ * No image runs it: discovery finds its files in containers' mounts.
+ *
+ * @module
+ */
+import { DbType } from "@backupy/gen/backup/v1/common_pb.ts";
+import type { EngineModule } from "../shared/engine_module.ts";
+import { SqliteCheck } from "./sqlite_check.ts";
+import { SQLITE_FORMAT } from "./sqlite_format.ts";
+import { sqliteTarget } from "./sqlite_url.ts";
+
+/** SQLite's entry in the registry. */
+export const SQLITE: EngineModule = {
+  family: "sqlite",
+  title: "SQLite",
+  names: [{ name: "sqlite", dbType: DbType.SQLITE }],
+  schemes: { "sqlite:": "sqlite" },
+  images: {},
+  envHintKeys: [],
+  secretEnv: [],
+  capabilities: ["sqlite"],
+  formats: [{
+    format: SQLITE_FORMAT,
+    check: (tempDir, digests) => new SqliteCheck(tempDir, digests),
+  }],
+  targetFromUrl: sqliteTarget,
+  async native({ connection, context }) {
+    const { SqliteEngine } = await import("./sqlite_engine.ts");
+    return new SqliteEngine(connection.database, context.tempDir);
+  },
+  async dockerExec(containers, target) {
+    const { DockerExecSqliteEngine } = await import("./docker_exec_sqlite.ts");
+    return new DockerExecSqliteEngine(containers, target);
+  },
+};
