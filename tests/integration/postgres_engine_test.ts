@@ -122,6 +122,7 @@ CREATE VIEW v_avg AS SELECT "Mixed Case"."My Avg"(n) AS a, my_max(id) AS m, my_c
   my_pct(0.5) WITHIN GROUP (ORDER BY id) AS p, my_rank(2) WITHIN GROUP (ORDER BY id) AS r FROM types;
 SELECT lo_from_bytea(424242, (SELECT string_agg(sha256(int4send(g)), '' ORDER BY g) FROM generate_series(1, 20000) g));
 SELECT lo_from_bytea(424243, '');
+SELECT lo_from_bytea(50000, 'an OID below 424242 that sorts after it as text');
 SELECT lo_from_bytea(0, 'a small one');
 CREATE TABLE big (id integer PRIMARY KEY, label text);
 INSERT INTO big SELECT g, 'row ' || g FROM generate_series(1, 100000) g;

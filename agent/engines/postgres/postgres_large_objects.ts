@@ -27,8 +27,10 @@ export async function* writeLargeObjects(
   let count = 0;
   let after = "0";
   for (;;) {
-    const rows = await sql`SELECT oid::text AS oid FROM pg_catalog.pg_largeobject_metadata
-      WHERE oid > ${after}::oid ORDER BY oid LIMIT ${BATCH}`;
+    // Ordered by the OID itself: a bare `ORDER BY oid` would sort by the text
+    // alias, and paging on the last row would then list objects twice.
+    const rows = await sql`SELECT m.oid::text AS oid FROM pg_catalog.pg_largeobject_metadata m
+      WHERE m.oid > ${after}::oid ORDER BY m.oid LIMIT ${BATCH}`;
     if (rows.length === 0) return count;
     for (const { oid } of rows) {
       out.text(`SELECT pg_catalog.lo_create(${oid});\n`);
