@@ -230,6 +230,32 @@ export class DockerHost implements ContainerRuntime {
     }
   }
 
+  /**
+   * The last `lines` lines a container's main process wrote (stdout and
+   * stderr together), for a message saying why it stopped; "" when the
+   * engine will not tell.
+   */
+  async logTail(id: string, lines: number): Promise<string> {
+    try {
+      const raw = await (await this.#api()).getContainer(id).logs({
+        stdout: true,
+        stderr: true,
+        tail: lines,
+        follow: false,
+      }) as unknown as Uint8Array;
+      let text = "";
+      const parser = new FrameParser(
+        (b) => (text += new TextDecoder().decode(b)),
+        (b) => (text += new TextDecoder().decode(b)),
+      );
+      parser.feed(new Uint8Array(raw));
+      parser.finish();
+      return text.trim();
+    } catch {
+      return "";
+    }
+  }
+
   /** Every container, running or not, that carries `label` (`key` or `key=value`). */
   async containersLabelled(
     label: string,

@@ -322,11 +322,23 @@ async function waitUntilReady(
 ): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   let last = "";
+  // The server may stop between the look and the probe: either way the same report,
+  // with the last lines it wrote (Redis says which RDB version it cannot read).
+  const stopped = async () => {
+    // One report line: the log's lines joined.
+    const tail = (await docker.logTail(id, 3)).split("\n").map((l) => l.trim()).join(" / ");
+    return new Error(
+      `the container stopped before its server came up${tail ? `; its last words: ${tail}` : ""}`,
+    );
+  };
   while (performance.now() < deadline) {
     signal.throwIfAborted();
-    const facts = await docker.inspect(id);
-    if (!facts?.running) throw new Error("the container stopped before its server came up");
-    const { code, stderrTail } = await runToEnd(docker, id, probe, env, signal);
+    if (!(await docker.inspect(id))?.running) throw await stopped();
+    const probed = await runToEnd(docker, id, probe, env, signal).catch(async (error) => {
+      if (!signal.aborted && !(await docker.inspect(id))?.running) throw await stopped();
+      throw error;
+    });
+    const { code, stderrTail } = probed;
     if (code === 0) return;
     last = stderrSummary(stderrTail);
     await new Promise((resolve) => setTimeout(resolve, 500));
