@@ -13,7 +13,11 @@ import {
   BackupCompletedSchema,
   JobUpdateSchema,
 } from "@backupy/gen/backup/v1/agent_to_server_pb.ts";
-import type { RunBackup } from "@backupy/gen/backup/v1/server_to_agent_pb.ts";
+import type {
+  BackupJobSpec,
+  RunBackup,
+  Target,
+} from "@backupy/gen/backup/v1/server_to_agent_pb.ts";
 import type { Envelope } from "@backupy/gen/backup/v1/envelope_pb.ts";
 import type { Compression } from "../../decrypt/decompress_stream.ts";
 import { type Dek, dekFromBytes, importDek } from "../../decrypt/dek.ts";
@@ -100,6 +104,30 @@ const COMPRESSIONS: Record<string, Compression> = {
   gzip: "gzip",
   none: "none",
 };
+
+/** How a run's attempts ended: the outcome, and the last attempt's result when one finished. */
+interface AttemptsEnd {
+  outcome: { kind: "success" | RunOutcome; message: string };
+  result?: AttemptResult;
+}
+
+/** A run's progress reporting and watchdogs (RunManager#watch). */
+interface RunWatch {
+  progress(step: string, percent: number): void;
+  activity(): void;
+  stop(): void;
+}
+
+/** The outcome of a run that was aborted (cancel, timeout, stall, shutdown) or threw. */
+function outcomeOf(reason: unknown): AttemptsEnd["outcome"] {
+  if (reason instanceof RunAbort) {
+    return {
+      kind: reason.kind === "cancelled" || reason.kind === "shutdown" ? "cancelled" : "failed",
+      message: reason.message,
+    };
+  }
+  return { kind: "failed", message: (reason as Error)?.message ?? String(reason) };
+}
 
 /** Raised for a RunBackup that cannot run at all (no retry). */
 class InvalidRun extends Error {}
@@ -301,11 +329,41 @@ export class RunManager {
     }
   }
 
+  /** One run, top-down: its keys, its watchdogs, a slot and the attempts, the post-hooks, the report. */
   async #execute(record: RunRecord, controller: AbortController, resumed: boolean): Promise<void> {
     const started = this.#now();
     const log = this.#o.log.child("run", { job_id: record.jobId, run_id: record.runId });
-    const request = record.request;
-    const job = this.#o.config.job(request.jobId);
+    const prepared = await this.#prepare(record);
+    if (!prepared) return;
+    const { job, target, dek, key } = prepared;
+    const watch = this.#watch(record, controller, job.timeoutSec);
+    const hookBudget = { remainingMs: this.#timing.hookLimits.perRunMs };
+    let release: (() => void) | undefined;
+    let ended: AttemptsEnd;
+    try {
+      release = await this.#acquireSlot(record, target.id, controller.signal);
+      watch.activity();
+      if (resumed) log.info("run resumed after a restart");
+      ended = await this.#attempts(
+        record,
+        { job, target, key, log, hookBudget, watch },
+        controller,
+      );
+    } catch (error) {
+      ended = { outcome: outcomeOf(controller.signal.aborted ? controller.signal.reason : error) };
+    } finally {
+      watch.stop();
+    }
+    await this.#postHooks(record, job.postHooks, ended, hookBudget, log);
+    release?.();
+    await this.#report(record, job.compression, ended, started, { dek, key, log });
+  }
+
+  /** The run's job, target and key; finishes the run as failed when one is missing or bad. */
+  async #prepare(record: RunRecord): Promise<
+    { job: BackupJobSpec; target: Target; dek: Dek; key: CryptoKey } | undefined
+  > {
+    const job = this.#o.config.job(record.request.jobId);
     const target = job ? this.#o.config.target(job.targetId) : undefined;
     if (!job || !target) {
       this.#finish(
@@ -313,45 +371,35 @@ export class RunManager {
         "failed",
         job ? "the job's target is no longer configured" : "the job is no longer configured",
       );
-      return;
+      return undefined;
     }
-    let dek: Dek;
-    let key: CryptoKey;
     try {
-      dek = dekFromBytes(request.encryptedDek, "RunBackup.encrypted_dek");
-      key = await importDek(dek);
+      const dek = dekFromBytes(record.request.encryptedDek, "RunBackup.encrypted_dek");
+      return { job, target, dek, key: await importDek(dek) };
     } catch (error) {
       this.#finish(record, "failed", (error as Error).message);
-      return;
+      return undefined;
     }
-    const signal = controller.signal;
-    const timers: ReturnType<typeof setTimeout>[] = [];
-    if (job.timeoutSec > 0) {
-      timers.push(setTimeout(
+  }
+
+  /**
+   * The run's progress reporting, its timeout and its stall watchdog: no byte
+   * of progress for `stallMs` while dumping or uploading fails the run (hooks
+   * and retry waits have limits of their own).
+   */
+  #watch(record: RunRecord, controller: AbortController, timeoutSec: number): RunWatch {
+    const timeout = timeoutSec > 0
+      ? setTimeout(
         () =>
           controller.abort(
-            new RunAbort("timeout", `timed out after ${job.timeoutSec} s (timeout_sec)`),
+            new RunAbort("timeout", `timed out after ${timeoutSec} s (timeout_sec)`),
           ),
-        job.timeoutSec * 1000,
-      ));
-    }
-
+        timeoutSec * 1000,
+      )
+      : undefined;
     let lastProgressAt = 0;
     let lastStep = "";
     let lastActivity = this.#now();
-    const progress = (step: string, percent: number) => {
-      const now = this.#now();
-      if (step !== lastStep) this.#o.records.setState(record.runId, "running", step);
-      if (step === lastStep && now - lastProgressAt < this.#timing.progressIntervalMs) return;
-      lastStep = step;
-      lastProgressAt = now;
-      this.#update(record, JobStatus.RUNNING, step, percent);
-    };
-    const activity = () => {
-      lastActivity = this.#now();
-    };
-    // Stall watchdog: no byte of progress for 5 minutes fails the run.
-    // Hooks and retry waits have their own limits: only dump and upload can stall.
     const watchdog = setInterval(() => {
       if (lastStep !== "dumping" && lastStep !== "uploading") {
         lastActivity = this.#now();
@@ -366,128 +414,160 @@ export class RunManager {
         );
       }
     }, Math.min(5000, this.#timing.stallMs / 4));
-
-    let release: (() => void) | undefined;
-    let outcome: { kind: "success" | RunOutcome; message: string } = {
-      kind: "failed",
-      message: "",
+    return {
+      progress: (step, percent) => {
+        const now = this.#now();
+        if (step !== lastStep) this.#o.records.setState(record.runId, "running", step);
+        if (step === lastStep && now - lastProgressAt < this.#timing.progressIntervalMs) return;
+        lastStep = step;
+        lastProgressAt = now;
+        this.#update(record, JobStatus.RUNNING, step, percent);
+      },
+      activity: () => void (lastActivity = this.#now()),
+      stop: () => {
+        clearInterval(watchdog);
+        clearTimeout(timeout);
+      },
     };
-    let result: AttemptResult | undefined;
-    const hookBudget = { remainingMs: this.#timing.hookLimits.perRunMs };
-    try {
-      if (!this.#slots.available(target.id)) {
-        this.#o.records.setState(record.runId, "queued");
-        this.#update(record, JobStatus.QUEUED, "waiting for a slot", 0);
-      }
-      release = await this.#slots.acquire(target.id, signal);
-      activity();
-      this.#o.records.setState(record.runId, "running", "starting");
-      if (resumed) log.info("run resumed after a restart");
-      const maxAttempts = Math.max(1, job.retry?.maxAttempts ?? 1);
-      for (let attempt = record.attempts + 1;; attempt++) {
-        try {
-          result = await runAttempt({
-            request,
-            job,
-            target,
-            key,
-            compression: COMPRESSIONS[job.compression],
-            stagingDir: this.#o.stagingDir,
-            engines: this.#o.engines,
-            signal,
-            log,
-            hookLimits: this.#timing.hookLimits,
-            hookBudget,
-            hookEnv: this.#o.hookEnv,
-            progress,
-            activity,
-            uploadRetried: () => this.#o.metrics?.uploadRetried(),
-            collectManifest: this.#o.verifyAfterBackup === "manifest" ||
-              this.#o.latest !== undefined,
-            keepStaged: this.#o.latest !== undefined ||
-              (this.#o.verifier !== undefined && this.#o.verifyAfterBackup !== undefined),
-          });
-          outcome = { kind: "success", message: "" };
-          break;
-        } catch (error) {
-          if (signal.aborted) throw signal.reason;
-          const message = redactText((error as Error).message ?? String(error));
-          // Only finished attempts count: a crash mid-attempt never gets here.
-          const used = this.#o.records.countAttempt(record.runId);
-          const delaySec = this.#retryDelaySec(job.retry?.backoffSeconds ?? [], used);
-          const expires = Number(request.uploadCreds?.expiresAtMs ?? 0n);
-          const retryAt = this.#now() + delaySec * 1000;
-          if (used >= maxAttempts || retryAt >= expires) {
-            const why = used >= maxAttempts
-              ? ""
-              : " (the upload URL expires before another attempt)";
-            outcome = {
+  }
+
+  /** Waits for a slot of the target, telling the server the run is queued when it must wait. */
+  async #acquireSlot(record: RunRecord, targetId: string, signal: AbortSignal) {
+    if (!this.#slots.available(targetId)) {
+      this.#o.records.setState(record.runId, "queued");
+      this.#update(record, JobStatus.QUEUED, "waiting for a slot", 0);
+    }
+    const release = await this.#slots.acquire(targetId, signal);
+    this.#o.records.setState(record.runId, "running", "starting");
+    return release;
+  }
+
+  /**
+   * Attempts until one succeeds, the job's retry policy is spent, or the
+   * upload URL would expire before the next one. Throws only when the run
+   * is aborted (its reason).
+   */
+  async #attempts(
+    record: RunRecord,
+    run: {
+      job: BackupJobSpec;
+      target: Target;
+      key: CryptoKey;
+      log: Logger;
+      hookBudget: { remainingMs: number };
+      watch: RunWatch;
+    },
+    controller: AbortController,
+  ): Promise<AttemptsEnd> {
+    const { job, log, watch } = run;
+    const { request } = record;
+    const signal = controller.signal;
+    const maxAttempts = Math.max(1, job.retry?.maxAttempts ?? 1);
+    for (;;) {
+      try {
+        const result = await runAttempt({
+          request,
+          job,
+          target: run.target,
+          key: run.key,
+          compression: COMPRESSIONS[job.compression],
+          stagingDir: this.#o.stagingDir,
+          engines: this.#o.engines,
+          signal,
+          log,
+          hookLimits: this.#timing.hookLimits,
+          hookBudget: run.hookBudget,
+          hookEnv: this.#o.hookEnv,
+          progress: watch.progress,
+          activity: watch.activity,
+          uploadRetried: () => this.#o.metrics?.uploadRetried(),
+          collectManifest: this.#o.verifyAfterBackup === "manifest" ||
+            this.#o.latest !== undefined,
+          keepStaged: this.#o.latest !== undefined ||
+            (this.#o.verifier !== undefined && this.#o.verifyAfterBackup !== undefined),
+        });
+        return { outcome: { kind: "success", message: "" }, result };
+      } catch (error) {
+        if (signal.aborted) throw signal.reason;
+        const message = redactText((error as Error).message ?? String(error));
+        // Only finished attempts count: a crash mid-attempt never gets here.
+        const used = this.#o.records.countAttempt(record.runId);
+        const delaySec = this.#retryDelaySec(job.retry?.backoffSeconds ?? [], used);
+        const expires = Number(request.uploadCreds?.expiresAtMs ?? 0n);
+        const retryAt = this.#now() + delaySec * 1000;
+        if (used >= maxAttempts || retryAt >= expires) {
+          const why = used >= maxAttempts ? "" : " (the upload URL expires before another attempt)";
+          return {
+            outcome: {
               kind: "failed",
               message: maxAttempts > 1
                 ? `${message} (attempt ${used} of ${maxAttempts})${why}`
                 : message,
-            };
-            break;
-          }
-          log.warn("attempt failed, retrying", {
-            attempt: used,
-            retry_in_s: delaySec,
-            error: message,
-          });
-          this.#update(record, JobStatus.RUNNING, `retrying in ${delaySec} s`, 0);
-          await this.#sleep(delaySec * 1000, signal);
-          activity();
+            },
+          };
         }
-      }
-    } catch (error) {
-      const reason = signal.aborted ? signal.reason : error;
-      if (reason instanceof RunAbort) {
-        outcome = {
-          kind: reason.kind === "cancelled" || reason.kind === "shutdown" ? "cancelled" : "failed",
-          message: reason.message,
-        };
-      } else {
-        outcome = { kind: "failed", message: (reason as Error)?.message ?? String(reason) };
-      }
-    } finally {
-      clearInterval(watchdog);
-      for (const timer of timers) clearTimeout(timer);
-    }
-
-    // Post-hooks run on every exit path and learn the outcome.
-    if (job.postHooks.length > 0) {
-      const status = outcome.kind === "success" ? "success" : outcome.kind;
-      const failures = await runHooks(job.postHooks, {
-        env: {
-          ...this.#o.hookEnv,
-          BACKUPY_RUN_STATUS: status,
-          BACKUPY_RUN_ID: record.runId,
-          BACKUPY_JOB_ID: record.jobId,
-          BACKUPY_SIZE_BYTES: String(result?.sizeBytes ?? 0),
-          BACKUPY_SHA256: result?.sha256 ?? "",
-        },
-        signal: new AbortController().signal,
-        limits: this.#timing.hookLimits,
-        budget: {
-          remainingMs: Math.max(hookBudget.remainingMs, this.#timing.hookLimits.perHookMs),
-        },
-        stopOnFailure: false,
-        containers: this.#o.engines.containers,
-      }).catch((error) => {
-        log.warn("post-hooks could not run", { error });
-        return [];
-      });
-      for (const failure of failures) {
-        // A failing post-hook is reported but does not undo a good backup.
-        log.warn("post-hook failed", {
-          code: failure.code,
-          timed_out: failure.timedOut,
-          stderr_tail: failure.stderrTail,
+        log.warn("attempt failed, retrying", {
+          attempt: used,
+          retry_in_s: delaySec,
+          error: message,
         });
+        this.#update(record, JobStatus.RUNNING, `retrying in ${delaySec} s`, 0);
+        await this.#sleep(delaySec * 1000, signal);
+        watch.activity();
       }
     }
-    release?.();
+  }
 
+  /** Post-hooks run on every exit path and learn the outcome; their failures are only logged. */
+  async #postHooks(
+    record: RunRecord,
+    hooks: BackupJobSpec["postHooks"],
+    ended: AttemptsEnd,
+    hookBudget: { remainingMs: number },
+    log: Logger,
+  ): Promise<void> {
+    if (hooks.length === 0) return;
+    const { outcome, result } = ended;
+    const failures = await runHooks(hooks, {
+      env: {
+        ...this.#o.hookEnv,
+        BACKUPY_RUN_STATUS: outcome.kind,
+        BACKUPY_RUN_ID: record.runId,
+        BACKUPY_JOB_ID: record.jobId,
+        BACKUPY_SIZE_BYTES: String(result?.sizeBytes ?? 0),
+        BACKUPY_SHA256: result?.sha256 ?? "",
+      },
+      signal: new AbortController().signal,
+      limits: this.#timing.hookLimits,
+      budget: {
+        remainingMs: Math.max(hookBudget.remainingMs, this.#timing.hookLimits.perHookMs),
+      },
+      stopOnFailure: false,
+      containers: this.#o.engines.containers,
+    }).catch((error) => {
+      log.warn("post-hooks could not run", { error });
+      return [];
+    });
+    for (const failure of failures) {
+      // A failing post-hook is reported but does not undo a good backup.
+      log.warn("post-hook failed", {
+        code: failure.code,
+        timed_out: failure.timedOut,
+        stderr_tail: failure.stderrTail,
+      });
+    }
+  }
+
+  /** The run's one terminal message, its metrics, and what follows a success. */
+  async #report(
+    record: RunRecord,
+    compression: string,
+    ended: AttemptsEnd,
+    started: number,
+    keys: { dek: Dek; key: CryptoKey; log: Logger },
+  ): Promise<void> {
+    const { outcome, result } = ended;
+    const { request } = record;
     const seconds = (this.#now() - started) / 1000;
     if (outcome.kind === "success" && result) {
       const payload: Envelope["payload"] = {
@@ -500,28 +580,28 @@ export class RunManager {
           sha256: result.sha256,
           durationMs: BigInt(this.#now() - started),
           encryptedDek: request.encryptedDek,
-          compression: COMPRESSIONS[job.compression],
+          compression: COMPRESSIONS[compression],
           dbEngineVersion: result.engineVersion,
         }),
       };
       this.#o.records.finish(record.runId, "success", payload, this.#o.outbox);
       this.#o.metrics?.runFinished(record.jobId, "success", seconds, result.sizeBytes);
-      log.info("backup completed", {
+      keys.log.info("backup completed", {
         size_bytes: result.sizeBytes,
         sha256: result.sha256,
         seconds,
       });
-      await this.#afterSuccess(record, dek, key, result, log);
-    } else {
-      if (result?.staged) await Deno.remove(result.staged).catch(() => {});
-      const kind = outcome.kind === "success" ? "failed" : outcome.kind;
-      this.#finish(record, kind, outcome.message || "the run failed");
-      this.#o.metrics?.runFinished(
-        record.jobId,
-        kind === "cancelled" ? "cancelled" : "failure",
-        seconds,
-      );
+      await this.#afterSuccess(record, keys.dek, keys.key, result, keys.log);
+      return;
     }
+    if (result?.staged) await Deno.remove(result.staged).catch(() => {});
+    const kind = outcome.kind === "success" ? "failed" : outcome.kind;
+    this.#finish(record, kind, outcome.message || "the run failed");
+    this.#o.metrics?.runFinished(
+      record.jobId,
+      kind === "cancelled" ? "cancelled" : "failure",
+      seconds,
+    );
   }
 
   /**
