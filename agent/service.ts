@@ -8,6 +8,7 @@
 import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
 import { RegisterSchema } from "@backupy/gen/backup/v1/agent_to_server_pb.ts";
+import type { SelfUpdate } from "@backupy/gen/backup/v1/server_to_agent_pb.ts";
 import { VERSION } from "../decrypt/version.ts";
 import { CAPABILITIES } from "./capabilities.ts";
 import { type AgentConfig, prepareStateDir } from "./config/agent_config.ts";
@@ -59,18 +60,43 @@ export interface ServiceExit {
   update?: { handoff: Handoff; healthTimeoutMs: number };
 }
 
-/** Runs the service until a signal or a self-update. */
+/** Runs the service until a signal or a self-update: build its parts, wire them, serve. */
 export async function runService(
   config: AgentConfig,
   log: Logger,
   tuning: ServiceTuning =
     (JSON.parse(Deno.env.get("BACKUPY_TEST_TUNING") ?? "{}") as ServiceTuning),
 ): Promise<ServiceExit> {
-  let handoffStarted = false;
-  let requestHandoff!: (update: NonNullable<ServiceExit["update"]>) => void;
-  const handoffRequested = new Promise<NonNullable<ServiceExit["update"]>>((resolve) =>
-    requestHandoff = resolve
-  );
+  const state = await openState(config, log);
+  const parts = buildParts(config, log, tuning, state);
+  const handoff = new UpdateHandoff();
+  wireConfig(config, log, state, parts);
+  await serveMetricsEndpoint(config, log, state, parts);
+  const session = connect(config, log, tuning, state, parts, handoff);
+  parts.runs.recover();
+  session.start();
+  log.info("agent started", {
+    version: VERSION,
+    state_dir: config.stateDir,
+    verify_after_backup: config.verifyAfterBackup ?? "off",
+    verify_restore: config.verifyRestoreCron ? "scheduled" : "off",
+  });
+  return await serveUntilStopped(log, tuning, state, parts, session, handoff);
+}
+
+/** The durable state: the store and what lives in it, and an empty staging directory. */
+interface ServiceState {
+  store: StateStore;
+  outbox: Outbox;
+  records: RunRecords;
+  applied: AppliedConfig;
+  staging: string;
+  /** Ends the metrics server and marks the service unhealthy. */
+  stop: AbortController;
+  lastHeartbeatMs: number;
+}
+
+async function openState(config: AgentConfig, log: Logger): Promise<ServiceState> {
   prepareStateDir(config.stateDir);
   const store = StateStore.open(config.stateDir, {
     agentKey: config.agentKey,
@@ -80,19 +106,44 @@ export async function runService(
   // Staged files of runs cut short by a crash: never useful again.
   await Deno.remove(staging, { recursive: true }).catch(() => {});
   await Deno.mkdir(staging, { recursive: true, mode: 0o700 });
+  return {
+    store,
+    outbox: new Outbox(store),
+    records: new RunRecords(store),
+    applied: new AppliedConfig(store),
+    staging,
+    stop: new AbortController(),
+    lastHeartbeatMs: 0,
+  };
+}
 
-  const outbox = new Outbox(store);
-  const records = new RunRecords(store);
-  const applied = new AppliedConfig(store);
+/** The service's working parts, before they are wired to the server. */
+interface ServiceParts {
+  metrics: AgentMetrics;
+  host: HostMetrics;
+  docker?: DockerHost;
+  discovery?: DiscoveryLoop;
+  verifier?: BackupVerifier;
+  runs: RunManager;
+  restoreSchedule?: RestoreSchedule;
+  health: HealthChecker;
+  /** Current parallelism: the environment's, or the server's advanced settings'. */
+  parallel: { value: number };
+  unforwardLogs: () => void;
+}
+
+function buildParts(
+  config: AgentConfig,
+  log: Logger,
+  tuning: ServiceTuning,
+  state: ServiceState,
+): ServiceParts {
+  const { store, outbox, staging } = state;
   const metrics = new AgentMetrics(
     () => outbox.depth,
     Deno.env.get("BACKUPY_BUILD_COMMIT") ?? "dev",
   );
-  const host = new HostMetrics(config.stateDir);
-  const stop = new AbortController();
-  let lastHeartbeatMs = 0;
-
-  const unforward = forwardRunLogs(log, outbox);
+  const unforwardLogs = forwardRunLogs(log, outbox);
   // BACKUPY_DISABLE_DISCOVERY ignores Docker entirely: no discovery, no DOCKER_EXEC.
   const docker = config.disableDiscovery ? undefined : new DockerHost(config.dockerSocket);
   const discovery = docker &&
@@ -105,22 +156,22 @@ export async function runService(
         outbox.enqueue({ case: "discovery", value: discoveryReport(found) });
       },
     });
-  let maxParallel = config.maxParallelJobs;
   const verifying = config.verifyAfterBackup !== undefined ||
     config.verifyRestoreCron !== undefined;
   const verifier = verifying
     ? new BackupVerifier({ log: log.child("runs"), metrics, tempDir: staging, docker })
     : undefined;
   const latest = config.verifyRestoreCron ? new LatestBackups(store, config.stateDir) : undefined;
+  const parallel = { value: config.maxParallelJobs };
   const runs = new RunManager({
-    records,
+    records: state.records,
     outbox,
-    config: applied,
+    config: state.applied,
     log: log.child("runs"),
     metrics,
     engines: { tempDir: staging, containers: docker },
     stagingDir: staging,
-    maxParallelJobs: () => maxParallel,
+    maxParallelJobs: () => parallel.value,
     hookEnv: hookEnvironment(),
     timing: tuning.runs,
     verifier,
@@ -134,52 +185,103 @@ export async function runService(
       latest,
       verifier,
       scratch: config.verifyScratch,
-      jobExists: (jobId) => applied.job(jobId) !== undefined,
+      jobExists: (jobId) => state.applied.job(jobId) !== undefined,
       log: log.child("runs"),
       workDir: staging,
       everyMs: tuning.restoreVerifyEveryMs,
     })
     : undefined;
   restoreSchedule?.start();
-  const health = new HealthChecker(outbox, log.child("health"), metrics);
+  return {
+    metrics,
+    host: new HostMetrics(config.stateDir),
+    docker,
+    discovery,
+    verifier,
+    runs,
+    restoreSchedule,
+    health: new HealthChecker(outbox, log.child("health"), metrics),
+    parallel,
+    unforwardLogs,
+  };
+}
 
-  const applyConfig = () => {
-    const current = applied.current;
-    metrics.configApplied(current.version);
+/** Applies the server's configuration now and on every change: parallelism, log level, checks. */
+function wireConfig(
+  config: AgentConfig,
+  log: Logger,
+  state: ServiceState,
+  parts: ServiceParts,
+): void {
+  const apply = () => {
+    const current = state.applied.current;
+    parts.metrics.configApplied(current.version);
     const advanced = current.advanced;
-    maxParallel = advanced && advanced.maxParallelJobs > 0
+    parts.parallel.value = advanced && advanced.maxParallelJobs > 0
       ? advanced.maxParallelJobs
       : config.maxParallelJobs;
-    runs.refreshSlots();
+    parts.runs.refreshSlots();
     const level = advanced?.logLevel.toLowerCase();
     log.setLevel(
       level && (LOG_LEVELS as readonly string[]).includes(level)
         ? level as LogLevelName
         : config.logLevel,
     );
-    health.schedule(current.healthChecks);
+    parts.health.schedule(current.healthChecks);
   };
-  applied.onChange(applyConfig);
-  applyConfig();
+  state.applied.onChange(apply);
+  apply();
+}
 
-  if (config.metricsListen) {
-    try {
-      const { port } = await serveMetrics(
-        config.metricsListen,
-        metrics,
-        () => ({ ok: !stop.signal.aborted, detail: { last_heartbeat_ms: lastHeartbeatMs } }),
-        log.child("metrics"),
-        stop.signal,
-      );
-      store.setMeta(HEALTH_META.listen, `${config.metricsListen.hostname}:${port}`);
-      log.info("metrics and health endpoint listening", {
-        address: `${config.metricsListen.hostname}:${port}`,
-      });
-    } catch (error) {
-      log.error("cannot serve metrics: continuing without them", { error });
-    }
+/** The metrics and health endpoint, when asked for; a failure to listen is logged, not fatal. */
+async function serveMetricsEndpoint(
+  config: AgentConfig,
+  log: Logger,
+  state: ServiceState,
+  parts: ServiceParts,
+): Promise<void> {
+  if (!config.metricsListen) return;
+  try {
+    const { port } = await serveMetrics(
+      config.metricsListen,
+      parts.metrics,
+      () => ({
+        ok: !state.stop.signal.aborted,
+        detail: { last_heartbeat_ms: state.lastHeartbeatMs },
+      }),
+      log.child("metrics"),
+      state.stop.signal,
+    );
+    state.store.setMeta(HEALTH_META.listen, `${config.metricsListen.hostname}:${port}`);
+    log.info("metrics and health endpoint listening", {
+      address: `${config.metricsListen.hostname}:${port}`,
+    });
+  } catch (error) {
+    log.error("cannot serve metrics: continuing without them", { error });
   }
+}
 
+/** A verified self-update waiting to be handed over to, asked for at most once at a time. */
+class UpdateHandoff {
+  started = false;
+  readonly requested: Promise<NonNullable<ServiceExit["update"]>>;
+  request!: (update: NonNullable<ServiceExit["update"]>) => void;
+  constructor() {
+    this.requested = new Promise((resolve) => (this.request = resolve));
+  }
+}
+
+/** The control session and the dispatcher of what the server sends. */
+function connect(
+  config: AgentConfig,
+  log: Logger,
+  tuning: ServiceTuning,
+  state: ServiceState,
+  parts: ServiceParts,
+  handoff: UpdateHandoff,
+): ControlSession {
+  const { store, outbox, applied } = state;
+  const { metrics, runs, docker } = parts;
   const session: ControlSession = new ControlSession({
     url: websocketUrl(config.serverUrl),
     agentKey: config.agentKey!,
@@ -198,7 +300,7 @@ export async function runService(
         lastKnownConfigVersion: applied.version,
       }),
     heartbeat: () => {
-      const reading = host.read();
+      const reading = parts.host.read();
       return Promise.resolve({
         metrics: { ...reading, queueDepth: outbox.depth } as never,
         activeJobIds: runs.activeJobIds(),
@@ -206,80 +308,92 @@ export async function runService(
     },
     dispatch: (envelope) => dispatch(envelope),
     observer: {
-      state: (state) => {
-        metrics.connectionState(state);
+      state: (connection) => {
+        metrics.connectionState(connection);
         // Discovery starts after the first connection (agent.md section 6).
-        if (state === "connected") discovery?.start();
+        if (connection === "connected") parts.discovery?.start();
       },
       reconnect: () => metrics.reconnected(),
       keyRejected: () => metrics.keyRejected(),
       badFrame: () => metrics.badFrame(),
       heartbeat: (at) => {
-        lastHeartbeatMs = at;
+        state.lastHeartbeatMs = at;
         store.setMeta(HEALTH_META.lastHeartbeatMs, String(at));
       },
     },
     timing: tuning.session,
   });
-
   const dispatch = createDispatcher({
     log: log.child("dispatch"),
     config: applied,
     send: (payload, correlationId) => session.send(payload, correlationId),
     runBackup: (command) => runs.accept(command),
     cancelJob: (jobId) => runs.cancelJob(jobId),
-    runHealthCheck: (checkId) => health.runNow(checkId),
-    selfUpdate: async (command) => {
-      const refusal = selfUpdateRefusal(
-        currentUpdateEnvironment(applied.current.advanced?.autoUpdateEnabled ?? false),
-      );
-      if (refusal !== null) return { accepted: false, reason: refusal };
-      const setup = updateSetup()!;
-      const active = runs.activeJobIds().length;
-      if (active > 0 && !command.force) {
-        return {
-          accepted: false,
-          reason:
-            `${active} backup(s) running: send the update again when they are done, or with force`,
-        };
-      }
-      if (handoffStarted) return { accepted: false, reason: "an update is already in progress" };
-      handoffStarted = true;
-      try {
-        const handoff = await prepareUpdate(
-          command,
-          setup,
-          config.stateDir,
-          config.allowInsecure,
-          log.child("update"),
-        );
-        requestHandoff({ handoff, healthTimeoutMs: setup.healthTimeoutMs });
-        return { accepted: true, reason: `updating to ${command.targetVersion}` };
-      } catch (error) {
-        handoffStarted = false;
-        return {
-          accepted: false,
-          reason: error instanceof UpdateRejected ? error.message : (error as Error).message,
-        };
-      }
-    },
+    runHealthCheck: (checkId) => parts.health.runNow(checkId),
+    selfUpdate: (command) => acceptSelfUpdate(command, config, log, state, parts, handoff),
   });
-  runs.recover();
-  session.start();
-  log.info("agent started", {
-    version: VERSION,
-    state_dir: config.stateDir,
-    verify_after_backup: config.verifyAfterBackup ?? "off",
-    verify_restore: config.verifyRestoreCron ? "scheduled" : "off",
-  });
+  return session;
+}
 
+/** SelfUpdate: refused while the environment forbids it or backups run, else verified and handed over. */
+async function acceptSelfUpdate(
+  command: SelfUpdate,
+  config: AgentConfig,
+  log: Logger,
+  state: ServiceState,
+  parts: ServiceParts,
+  handoff: UpdateHandoff,
+): Promise<{ accepted: boolean; reason: string }> {
+  const refusal = selfUpdateRefusal(
+    currentUpdateEnvironment(state.applied.current.advanced?.autoUpdateEnabled ?? false),
+  );
+  if (refusal !== null) return { accepted: false, reason: refusal };
+  const setup = updateSetup()!;
+  const active = parts.runs.activeJobIds().length;
+  if (active > 0 && !command.force) {
+    return {
+      accepted: false,
+      reason:
+        `${active} backup(s) running: send the update again when they are done, or with force`,
+    };
+  }
+  if (handoff.started) return { accepted: false, reason: "an update is already in progress" };
+  handoff.started = true;
+  try {
+    const prepared = await prepareUpdate(
+      command,
+      setup,
+      config.stateDir,
+      config.allowInsecure,
+      log.child("update"),
+    );
+    handoff.request({ handoff: prepared, healthTimeoutMs: setup.healthTimeoutMs });
+    return { accepted: true, reason: `updating to ${command.targetVersion}` };
+  } catch (error) {
+    handoff.started = false;
+    return {
+      accepted: false,
+      reason: error instanceof UpdateRejected ? error.message : (error as Error).message,
+    };
+  }
+}
+
+/** Serves until SIGTERM, SIGINT or a self-update, then stops every part in order. */
+async function serveUntilStopped(
+  log: Logger,
+  tuning: ServiceTuning,
+  state: ServiceState,
+  parts: ServiceParts,
+  session: ControlSession,
+  handoff: UpdateHandoff,
+): Promise<ServiceExit> {
   const stopFor = await Promise.race([
     new Promise<{ signal: Deno.Signal }>((resolve) => {
       for (const signal of ["SIGTERM", "SIGINT"] as const) {
         Deno.addSignalListener(signal, () => resolve({ signal }));
       }
     }),
-    handoffRequested,
+    handoff.requested,
   ]);
   if ("signal" in stopFor) {
     log.info("shutting down: letting running backups finish", { signal: stopFor.signal });
@@ -288,16 +402,16 @@ export async function runService(
       target_version: stopFor.handoff.targetVersion,
     });
   }
-  await runs.shutdown(tuning.shutdownGraceMs ?? 30_000);
+  await parts.runs.shutdown(tuning.shutdownGraceMs ?? 30_000);
   // A verification in progress is cut: it can take as long as the backup did.
-  restoreSchedule?.stop();
-  await verifier?.shutdown();
-  health.stop();
-  await discovery?.stop();
+  parts.restoreSchedule?.stop();
+  await parts.verifier?.shutdown();
+  parts.health.stop();
+  await parts.discovery?.stop();
   await session.stop(5000);
-  unforward();
-  stop.abort();
-  store.close();
+  parts.unforwardLogs();
+  state.stop.abort();
+  state.store.close();
   log.info("agent stopped");
   return "handoff" in stopFor ? { code: 0, update: stopFor } : { code: 0 };
 }
