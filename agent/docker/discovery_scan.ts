@@ -8,9 +8,8 @@
  */
 import type { ContainerFacts } from "../engines/shared/container_exec.ts";
 import type { EngineName } from "../engines/shared/engine.ts";
-import { ENV_HINT_KEYS } from "../engines/registry.ts";
+import { ENV_HINT_KEYS, FILE_ENGINES } from "../engines/registry.ts";
 import { containerType } from "./container_type.ts";
-import { sqliteFilesInMounts } from "../engines/sqlite/sqlite_file_finder.ts";
 
 /** A database container found by discovery. */
 export interface DiscoveredDatabase {
@@ -47,8 +46,14 @@ export async function scanContainers(source: ContainerSource): Promise<Discovere
     if (!facts?.running) continue; // gone or stopped since the listing
     const type = containerType(facts.image, facts.labels);
     if (type.kind === "hidden") continue;
-    const sqliteFiles = await sqliteFilesInMounts(facts.mounts);
-    const engine = type.kind === "engine" ? type.engine : sqliteFiles.length ? "sqlite" : null;
+    // Database files in its mounts: an application container with a SQLite file is a target.
+    let sqliteFiles: string[] = [];
+    let fileEngine: EngineName | null = null;
+    for (const family of FILE_ENGINES) {
+      const files = await family.fileDatabase!.findInMounts(facts.mounts);
+      if (files.length && !fileEngine) [sqliteFiles, fileEngine] = [files, family.names[0].name];
+    }
+    const engine = type.kind === "engine" ? type.engine : fileEngine;
     if (!engine) continue;
     found.push({
       containerId: facts.id,

@@ -95,6 +95,24 @@ export const ENGINE_CAPABILITIES: readonly string[] = ENGINES.flatMap((e) => e.c
 /** Every dump format this build writes or reads, with its check. */
 export const DUMP_FORMATS: readonly DumpFormatModule[] = ENGINES.flatMap((e) => e.formats);
 
+/** The family whose dumps come in the format `description` names (a check's `format`). */
+export function familyOfFormat(description: string): EngineModule | undefined {
+  return ENGINES.find((e) => e.formats.some((f) => f.format.description === description));
+}
+
+/** Engine names whose backups `verify --docker-image` restores. */
+export const DOCKER_RESTORABLE_ENGINES: readonly EngineName[] = ENGINES.filter((e) =>
+  e.dockerRestore
+).flatMap((e) => e.names.map((n) => n.name));
+
+/** Engine names whose backups `verify --level restore` restores without Docker. */
+export const SCRATCH_RESTORABLE_ENGINES: readonly EngineName[] = ENGINES.filter((e) =>
+  e.scratchRestore
+).flatMap((e) => e.names.map((n) => n.name));
+
+/** The families whose databases are files (SQLite). */
+export const FILE_ENGINES: readonly EngineModule[] = ENGINES.filter((e) => e.fileDatabase);
+
 /** Local mode's URL schemes of every engine ("postgres:", ...). */
 export const ENGINE_SCHEMES: readonly string[] = ENGINES.flatMap((e) => Object.keys(e.schemes));
 

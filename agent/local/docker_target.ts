@@ -12,8 +12,13 @@ import { BackupyError } from "../../decrypt/errors.ts";
 import type { ContainerFacts, ContainerRuntime } from "../engines/shared/container_exec.ts";
 import type { EngineName } from "../engines/shared/engine.ts";
 import { containerType } from "../docker/container_type.ts";
-import { dbTypeOf } from "../engines/registry.ts";
-import { sqliteFilesInMounts } from "../engines/sqlite/sqlite_file_finder.ts";
+import {
+  dbTypeOf,
+  type EngineModule,
+  engineModule,
+  engineName,
+  FILE_ENGINES,
+} from "../engines/registry.ts";
 
 /** `target` with its container's id and engine filled in. */
 export async function resolveDockerTarget(
@@ -32,28 +37,30 @@ export async function resolveDockerTarget(
   if (resolved.type === DbType.DB_UNSPECIFIED) {
     resolved.type = dbTypeOf(engineOf(facts, connection));
   }
-  if (resolved.type === DbType.SQLITE && resolved.connection!.database === "") {
-    resolved.connection!.database = await onlySqliteFile(facts);
+  const family = engineModule(engineName(resolved.type)!);
+  if (family.fileDatabase && resolved.connection!.database === "") {
+    resolved.connection!.database = await onlyDatabaseFile(facts, family);
   }
   return resolved;
 }
 
 /**
- * The path inside the container of the one SQLite database its mounts hold,
- * found as discovery finds it; none or several is an error that lists them.
+ * The path inside the container of the one database file of `family` its
+ * mounts hold, found as discovery finds it; none or several is an error
+ * that lists them.
  */
-async function onlySqliteFile(facts: ContainerFacts): Promise<string> {
-  const found = await sqliteFilesInMounts(facts.mounts);
+async function onlyDatabaseFile(facts: ContainerFacts, family: EngineModule): Promise<string> {
+  const found = await family.fileDatabase!.findInMounts(facts.mounts);
   if (found.length === 1) return found[0];
   const name = facts.name;
   if (found.length === 0) {
     throw new BackupyError(
-      `container ${name} has no SQLite database in its volumes or bind mounts that this agent ` +
-        `can read: name the file, as docker://${name}/PATH/TO/FILE.db`,
+      `container ${name} has no ${family.title} database in its volumes or bind mounts that ` +
+        `this agent can read: name the file, as docker://${name}/PATH/TO/FILE`,
     );
   }
   throw new BackupyError(
-    `container ${name} has ${found.length} SQLite databases: ${found.join(", ")}; ` +
+    `container ${name} has ${found.length} ${family.title} databases: ${found.join(", ")}; ` +
       `name one, as docker://${name}${found[0]}`,
   );
 }
@@ -67,7 +74,9 @@ function engineOf(facts: ContainerFacts, connection: { database: string }): Engi
     const unlabelled = containerType(facts.image, {});
     if (unlabelled.kind === "engine") engine = unlabelled.engine;
   }
-  if (!engine && /\.(db|sqlite3?)$/i.test(connection.database)) engine = "sqlite";
+  // A file named like a database file: the family of files with such names.
+  engine ??= FILE_ENGINES.find((f) => f.fileDatabase!.namePattern.test(connection.database))
+    ?.names[0].name;
   if (!engine) {
     throw new BackupyError(
       `cannot tell which database container ${facts.name} runs (image ${facts.image}): ` +

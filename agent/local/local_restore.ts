@@ -12,7 +12,7 @@ import { BackupyError, UsageError } from "../../decrypt/errors.ts";
 import { fileSource } from "../../decrypt/file_source.ts";
 import { readSmallFile } from "../../decrypt/small_file.ts";
 import type { RestoreOptions, RestoreResult } from "../engines/shared/engine.ts";
-import { createEngine } from "../engines/registry.ts";
+import { createEngine, engineModule, ENGINES } from "../engines/registry.ts";
 import { targetFromUrl, urlExtras } from "./target_url.ts";
 
 /** The request, from the command line. */
@@ -53,11 +53,16 @@ export async function localRestore(request: LocalRestoreRequest): Promise<Restor
     );
   }
   const restoreOptions = request.restoreOptions ?? {};
-  if (
-    engine.name !== "postgresql" &&
-    (restoreOptions.clean || restoreOptions.singleTransaction === false)
-  ) {
-    throw new UsageError("--clean and --no-single-transaction apply to PostgreSQL targets only");
+  const honoured = engineModule(engine.name).restoreOptions ?? [];
+  const asked = [
+    ...(restoreOptions.clean ? ["clean" as const] : []),
+    ...(restoreOptions.singleTransaction === false ? ["singleTransaction" as const] : []),
+  ];
+  if (asked.some((option) => !honoured.includes(option))) {
+    const takers = ENGINES.filter((e) => e.restoreOptions?.length).map((e) => e.title);
+    throw new UsageError(
+      `--clean and --no-single-transaction apply to ${takers.join(", ")} targets only`,
+    );
   }
   const key = await importDek(dekFromKeyFile(await readSmallFile(request.keyFile, "key file")));
   const size = (await Deno.stat(request.input).catch(() => ({ size: 0 }))).size;

@@ -16,6 +16,8 @@ import { UsageError } from "../../decrypt/errors.ts";
 import {
   dbTypeOf,
   ENGINE_NAMES,
+  engineModule,
+  FILE_ENGINES,
   isEngineName,
   targetFromEngineUrl,
   urlExtras,
@@ -63,8 +65,12 @@ function dockerTarget(url: string): Target {
   }
   const path = decodeURIComponent(parsed.pathname);
   const type = typeName ? dbTypeOf(typeName) : DbType.DB_UNSPECIFIED;
-  // A path with a slash inside or a SQLite suffix is a file; else a database name.
-  const isFile = type === DbType.SQLITE || /^\/.+\/|\.(db|sqlite3?)$/i.test(path);
+  // A path with a slash inside or a database file's name is a file; else a database name.
+  const isFile =
+    FILE_ENGINES.some((f) =>
+      (typeName !== undefined && engineModule(typeName) === f) ||
+      f.fileDatabase!.namePattern.test(path)
+    ) || /^\/.+\//.test(path);
   return create(TargetSchema, {
     id: "local",
     type,

@@ -116,12 +116,12 @@ export class RestoreSchedule {
     if (ofJob?.startsWith(DOCKER_IMAGE_PREFIX)) {
       dockerImage = ofJob.slice(DOCKER_IMAGE_PREFIX.length);
     }
-    const takes = dockerImage ? DOCKER_RESTORABLE_ENGINES : RESTORABLE_ENGINES;
+    const takes: readonly string[] = dockerImage ? DOCKER_RESTORABLE_ENGINES : RESTORABLE_ENGINES;
     if (!takes.includes(engine)) {
       log.warn(
         `not restored: ${dockerImage ? "a docker-image restore" : "a restore here"} takes ` +
           `${takes.join(", ")} backups${
-            !dockerImage && DOCKER_RESTORABLE_ENGINES.includes(engine)
+            !dockerImage && (DOCKER_RESTORABLE_ENGINES as readonly string[]).includes(engine)
               ? " (give the job a docker-image in BACKUPY_VERIFY_SCRATCH)"
               : ""
           }`,

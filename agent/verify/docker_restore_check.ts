@@ -11,14 +11,16 @@
 import { hasEnded, ownIdentity } from "../host/process_identity.ts";
 import type { DockerHost } from "../docker/docker_host.ts";
 import type { ExecProcess } from "../engines/shared/container_exec.ts";
-import { firstAvailable, stderrSummary } from "../engines/shared/docker_exec_engine.ts";
+import { stderrSummary } from "../engines/shared/docker_exec_engine.ts";
+import type { SnapshotRestoreRecipe } from "../engines/shared/docker_restore_recipe.ts";
+import {
+  DOCKER_RESTORABLE_ENGINES,
+  engineModule,
+  familyOfFormat,
+  isEngineName,
+} from "../engines/registry.ts";
 import type { BackupManifest } from "../manifest/backup_manifest.ts";
 import { compareObjects } from "./compare_manifest.ts";
-import type { FormatCheck } from "../engines/shared/format_check.ts";
-import { MysqlSqlCheck } from "../engines/mysql/mysql_sql_check.ts";
-import { PgCustomCheck } from "../engines/postgres/pg_custom_check.ts";
-import { PostgresSqlCheck } from "../engines/postgres/postgres_sql_check.ts";
-import { RdbCheck } from "../engines/redis/rdb_check.ts";
 import { restoredSize, restoreFrom, seconds } from "./restore_check.ts";
 import type { VerifyCheck } from "./verify_structure.ts";
 
@@ -83,102 +85,23 @@ async function startThrowaway(
   return await docker.startIsolated(image, env, verifyLabels());
 }
 
-/** The database the backup is restored into, inside the container. */
-const DATABASE = "backupy_verify";
-
-/** How one engine family is restored and re-read with its own tools. */
-interface Recipe {
-  /** The container's environment (throwaway credentials only). */
-  containerEnv(password: string): Record<string, string>;
-  /** Exec environment of every tool run. */
-  execEnv(password: string): Record<string, string>;
-  /** Exits 0 once the server takes connections. */
-  ready: string[];
-  /** Creates the empty database. */
-  create: string[];
-  /** Reads the dump on stdin into the database. */
-  restore: string[];
-  /** Per dump format (the structure check's name), a restore other than `restore`. */
-  restoreFor?: Record<string, string[]>;
-  /** Writes the database's data to stdout in a format `check` reads. */
-  reread: string[];
-  /** Prints the restored database's size in bytes. */
-  size: string[];
-  check(): FormatCheck;
-}
-
-const POSTGRES: Recipe = {
-  containerEnv: (password) => ({ POSTGRES_PASSWORD: password }),
-  // The digests are of the text the server prints: pinned as the dump pinned it.
-  execEnv: (password) => ({
-    PGHOST: "127.0.0.1",
-    PGUSER: "postgres",
-    PGPASSWORD: password,
-    PGOPTIONS: "-c DateStyle=ISO -c IntervalStyle=postgres -c extra_float_digits=3 " +
-      "-c TimeZone=UTC -c bytea_output=hex",
-  }),
-  ready: ["psql", "-XtAq", "-d", "postgres", "-c", "SELECT 1"],
-  create: ["psql", "-Xq", "-d", "postgres", "-c", `CREATE DATABASE ${DATABASE}`],
-  restore: ["psql", "-Xq", "-v", "ON_ERROR_STOP=1", "-o", "/dev/null", "-d", DATABASE],
-  // DOCKER_EXEC backups are pg_dump archives: pg_restore reads them from stdin.
-  restoreFor: {
-    [PgCustomCheck.FORMAT]: ["pg_restore", "--no-owner", "--exit-on-error", "-d", DATABASE],
-  },
-  reread: ["pg_dump", "--data-only", "-d", DATABASE],
-  size: ["psql", "-XtAq", "-d", "postgres", "-c", `SELECT pg_database_size('${DATABASE}')`],
-  check: () => new PostgresSqlCheck(true),
-};
-
-const MYSQL_CLIENT = ["mariadb", "mysql"];
-/** The image's MySQL/MariaDB client as root over TCP, with `args`. */
-const mysqlClient = (...args: string[]) =>
-  firstAvailable(MYSQL_CLIENT, ["-h127.0.0.1", "-uroot", ...args]);
-const MYSQL: Recipe = {
-  containerEnv: (password) => ({
-    MARIADB_ROOT_PASSWORD: password,
-    MYSQL_ROOT_PASSWORD: password,
-  }),
-  execEnv: (password) => ({ MYSQL_PWD: password }),
-  ready: mysqlClient("-e", "SELECT 1"),
-  create: mysqlClient("-e", `CREATE DATABASE ${DATABASE}`),
-  restore: mysqlClient(DATABASE),
-  // Binary as hex, UTC, one snapshot: the literals our own dump writes.
-  reread: firstAvailable(["mariadb-dump", "mysqldump"], [
-    "-h127.0.0.1",
-    "-uroot",
-    "--hex-blob",
-    "--tz-utc",
-    "--single-transaction",
-    "--no-create-info",
-    "--skip-triggers",
-    DATABASE,
-  ]),
-  size: mysqlClient(
-    "-N",
-    "-e",
-    "SELECT COALESCE(SUM(data_length + index_length), 0) FROM information_schema.TABLES " +
-      `WHERE table_schema = '${DATABASE}'`,
-  ),
-  check: () => new MysqlSqlCheck(true),
-};
-
-const RECIPES: Record<string, Recipe> = {
-  postgresql: POSTGRES,
-  mysql: MYSQL,
-  mariadb: MYSQL,
-};
-
-/** Engines this check restores in a container. */
-export const DOCKER_RESTORABLE_ENGINES = [...Object.keys(RECIPES), "redis"];
+/** Engines this check restores in a container (engines/registry.ts). */
+export { DOCKER_RESTORABLE_ENGINES };
 
 /** Restores in a throwaway container, re-reads, compares; says what it proved or why not. */
 export async function dockerRestoreCheck(request: DockerRestoreRequest): Promise<VerifyCheck> {
   const { manifest, docker, signal } = request;
   const fail = (detail: string): VerifyCheck => ({ name: "restore", ok: false, detail });
-  if (request.format === RdbCheck.FORMAT) return await redisRestoreCheck(request);
+  // A snapshot needs no manifest to be loaded: the format tells the family.
+  const byFormat = request.format ? familyOfFormat(request.format) : undefined;
+  if (byFormat?.dockerRestore?.kind === "snapshot") {
+    return await snapshotRestoreCheck(request, byFormat.title, byFormat.dockerRestore);
+  }
   if (!manifest) return fail("restoring this backup needs its manifest");
-  const recipe = RECIPES[manifest.engine];
-  if (!recipe) {
+  const recipe = isEngineName(manifest.engine)
+    ? engineModule(manifest.engine).dockerRestore
+    : undefined;
+  if (recipe?.kind !== "database") {
     return fail(
       `--docker-image restores ${DOCKER_RESTORABLE_ENGINES.join(", ")} backups in this build, ` +
         `not ${manifest.engine}`,
@@ -232,33 +155,31 @@ export async function dockerRestoreCheck(request: DockerRestoreRequest): Promise
 }
 
 /**
- * Redis: the RDB goes into the server's data directory, the server stops
- * without saving and the container starts again, so the server loads the
- * file at start-up as it would after a real restore; a snapshot Redis
- * cannot load keeps it from coming up. The server's own snapshot of what it
- * loaded is then walked for each database's keys and compared with the
- * manifest (without one, the keys are counted).
+ * A family whose server loads a snapshot as it starts (engines/shared/docker_restore_recipe.ts):
+ * placed, the server restarted on it, its own snapshot of what it loaded
+ * walked and compared with the manifest (without one, the objects are counted).
  */
-async function redisRestoreCheck(request: DockerRestoreRequest): Promise<VerifyCheck> {
+async function snapshotRestoreCheck(
+  request: DockerRestoreRequest,
+  server: string,
+  recipe: SnapshotRestoreRecipe,
+): Promise<VerifyCheck> {
   const { docker, signal } = request;
   const fail = (detail: string): VerifyCheck => ({ name: "restore", ok: false, detail });
-  const ready = ["sh", "-c", "redis-cli ping | grep -q PONG"];
+  const ready = recipe.ready;
   const started = performance.now();
   const id = await startThrowaway(docker, request.image, {});
   try {
     const timeout = request.readyTimeoutMs ?? 120_000;
     await waitUntilReady(docker, id, ready, {}, signal, timeout);
     const readyAt = performance.now();
-    const place = "d=$(redis-cli config get dir | sed -n 2p) && " +
-      "f=$(redis-cli config get dbfilename | sed -n 2p) && " +
-      'cat > "$d/$f.incoming" && mv "$d/$f.incoming" "$d/$f"';
     await restoreFrom(request.input, request.key, signal, async (source) => {
-      await runTool(docker, id, ["sh", "-c", place], {}, signal, "copying the snapshot", {
+      await runTool(docker, id, recipe.place, {}, signal, "copying the snapshot", {
         stdin: source,
       });
     });
     // The container's main process is the server: it stops, and starts again on the file.
-    await runToEnd(docker, id, ["redis-cli", "shutdown", "nosave"], {}, signal);
+    await runToEnd(docker, id, recipe.stop, {}, signal);
     for (let i = 0; (await docker.inspect(id))?.running; i++) {
       if (i > 200) throw new Error("the server did not stop");
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -267,28 +188,16 @@ async function redisRestoreCheck(request: DockerRestoreRequest): Promise<VerifyC
     await waitUntilReady(docker, id, ready, {}, signal, timeout);
     const loadedAt = performance.now();
     // Read back as a replica would: the server's own snapshot of what it loaded.
-    const reread = new RdbCheck();
-    const snapshotOut = "/tmp/backupy-verify-reread.rdb";
-    await runTool(
-      docker,
-      id,
-      [
-        "sh",
-        "-c",
-        "redis-cli config set repl-diskless-sync-delay 0 >/dev/null && " +
-        `redis-cli --rdb ${snapshotOut} >/dev/null && cat ${snapshotOut} && rm -f ${snapshotOut}`,
-      ],
-      {},
-      signal,
-      "re-reading",
-      { stdout: (chunk) => reread.update(chunk) },
-    );
+    const reread = recipe.check();
+    await runTool(docker, id, recipe.reread, {}, signal, "re-reading", {
+      stdout: (chunk) => reread.update(chunk),
+    });
     const problems = await reread.finish();
     if (problems.length > 0) {
       return fail(`re-reading the loaded snapshot: ${problems.join("; ")}`);
     }
-    const found = reread.objects();
-    const loaded = `loaded by Redis in a container of ${request.image} (server up in ${
+    const found = reread.objects?.() ?? [];
+    const loaded = `loaded by ${server} in a container of ${request.image} (server up in ${
       seconds(readyAt - started)
     } s, snapshot loaded in ${seconds(loadedAt - readyAt)} s)`;
     if (!request.manifest) {

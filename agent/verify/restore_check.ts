@@ -10,18 +10,21 @@
 import { join } from "node:path";
 import { decryptBackup } from "../../decrypt/decrypt_backup.ts";
 import { fileSource } from "../../decrypt/file_source.ts";
-import type { Engine } from "../engines/shared/engine.ts";
+import type { Engine, EngineName } from "../engines/shared/engine.ts";
+import { create } from "@bufbuild/protobuf";
+import { ConnectionConfigSchema, TargetSchema } from "@backupy/gen/backup/v1/server_to_agent_pb.ts";
 import {
   createEngine,
+  dbTypeOf,
+  engineModule,
   engineName,
+  ENGINES,
   isEngineName,
   sameFamily as sameEngineFamily,
+  SCRATCH_RESTORABLE_ENGINES,
   targetFromEngineUrl,
   urlExtras,
 } from "../engines/registry.ts";
-import type { MysqlEngine } from "../engines/mysql/mysql_engine.ts";
-import type { PostgresEngine } from "../engines/postgres/postgres_engine.ts";
-import { SqliteEngine } from "../engines/sqlite/sqlite_engine.ts";
 import type { BackupManifest } from "../manifest/backup_manifest.ts";
 import { compareObjects } from "./compare_manifest.ts";
 import type { VerifyCheck } from "./verify_structure.ts";
@@ -37,12 +40,12 @@ export interface RestoreCheckRequest {
   signal: AbortSignal;
 }
 
-/** Engines whose backups the restore level restores in this build. */
-export const RESTORABLE_ENGINES: readonly string[] = ["sqlite", "postgresql", "mysql", "mariadb"];
+/** Engines whose backups the restore level restores without Docker in this build. */
+export const RESTORABLE_ENGINES: readonly string[] = SCRATCH_RESTORABLE_ENGINES;
 
 /** Whether a backup of `engine` needs a scratch server to be restored (not a file). */
 export function needsScratch(engine: string): boolean {
-  return engine !== "sqlite";
+  return isEngineName(engine) && engineModule(engine).scratchRestore === "database";
 }
 
 /** Whether a scratch server of engine `scratch` can take a backup of `backup`. */
@@ -117,28 +120,35 @@ export async function restoreCheck(request: RestoreCheckRequest): Promise<Verify
   let found;
   // How big the restored copy is, as the engine sizes a database it dumps.
   let size: number | undefined;
-  if (manifest.engine === "sqlite") {
-    const path = join(request.tempDir, "restored.db");
-    const engine = new SqliteEngine(path, request.tempDir);
+  const family = isEngineName(manifest.engine) ? engineModule(manifest.engine) : undefined;
+  if (family?.scratchRestore === "file") {
+    const path = join(request.tempDir, "restored");
+    const target = create(TargetSchema, {
+      id: "verify",
+      type: dbTypeOf(manifest.engine as EngineName),
+      connection: create(ConnectionConfigSchema, { database: path }),
+    });
+    const engine = await createEngine(target, { tempDir: request.tempDir });
     try {
       await restoreFrom(
         request.input,
         request.key,
         request.signal,
-        (s) => engine.restore(s, request.signal),
+        (s) => engine.restore!(s, request.signal),
       );
       restoredAt = performance.now();
       size = await engine.estimateSize().catch(() => undefined);
       found = await reread(engine, request.signal);
     } finally {
+      // The file and what SQLite keeps beside it.
       for (const suffix of ["", "-wal", "-shm"]) await Deno.remove(path + suffix).catch(() => {});
     }
-  } else if (RESTORABLE_ENGINES.includes(manifest.engine)) {
-    const scheme = manifest.engine === "postgresql" ? "postgres" : "mysql";
+  } else if (family?.scratchRestore === "database") {
+    const scheme = Object.keys(family.schemes)[0];
     if (!request.scratch) {
       return fail(
         `restoring a ${manifest.engine} backup needs a scratch server ` +
-          `(--scratch ${scheme}://..., or BACKUPY_VERIFY_SCRATCH in service mode)`,
+          `(--scratch ${scheme}//..., or BACKUPY_VERIFY_SCRATCH in service mode)`,
       );
     }
     const database = `backupy_verify_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
@@ -147,14 +157,14 @@ export async function restoreCheck(request: RestoreCheckRequest): Promise<Verify
       engineName(target.type) === undefined ||
       !sameFamily(manifest.engine, engineName(target.type)!)
     ) {
-      return fail(`the scratch server must be a ${scheme}:// URL for a ${manifest.engine} backup`);
+      return fail(`the scratch server must be a ${scheme}// URL for a ${manifest.engine} backup`);
     }
     target.connection!.database = database;
     const engine = await createEngine(
       target,
       { tempDir: request.tempDir },
       urlExtras(request.scratch),
-    ) as PostgresEngine | MysqlEngine;
+    );
     // An interrupted restore ends its connections with queries in flight, and
     // postgres.js fails those from a timer, outside any await: that must not
     // end the process before the scratch database is dropped.
@@ -174,13 +184,15 @@ export async function restoreCheck(request: RestoreCheckRequest): Promise<Verify
       size = await engine.estimateSize().catch(() => undefined);
       found = await reread(engine, request.signal);
     } finally {
-      await engine.dropDatabase(database);
+      await engine.dropDatabase?.(database);
       globalThis.removeEventListener("error", swallow);
       globalThis.removeEventListener("unhandledrejection", swallow);
     }
   } else {
     return fail(
-      `the restore level supports SQLite, PostgreSQL and MySQL/MariaDB backups in this build, not ${manifest.engine}`,
+      `the restore level supports ${
+        ENGINES.filter((e) => e.scratchRestore).map((e) => e.title).join(", ")
+      } backups in this build, not ${manifest.engine}`,
     );
   }
   const problems = compareObjects(manifest.objects, found);

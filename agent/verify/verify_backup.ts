@@ -14,7 +14,7 @@ import { restoreCheck } from "./restore_check.ts";
 import { dockerRestoreCheck } from "./docker_restore_check.ts";
 import type { DockerHost } from "../docker/docker_host.ts";
 import { type ExpectedSha256, type VerifyReport, verifyStructure } from "./verify_structure.ts";
-import { RdbCheck } from "../engines/redis/rdb_check.ts";
+import { familyOfFormat } from "../engines/registry.ts";
 
 /** Levels this build proves, weakest first. */
 export const VERIFY_LEVELS = ["structure", "manifest", "restore"] as const;
@@ -71,10 +71,11 @@ export async function verifyFile(request: VerifyFileRequest): Promise<VerifyRepo
     await Deno.remove(tempDir, { recursive: true }).catch(() => {});
   }
   if (request.level === "structure") return report;
-  // An RDB without a manifest (--no-manifest, or an agent before manifests had Redis):
-  // in a container, loading it is what restore proves.
-  const loadOnly = !manifest && request.level === "restore" && report.format === RdbCheck.FORMAT &&
-    request.dockerImage !== undefined;
+  // A snapshot without a manifest (a Redis backup made with --no-manifest, or by an agent
+  // before manifests had Redis): in a container, loading it is what restore proves.
+  const loadOnly = !manifest && request.level === "restore" && request.dockerImage !== undefined &&
+    report.format !== undefined &&
+    familyOfFormat(report.format)?.dockerRestore?.kind === "snapshot";
   let manifestOk = true;
   if (!loadOnly) {
     const problems: string[] = [];

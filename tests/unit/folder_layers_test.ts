@@ -89,3 +89,20 @@ Deno.test("every folder has a layer, and every import goes to its own folder or 
   }
   assertEquals(upward, []);
 });
+
+/** The engine family folders (engines/<family>/, not shared/). */
+function isFamilyFolder(folder: string): boolean {
+  return folder.startsWith("agent/engines/") && folder !== "agent/engines/shared";
+}
+
+Deno.test("outside engines/, nothing reaches into an engine family's folder: only the registry does", async () => {
+  const reaching: string[] = [];
+  for (const file of await sources("agent")) {
+    if (folderOf(file).startsWith("agent/engines")) continue;
+    for (const specifier of importsOf(await Deno.readTextFile(join(ROOT, file)))) {
+      const target = normalize(join(dirname(file), specifier));
+      if (isFamilyFolder(folderOf(target))) reaching.push(`${file} -> ${target}`);
+    }
+  }
+  assertEquals(reaching, []);
+});

@@ -11,6 +11,7 @@ import type { EngineModule } from "../shared/engine_module.ts";
 import { MYSQL_FORMAT } from "./mysql_format.ts";
 import { MysqlSqlCheck } from "./mysql_sql_check.ts";
 import { mysqlTarget, mysqlUrlExtras } from "./mysql_url.ts";
+import { MYSQL_DOCKER_RESTORE } from "./docker_restore_recipe.ts";
 
 /** MySQL/MariaDB's entry in the registry. */
 export const MYSQL: EngineModule = {
@@ -41,6 +42,8 @@ export const MYSQL: EngineModule = {
   secretEnv: ["MYSQL_PWD"],
   capabilities: ["mysqldump"],
   formats: [{ format: MYSQL_FORMAT, check: (_, digests) => new MysqlSqlCheck(digests) }],
+  scratchRestore: "database",
+  dockerRestore: MYSQL_DOCKER_RESTORE,
   targetFromUrl: mysqlTarget,
   urlExtras: mysqlUrlExtras,
   async native({ name, connection, extras }) {

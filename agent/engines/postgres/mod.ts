@@ -12,6 +12,7 @@ import { PgCustomCheck } from "./pg_custom_check.ts";
 import { PG_CUSTOM_FORMAT, POSTGRES_FORMAT } from "./postgres_format.ts";
 import { PostgresSqlCheck } from "./postgres_sql_check.ts";
 import { postgresTarget, postgresUrlExtras } from "./postgres_url.ts";
+import { POSTGRES_DOCKER_RESTORE } from "./docker_restore_recipe.ts";
 
 /** PostgreSQL's entry in the registry. */
 export const POSTGRES: EngineModule = {
@@ -43,6 +44,9 @@ export const POSTGRES: EngineModule = {
     { format: POSTGRES_FORMAT, check: (_, digests) => new PostgresSqlCheck(digests) },
     { format: PG_CUSTOM_FORMAT, check: (_, digests) => new PgCustomCheck(digests) },
   ],
+  scratchRestore: "database",
+  restoreOptions: ["clean", "singleTransaction"],
+  dockerRestore: POSTGRES_DOCKER_RESTORE,
   targetFromUrl: postgresTarget,
   urlExtras: postgresUrlExtras,
   async native({ connection, extras }) {

@@ -8,6 +8,7 @@ import { DbType } from "@backupy/gen/backup/v1/common_pb.ts";
 import { Secret } from "../../../decrypt/secret.ts";
 import { DumpError } from "../shared/engine.ts";
 import type { EngineModule } from "../shared/engine_module.ts";
+import { REDIS_DOCKER_RESTORE } from "./docker_restore_recipe.ts";
 import { RdbCheck } from "./rdb_check.ts";
 import { RDB_FORMAT } from "./rdb_format.ts";
 import { redisTarget, redisUrlExtras } from "./redis_url.ts";
@@ -31,6 +32,7 @@ export const REDIS: EngineModule = {
   secretEnv: ["REDISCLI_AUTH"],
   capabilities: ["redis_rdb"],
   formats: [{ format: RDB_FORMAT, check: () => new RdbCheck() }],
+  dockerRestore: REDIS_DOCKER_RESTORE,
   targetFromUrl: redisTarget,
   urlExtras: redisUrlExtras,
   async native({ connection, extras }) {

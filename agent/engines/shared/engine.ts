@@ -88,6 +88,11 @@ export interface Engine {
     signal: AbortSignal,
     options?: RestoreOptions,
   ): Promise<RestoreResult>;
+  /**
+   * Drops a database of the server (a scratch database `verify --level
+   * restore` made); absent for engines without databases to drop.
+   */
+  dropDatabase?(name: string): Promise<void>;
 }
 
 /** How a restore treats the target (PostgreSQL reads them; other engines refuse them). */

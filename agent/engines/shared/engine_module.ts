@@ -13,6 +13,7 @@
 import type { DbType } from "@backupy/gen/backup/v1/common_pb.ts";
 import type { ConnectionConfig, Target } from "@backupy/gen/backup/v1/server_to_agent_pb.ts";
 import type { ContainerRuntime } from "./container_exec.ts";
+import type { DockerRestoreRecipe, SnapshotRestoreRecipe } from "./docker_restore_recipe.ts";
 import type { ExecTarget } from "./docker_exec_engine.ts";
 import type { DumpFormat, Engine, EngineName } from "./engine.ts";
 import type { FormatCheck } from "./format_check.ts";
@@ -77,6 +78,30 @@ export interface EngineModule {
   readonly capabilities: readonly string[];
   /** The formats its dumps come in, native and DOCKER_EXEC. */
   readonly formats: readonly DumpFormatModule[];
+  /**
+   * Its databases are files (SQLite): local mode's `docker://` takes a path,
+   * discovery finds them in containers' volumes and bind mounts.
+   */
+  readonly fileDatabase?: {
+    /** File names that are probably one (a `docker://` path without `?type=`). */
+    namePattern: RegExp;
+    /** Its files in the mounts (`source` as this agent sees it), as paths in the container. */
+    findInMounts(mounts: readonly { source: string; destination: string }[]): Promise<string[]>;
+  };
+  /**
+   * How `verify --level restore` restores a backup without Docker: into a
+   * temporary file, or into a temporary database on a scratch server of its
+   * family. Absent: not in this build.
+   */
+  readonly scratchRestore?: "file" | "database";
+  /** Options of `backupy-agent restore` it honours (`--clean`, `--no-single-transaction`). */
+  readonly restoreOptions?: readonly ("clean" | "singleTransaction")[];
+  /**
+   * How `verify --docker-image` restores it in a throwaway container of its
+   * image: into a database with the image's tools, or by the server loading
+   * the snapshot as it starts.
+   */
+  readonly dockerRestore?: DockerRestoreRecipe | SnapshotRestoreRecipe;
   /** The Target for a URL of one of its schemes; throws a UsageError that repeats no password. */
   targetFromUrl(url: string, env: (name: string) => string | undefined): Target;
   /** What the URL says that a Target cannot carry (TLS, ssl-mode, ...). */

@@ -10,6 +10,7 @@ import type { EngineModule } from "../shared/engine_module.ts";
 import { SqliteCheck } from "./sqlite_check.ts";
 import { SQLITE_FORMAT } from "./sqlite_format.ts";
 import { sqliteTarget } from "./sqlite_url.ts";
+import { sqliteFilesInMounts } from "./sqlite_file_finder.ts";
 
 /** SQLite's entry in the registry. */
 export const SQLITE: EngineModule = {
@@ -25,6 +26,8 @@ export const SQLITE: EngineModule = {
     format: SQLITE_FORMAT,
     check: (tempDir, digests) => new SqliteCheck(tempDir, digests),
   }],
+  fileDatabase: { namePattern: /\.(db|sqlite3?)$/i, findInMounts: sqliteFilesInMounts },
+  scratchRestore: "file",
   targetFromUrl: sqliteTarget,
   async native({ connection, context }) {
     const { SqliteEngine } = await import("./sqlite_engine.ts");
