@@ -313,10 +313,11 @@ export async function* writeMysqlDump(
     for (const view of views) {
       const row = (await rows(conn, `SHOW CREATE VIEW ${db}.${quoteName(view.name)}`))[0];
       const statement = definer(definition(row, "Create View", `view ${database}.${view.name}`));
+      // A view keeps the character set and collation it was created under.
       out.text(
         `--\n-- View ${quoteName(view.name)}\n--\n\nDROP VIEW IF EXISTS ${
           quoteName(view.name)
-        };\n${statement};\n\n`,
+        };\n` + withSession(row, `${statement};\n`),
       );
     }
     yield* flush();
@@ -338,7 +339,7 @@ export async function* writeMysqlDump(
 
 /**
  * The session settings a stored object was created under, as SHOW CREATE
- * TRIGGER / PROCEDURE / FUNCTION / EVENT report them, in the order they are
+ * VIEW / TRIGGER / PROCEDURE / FUNCTION / EVENT report them, in the order they are
  * set: the server stores the object with them, and an event's schedule is
  * read in its `time_zone`. A restore that runs under its own settings
  * instead (the dump's header sets TIME_ZONE to +00:00) changes the object.
