@@ -48,8 +48,11 @@ export async function localRestore(request: LocalRestoreRequest): Promise<Restor
     urlExtras(request.target),
   );
   if (!engine.restore) {
+    const family = engineModule(engine.name);
     throw new UsageError(
-      `${engine.name} backups are restored with the server's own tools (see the README)`,
+      `backupy-agent restore does not restore ${family.title} backups yet: ${
+        family.manualRestore ?? "see the README"
+      }`,
     );
   }
   const restoreOptions = request.restoreOptions ?? {};

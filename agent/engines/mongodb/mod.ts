@@ -29,6 +29,8 @@ export const MONGODB: EngineModule = {
     format: MONGO_ARCHIVE_FORMAT,
     check: (_, digests) => new MongoArchiveCheck(digests),
   }],
+  manualRestore: "decrypt it and restore it with MongoDB's own tool: " +
+    "backupy-decrypt --key-file KEY --sha256 HEX --in FILE --out - | mongorestore --archive --drop",
   targetFromUrl: mongoTarget,
   urlExtras: mongoUrlExtras,
   async native({ connection, extras }) {

@@ -33,6 +33,9 @@ export const REDIS: EngineModule = {
   capabilities: ["redis_rdb"],
   formats: [{ format: RDB_FORMAT, check: () => new RdbCheck() }],
   dockerRestore: REDIS_DOCKER_RESTORE,
+  manualRestore:
+    "decrypt it to an RDB file (backupy-decrypt ... --out dump.rdb), stop the server, " +
+    "put the file where CONFIG GET dir and dbfilename say (with appendonly no), and start it",
   targetFromUrl: redisTarget,
   urlExtras: redisUrlExtras,
   async native({ connection, extras }) {

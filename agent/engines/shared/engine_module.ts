@@ -94,6 +94,11 @@ export interface EngineModule {
    * family. Absent: not in this build.
    */
   readonly scratchRestore?: "file" | "database";
+  /**
+   * For a family `backupy-agent restore` cannot restore yet: what to do
+   * instead, with the engine's own tool. Absent when it restores natively.
+   */
+  readonly manualRestore?: string;
   /** Options of `backupy-agent restore` it honours (`--clean`, `--no-single-transaction`). */
   readonly restoreOptions?: readonly ("clean" | "singleTransaction")[];
   /**
