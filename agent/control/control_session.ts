@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { type Envelope, EnvelopeSchema } from "@backupy/gen/backup/v1/envelope_pb.ts";
 import { type AgentMetrics, AgentMetricsSchema } from "@backupy/gen/backup/v1/common_pb.ts";
 import { HeartbeatSchema, type Register } from "@backupy/gen/backup/v1/agent_to_server_pb.ts";
@@ -19,6 +19,7 @@ import type { StateStore } from "../state/state_store.ts";
 import { AgentSocket, KeyRejectedError } from "./agent_socket.ts";
 import type { ConnectionState } from "../metrics/connection_state.ts";
 import { Backoff, type BackoffOptions } from "./backoff.ts";
+import { InboundFrames } from "./inbound_frames.ts";
 import { Notifier, sleep } from "./notifier.ts";
 
 export type { ConnectionState };
@@ -176,159 +177,31 @@ export class ControlSession {
     observer?.state?.("disconnected");
   }
 
+  /** One connection, top-down: dial, handshake, then serve until it closes. */
   async #connectOnce(): Promise<SessionOutcome> {
-    const { log, observer } = { log: this.#o.log, observer: this.#o.observer };
     const outcome: SessionOutcome = { handshake: false, upMs: 0, keyRejected: false };
-    let handshakeDone = false;
-    let firstSeen = false;
-    const early: Envelope[] = [];
-    let lastDataAt = Date.now();
-    let heartbeatSec = this.#timing.defaultHeartbeatSec;
-    let resolveAck: (envelope: Envelope | null) => void = () => {};
-    const firstMessage = new Promise<Envelope | null>((resolve) => resolveAck = resolve);
+    const inbound = new InboundFrames(
+      (envelope) => this.#o.dispatch(envelope),
+      this.#o.log,
+      () => this.#o.observer?.badFrame?.(),
+    );
     const outboxSignal = new Notifier();
     const unsubscribe = this.#o.outbox.onEnqueue(() => outboxSignal.notify());
-
-    let socket: AgentSocket;
-    try {
-      socket = await AgentSocket.connect(
-        this.#o.url,
-        this.#o.agentKey,
-        this.#timing.dialTimeoutMs,
-        {
-          onBinary: (bytes) => {
-            lastDataAt = Date.now();
-            let envelope: Envelope;
-            try {
-              envelope = fromBinary(EnvelopeSchema, bytes);
-            } catch (error) {
-              observer?.badFrame?.();
-              log.warn("dropped a message that is not a valid Envelope", {
-                bytes: bytes.length,
-                error,
-              });
-              return;
-            }
-            if (!firstSeen) {
-              firstSeen = true;
-              resolveAck(envelope);
-              return;
-            }
-            // Commands right behind RegisterAck wait until it is processed.
-            if (!handshakeDone) {
-              early.push(envelope);
-              return;
-            }
-            if (envelope.payload.case === "registerAck") {
-              log.debug("ignored a RegisterAck after the handshake");
-              return;
-            }
-            this.#o.dispatch(envelope);
-          },
-          onText: (length) => log.debug("ignored a text message from the server", { length }),
-          onOversize: () => log.warn("server message over 4 MiB: closing with 1009"),
-          onClose: (code, reason) => {
-            resolveAck(null);
-            outboxSignal.notify();
-            log.info("connection closed", { code, reason });
-          },
-        },
-      );
-    } catch (error) {
+    const socket = await this.#dial(inbound, outboxSignal, outcome);
+    if (!socket) {
       unsubscribe();
-      if (error instanceof KeyRejectedError) {
-        observer?.keyRejected?.();
-        if (!this.#keyRejectedLogged) {
-          log.error(
-            "agent key rejected by server: check BACKUPY_AGENT_KEY; retrying every minute",
-            {
-              status: error.status,
-            },
-          );
-          this.#keyRejectedLogged = true;
-        }
-        outcome.keyRejected = true;
-      } else {
-        log.warn("cannot connect to the control plane", { error });
-      }
       return outcome;
     }
-
     this.#socket = socket;
     this.#ready = false;
     this.#held = [];
     const connectedAt = Date.now();
     const timers: ReturnType<typeof setInterval>[] = [];
     try {
-      // 1. Register first; 2. the first data message must be RegisterAck.
-      const register = await this.#o.register();
-      void socket.send(
-        toBinary(
-          EnvelopeSchema,
-          create(EnvelopeSchema, {
-            seq: this.#o.store.nextSeq(),
-            tsMs: BigInt(Date.now()),
-            payload: { case: "register", value: register },
-          }),
-        ),
-      );
-      const registerTimer = setTimeout(() => resolveAck(null), this.#timing.registerTimeoutMs);
-      const ack = await firstMessage;
-      clearTimeout(registerTimer);
-      if (!socket.isOpen) return outcome;
-      if (ack?.payload.case !== "registerAck") {
-        log.warn(
-          ack
-            ? "the server's first message was not RegisterAck: closing"
-            : "no RegisterAck in time: closing",
-          { got: ack?.payload.case },
-        );
-        socket.close(1008, "expected RegisterAck");
-        await socket.closed;
-        return outcome;
-      }
+      const heartbeatSec = await this.#handshake(socket, inbound);
+      if (heartbeatSec === undefined) return outcome;
       outcome.handshake = true;
-      this.#keyRejectedLogged = false;
-      // 3. Session id, config, heartbeat interval.
-      const registerAck = ack.payload.value;
-      this.#sessionId = registerAck.sessionId;
-      if (registerAck.config) {
-        const applied = this.#o.config.offer(registerAck.config);
-        if (!applied) {
-          log.info("the server's config is older than the applied one: kept ours", {
-            offered: registerAck.config.version,
-            applied: this.#o.config.version,
-          });
-        }
-      }
-      if (registerAck.heartbeatIntervalSec > 0) heartbeatSec = registerAck.heartbeatIntervalSec;
-      handshakeDone = true;
-      for (const envelope of early.splice(0)) this.#o.dispatch(envelope);
-      this.#o.observer?.state?.("connected");
-      log.info("registered with the control plane", {
-        session_id: registerAck.sessionId,
-        heartbeat_interval_sec: heartbeatSec,
-      });
-
-      // 4. Flush the outbox; then 5. heartbeats and normal traffic.
-      const pump = this.#pumpOutbox(socket, outboxSignal, () => {
-        this.#ready = true;
-        for (const bytes of this.#held) void socket.send(bytes);
-        this.#held = [];
-        void this.#sendHeartbeat();
-        timers.push(setInterval(() => void this.#sendHeartbeat(), heartbeatSec * 1000));
-      });
-      // 6. Liveness: no data for 3 intervals means the connection is dead.
-      timers.push(setInterval(() => {
-        if (Date.now() - lastDataAt > 3 * heartbeatSec * 1000) {
-          log.warn("no data from the server for 3 heartbeat intervals: reconnecting", {
-            seconds: 3 * heartbeatSec,
-          });
-          socket.close(4000, "liveness timeout");
-        }
-      }, Math.min(1000, heartbeatSec * 250)));
-      await socket.closed;
-      await pump;
+      await this.#serve(socket, inbound, outboxSignal, heartbeatSec, timers);
       return outcome;
     } finally {
       for (const timer of timers) clearInterval(timer);
@@ -338,6 +211,135 @@ export class ControlSession {
       this.#socket = null;
       outcome.upMs = Date.now() - connectedAt;
     }
+  }
+
+  /** Opens the socket with the agent key; null (and why, in `outcome` and the log) when it fails. */
+  async #dial(
+    inbound: InboundFrames,
+    outboxSignal: Notifier,
+    outcome: SessionOutcome,
+  ): Promise<AgentSocket | null> {
+    const log = this.#o.log;
+    try {
+      return await AgentSocket.connect(
+        this.#o.url,
+        this.#o.agentKey,
+        this.#timing.dialTimeoutMs,
+        {
+          onBinary: (bytes) => inbound.frame(bytes),
+          onText: (length) => log.debug("ignored a text message from the server", { length }),
+          onOversize: () => log.warn("server message over 4 MiB: closing with 1009"),
+          onClose: (code, reason) => {
+            inbound.giveUp();
+            outboxSignal.notify();
+            log.info("connection closed", { code, reason });
+          },
+        },
+      );
+    } catch (error) {
+      if (error instanceof KeyRejectedError) {
+        this.#o.observer?.keyRejected?.();
+        if (!this.#keyRejectedLogged) {
+          log.error(
+            "agent key rejected by server: check BACKUPY_AGENT_KEY; retrying every minute",
+            { status: error.status },
+          );
+          this.#keyRejectedLogged = true;
+        }
+        outcome.keyRejected = true;
+      } else {
+        log.warn("cannot connect to the control plane", { error });
+      }
+      return null;
+    }
+  }
+
+  /**
+   * Register, then the first data message must be RegisterAck: its session
+   * id, config and heartbeat interval are taken, and the commands that came
+   * right behind it go to the dispatcher. The heartbeat interval, or
+   * undefined when the handshake failed (the socket is then closed).
+   */
+  async #handshake(socket: AgentSocket, inbound: InboundFrames): Promise<number | undefined> {
+    const log = this.#o.log;
+    const register = await this.#o.register();
+    void socket.send(
+      toBinary(
+        EnvelopeSchema,
+        create(EnvelopeSchema, {
+          seq: this.#o.store.nextSeq(),
+          tsMs: BigInt(Date.now()),
+          payload: { case: "register", value: register },
+        }),
+      ),
+    );
+    const registerTimer = setTimeout(() => inbound.giveUp(), this.#timing.registerTimeoutMs);
+    const ack = await inbound.first;
+    clearTimeout(registerTimer);
+    if (!socket.isOpen) return undefined;
+    if (ack?.payload.case !== "registerAck") {
+      log.warn(
+        ack
+          ? "the server's first message was not RegisterAck: closing"
+          : "no RegisterAck in time: closing",
+        { got: ack?.payload.case },
+      );
+      socket.close(1008, "expected RegisterAck");
+      await socket.closed;
+      return undefined;
+    }
+    this.#keyRejectedLogged = false;
+    const registerAck = ack.payload.value;
+    this.#sessionId = registerAck.sessionId;
+    if (registerAck.config) {
+      const applied = this.#o.config.offer(registerAck.config);
+      if (!applied) {
+        log.info("the server's config is older than the applied one: kept ours", {
+          offered: registerAck.config.version,
+          applied: this.#o.config.version,
+        });
+      }
+    }
+    const heartbeatSec = registerAck.heartbeatIntervalSec > 0
+      ? registerAck.heartbeatIntervalSec
+      : this.#timing.defaultHeartbeatSec;
+    inbound.handshakeDone();
+    this.#o.observer?.state?.("connected");
+    log.info("registered with the control plane", {
+      session_id: registerAck.sessionId,
+      heartbeat_interval_sec: heartbeatSec,
+    });
+    return heartbeatSec;
+  }
+
+  /**
+   * Flushes the outbox, then heartbeats and normal traffic until the socket
+   * closes; no data for 3 heartbeat intervals means the connection is dead.
+   */
+  async #serve(
+    socket: AgentSocket,
+    inbound: InboundFrames,
+    outboxSignal: Notifier,
+    heartbeatSec: number,
+    timers: ReturnType<typeof setInterval>[],
+  ): Promise<void> {
+    const pump = this.#pumpOutbox(socket, outboxSignal, () => {
+      this.#ready = true;
+      for (const bytes of this.#held) void socket.send(bytes);
+      this.#held = [];
+      void this.#sendHeartbeat();
+      timers.push(setInterval(() => void this.#sendHeartbeat(), heartbeatSec * 1000));
+    });
+    timers.push(setInterval(() => {
+      if (Date.now() - inbound.lastDataAt > 3 * heartbeatSec * 1000) {
+        this.#o.log.warn("no data from the server for 3 heartbeat intervals: reconnecting", {
+          seconds: 3 * heartbeatSec,
+        });
+        socket.close(4000, "liveness timeout");
+      }
+    }, Math.min(1000, heartbeatSec * 250)));
+    await socket.closed;
+    await pump;
   }
 
   /**
