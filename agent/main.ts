@@ -179,6 +179,23 @@ const FLAGS: Record<
 
 const env = (name: string) => Deno.env.get(name);
 
+/**
+ * Runs `work` with a signal that SIGINT and SIGTERM abort, so that what it
+ * holds (temporary files, a scratch database, a container) is released.
+ */
+async function interruptible<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const abort = new AbortController();
+  const onSignal = () => abort.abort(new BackupyError("interrupted"));
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+  try {
+    return await work(abort.signal);
+  } finally {
+    Deno.removeSignalListener("SIGINT", onSignal);
+    Deno.removeSignalListener("SIGTERM", onSignal);
+  }
+}
+
 async function backupCommand(
   values: Record<string, string | boolean | undefined>,
 ): Promise<number> {
@@ -196,10 +213,18 @@ async function backupCommand(
   if (json && out === "-") {
     throw new UsageError("--json prints on standard output, which --out - already uses");
   }
-  const abort = new AbortController();
-  const onSignal = () => abort.abort(new BackupyError("interrupted"));
-  Deno.addSignalListener("SIGINT", onSignal);
-  Deno.addSignalListener("SIGTERM", onSignal);
+  return await interruptible((signal) => backup(values, target, out, compression, signal));
+}
+
+/** The backup itself, once its flags are checked; prints the report. */
+async function backup(
+  values: Record<string, string | boolean | undefined>,
+  target: string,
+  out: string,
+  compression: string,
+  signal: AbortSignal,
+): Promise<number> {
+  const json = values.json === true;
   // Snapshots can be as big as the database: keep them beside the output,
   // not in a /tmp that may be memory.
   const tempDir = await Deno.makeTempDir({
@@ -218,7 +243,7 @@ async function backupCommand(
       includePrivileges: values["with-privileges"] === true,
       manifest: values.manifest !== false,
       tempDir,
-      signal: abort.signal,
+      signal,
       watch: showProgress(values)
         ? {
           onStart: (estimate) => (progress = new ProgressLine(() => dumped, estimate)),
@@ -264,8 +289,6 @@ async function backupCommand(
     return 0;
   } finally {
     progress?.stop();
-    Deno.removeSignalListener("SIGINT", onSignal);
-    Deno.removeSignalListener("SIGTERM", onSignal);
     await Deno.remove(tempDir, { recursive: true }).catch(() => {});
   }
 }
@@ -293,10 +316,18 @@ async function restoreCommand(
       "warning: no --sha256: frames reordered, dropped or cut off at a frame boundary would not be detected",
     );
   }
-  const abort = new AbortController();
-  const onSignal = () => abort.abort(new BackupyError("interrupted"));
-  Deno.addSignalListener("SIGINT", onSignal);
-  Deno.addSignalListener("SIGTERM", onSignal);
+  return await interruptible((signal) => restore(values, target, input, keyFile, sha256, signal));
+}
+
+/** The restore itself, once its flags are checked; prints the report. */
+async function restore(
+  values: Record<string, string | boolean | undefined>,
+  target: string,
+  input: string,
+  keyFile: string,
+  sha256: string | undefined,
+  signal: AbortSignal,
+): Promise<number> {
   const tempDir = await Deno.makeTempDir({ prefix: "backupy-restore-" });
   const started = performance.now();
   let progress: ProgressLine | undefined;
@@ -312,7 +343,7 @@ async function restoreCommand(
         singleTransaction: values["single-transaction"] !== false,
       },
       tempDir,
-      signal: abort.signal,
+      signal,
       onPass: (pass, reader, size) => {
         progress?.stop();
         if (!showProgress(values)) return;
@@ -335,11 +366,125 @@ async function restoreCommand(
     return 0;
   } finally {
     progress?.stop();
-    Deno.removeSignalListener("SIGINT", onSignal);
-    Deno.removeSignalListener("SIGTERM", onSignal);
     await Deno.remove(tempDir, { recursive: true }).catch(() => {});
   }
 }
+
+type Flags = Record<string, string | boolean | undefined>;
+
+async function healthCheckCommand(): Promise<number> {
+  const { config } = loadAgentConfig(env, { requireKey: false });
+  const problem = await healthProblem(config.stateDir);
+  if (problem) {
+    console.error(`unhealthy: ${problem}`);
+    return 1;
+  }
+  console.log("healthy");
+  return 0;
+}
+
+function dumpStateCommand(values: Flags): Promise<number> {
+  const { config } = loadAgentConfig(env, { requireKey: values["allow-secrets"] === true });
+  const state = dumpState(config.stateDir, values["allow-secrets"] ? config.agentKey : undefined);
+  console.log(JSON.stringify(state, (_, v) => typeof v === "bigint" ? v.toString() : v, 2));
+  return Promise.resolve(0);
+}
+
+async function verifyCommand(values: Flags): Promise<number> {
+  const input = values.in as string | undefined;
+  if (!input) throw new UsageError("verify needs --in FILE");
+  // Loaded here: it brings format readers (BSON) the service never needs.
+  const { formatVerifyReport, verifyBackup } = await import("./commands/verify_command.ts");
+  // SIGINT/SIGTERM abort the check; a scratch database is still dropped.
+  const report = await interruptible((signal) =>
+    verifyBackup({
+      input,
+      level: values.level as string,
+      manifest: values.manifest as string | undefined,
+      scratch: values.scratch as string | undefined,
+      dockerImage: values["docker-image"] as string | undefined,
+      dockerSocket: localDockerSocket(env),
+      keyFile: values["key-file"] as string | undefined,
+      sha256: values.sha256 as string | undefined,
+      token: values.token as string | undefined,
+      tokenFile: values["token-file"] as string | undefined,
+      allowExpired: values["allow-expired"] === true,
+    }, signal)
+  );
+  if (values.json) console.log(JSON.stringify(report));
+  else for (const line of formatVerifyReport(report, input)) console.error(line);
+  return report.ok ? 0 : 1;
+}
+
+async function manifestCommand(values: Flags): Promise<number> {
+  const { exportManifest, listManifests } = await import("./commands/manifest_command.ts");
+  const runId = values.run as string | undefined;
+  const out = values.out as string | undefined;
+  if ((runId === undefined) !== (out === undefined)) {
+    throw new UsageError("manifest: give --run ID and --out FILE together (or neither, to list)");
+  }
+  if (runId === undefined) {
+    const { config } = loadAgentConfig(env, { requireKey: false });
+    const kept = listManifests(config.stateDir);
+    if (values.json) console.log(JSON.stringify(kept, null, 2));
+    else if (kept.length === 0) console.error("no manifests kept");
+    else {
+      for (const m of kept) {
+        console.log(`${m.run_id}  ${m.job_id}  ${m.created_at}  sha256 ${m.backup_sha256}`);
+      }
+    }
+    return 0;
+  }
+  const { config } = loadAgentConfig(env, { requireKey: true });
+  const made = await exportManifest(config.stateDir, config.agentKey!, runId, out!);
+  if (values.json) console.log(JSON.stringify({ ok: true, out, ...made }));
+  else console.error(`wrote the manifest of run ${runId} (job ${made.job_id}) to ${out}`);
+  return 0;
+}
+
+async function discoverCommand(values: Flags): Promise<number> {
+  const { discover, discoveryTable } = await import("./commands/discover_command.ts");
+  const found = await discover(localDockerSocket(env));
+  console.log(values.json ? JSON.stringify(found, null, 2) : discoveryTable(found));
+  return 0;
+}
+
+/** The service, and after a verified self-update the supervision of the new binary. */
+async function runCommand(): Promise<number> {
+  const { config, warnings } = loadAgentConfig(env, { requireKey: true });
+  const log = Logger.create(config.logLevel);
+  for (const warning of warnings) log.warn(warning);
+  for (;;) {
+    const exit = await runService(config, log);
+    if (!exit.update) return exit.code;
+    // The service stopped to hand over to a verified new binary.
+    const outcome = await superviseUpdate(
+      exit.update.handoff,
+      Deno.args,
+      config.stateDir,
+      exit.update.healthTimeoutMs,
+      log.child("update"),
+    );
+    if (outcome.kind === "exited") return outcome.code;
+    // Rolled back: the previous binary is in place again; carry on as it.
+  }
+}
+
+/** Each command's handler, given its parsed flags. */
+const COMMAND_HANDLERS: Record<Command, (values: Flags) => Promise<number>> = {
+  run: runCommand,
+  backup: backupCommand,
+  restore: restoreCommand,
+  version: () => {
+    console.log(versionLine());
+    return Promise.resolve(0);
+  },
+  "health-check": healthCheckCommand,
+  "dump-state": dumpStateCommand,
+  verify: verifyCommand,
+  manifest: manifestCommand,
+  discover: discoverCommand,
+};
 
 /** Runs the CLI; resolves to the exit code. */
 export async function main(args: string[]): Promise<number> {
@@ -364,116 +509,7 @@ export async function main(args: string[]): Promise<number> {
     if (positionals.length > 0) {
       throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
     }
-    switch (command) {
-      case "version":
-        console.log(versionLine());
-        return 0;
-      case "backup":
-        return await backupCommand(values);
-      case "restore":
-        return await restoreCommand(values);
-      case "health-check": {
-        const { config } = loadAgentConfig(env, { requireKey: false });
-        const problem = await healthProblem(config.stateDir);
-        if (problem) {
-          console.error(`unhealthy: ${problem}`);
-          return 1;
-        }
-        console.log("healthy");
-        return 0;
-      }
-      case "dump-state": {
-        const { config } = loadAgentConfig(env, { requireKey: values["allow-secrets"] === true });
-        const state = dumpState(
-          config.stateDir,
-          values["allow-secrets"] ? config.agentKey : undefined,
-        );
-        console.log(JSON.stringify(state, (_, v) => typeof v === "bigint" ? v.toString() : v, 2));
-        return 0;
-      }
-      case "verify": {
-        const input = values.in as string | undefined;
-        if (!input) throw new UsageError("verify needs --in FILE");
-        // Loaded here: it brings format readers (BSON) the service never needs.
-        const { formatVerifyReport, verifyBackup } = await import("./commands/verify_command.ts");
-        // SIGINT/SIGTERM abort the check; a scratch database is still dropped.
-        const abort = new AbortController();
-        const stop = () => abort.abort(new BackupyError("interrupted"));
-        Deno.addSignalListener("SIGINT", stop);
-        Deno.addSignalListener("SIGTERM", stop);
-        const report = await verifyBackup({
-          input,
-          level: values.level as string,
-          manifest: values.manifest as string | undefined,
-          scratch: values.scratch as string | undefined,
-          dockerImage: values["docker-image"] as string | undefined,
-          dockerSocket: localDockerSocket(env),
-          keyFile: values["key-file"] as string | undefined,
-          sha256: values.sha256 as string | undefined,
-          token: values.token as string | undefined,
-          tokenFile: values["token-file"] as string | undefined,
-          allowExpired: values["allow-expired"] === true,
-        }, abort.signal).finally(() => {
-          Deno.removeSignalListener("SIGINT", stop);
-          Deno.removeSignalListener("SIGTERM", stop);
-        });
-        if (values.json) console.log(JSON.stringify(report));
-        else for (const line of formatVerifyReport(report, input)) console.error(line);
-        return report.ok ? 0 : 1;
-      }
-      case "manifest": {
-        const { exportManifest, listManifests } = await import("./commands/manifest_command.ts");
-        const runId = values.run as string | undefined;
-        const out = values.out as string | undefined;
-        if ((runId === undefined) !== (out === undefined)) {
-          throw new UsageError(
-            "manifest: give --run ID and --out FILE together (or neither, to list)",
-          );
-        }
-        if (runId === undefined) {
-          const { config } = loadAgentConfig(env, { requireKey: false });
-          const kept = listManifests(config.stateDir);
-          if (values.json) console.log(JSON.stringify(kept, null, 2));
-          else if (kept.length === 0) console.error("no manifests kept");
-          else {
-            for (const m of kept) {
-              console.log(`${m.run_id}  ${m.job_id}  ${m.created_at}  sha256 ${m.backup_sha256}`);
-            }
-          }
-          return 0;
-        }
-        const { config } = loadAgentConfig(env, { requireKey: true });
-        const made = await exportManifest(config.stateDir, config.agentKey!, runId, out!);
-        if (values.json) console.log(JSON.stringify({ ok: true, out, ...made }));
-        else console.error(`wrote the manifest of run ${runId} (job ${made.job_id}) to ${out}`);
-        return 0;
-      }
-      case "discover": {
-        const { discover, discoveryTable } = await import("./commands/discover_command.ts");
-        const found = await discover(localDockerSocket(env));
-        console.log(values.json ? JSON.stringify(found, null, 2) : discoveryTable(found));
-        return 0;
-      }
-      case "run": {
-        const { config, warnings } = loadAgentConfig(env, { requireKey: true });
-        const log = Logger.create(config.logLevel);
-        for (const warning of warnings) log.warn(warning);
-        for (;;) {
-          const exit = await runService(config, log);
-          if (!exit.update) return exit.code;
-          // The service stopped to hand over to a verified new binary.
-          const outcome = await superviseUpdate(
-            exit.update.handoff,
-            Deno.args,
-            config.stateDir,
-            exit.update.healthTimeoutMs,
-            log.child("update"),
-          );
-          if (outcome.kind === "exited") return outcome.code;
-          // Rolled back: the previous binary is in place again; carry on as it.
-        }
-      }
-    }
+    return await COMMAND_HANDLERS[command](values);
   } catch (error) {
     if (error instanceof UsageError) {
       console.error(`backupy-agent: ${error.message}\n\n${USAGE}`);
