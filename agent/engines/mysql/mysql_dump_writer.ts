@@ -85,256 +85,314 @@ function utcStamp(): string {
   return new Date().toISOString().replace("T", " ").slice(0, 19);
 }
 
+/** What every phase of the writer shares: the output, the options and their derived limits. */
+interface Writer {
+  conn: PromiseConnection;
+  out: ByteBuilder;
+  options: DumpWriterOptions;
+  chunkBytes: number;
+  maxStatement: number;
+  /** The statement as the server reports it, without DEFINER when asked to. */
+  definer(statement: string): string;
+}
+
+/** Yields what the writer holds once it is a chunk's worth. */
+function* flush(w: Writer): Generator<Uint8Array> {
+  if (w.out.length >= w.chunkBytes) yield w.out.take();
+}
+
 /**
- * Generates the dump, in pieces. `conn` must already be inside the
- * consistent-snapshot transaction, with `SET NAMES utf8mb4` and the
- * session time zone at UTC.
+ * Generates the dump, in pieces: the header, each database (its tables
+ * with their rows and triggers, then its routines, events and views), the
+ * footer. `conn` must already be inside the consistent-snapshot
+ * transaction, with `SET NAMES utf8mb4` and the session time zone at UTC.
  */
 export async function* writeMysqlDump(
   conn: PromiseConnection,
   options: DumpWriterOptions,
 ): AsyncGenerator<Uint8Array> {
-  const out = new ByteBuilder();
-  const definer = (statement: string) =>
-    options.omitDefiner
-      ? statement.replace(/ DEFINER=`(?:[^`]|``)*`@`(?:[^`]|``)*`/, "")
-      : statement;
-  const chunkBytes = options.chunkBytes ?? 256 * 1024;
-  const maxStatement = options.maxStatementBytes ?? 1024 * 1024;
-  const flush = function* () {
-    if (out.length >= chunkBytes) yield out.take();
+  const w: Writer = {
+    conn,
+    out: new ByteBuilder(),
+    options,
+    chunkBytes: options.chunkBytes ?? 256 * 1024,
+    maxStatement: options.maxStatementBytes ?? 1024 * 1024,
+    definer: (statement) =>
+      options.omitDefiner
+        ? statement.replace(/ DEFINER=`(?:[^`]|``)*`@`(?:[^`]|``)*`/, "")
+        : statement,
   };
+  w.out.text(header(options));
+  for (const database of await databasesToDump(w)) yield* writeDatabase(w, database);
+  w.out.text(FOOTER + `-- Dump completed on ${utcStamp()} UTC\n`);
+  yield w.out.take();
+}
 
+/** The header: what was dumped, and the session settings saved and set for the body. */
+function header(options: DumpWriterOptions): string {
+  return `-- ${options.flavor} dump (backupy-agent ${VERSION})\n--\n` +
+    `-- Database: ${options.database ?? "(all databases)"}\n` +
+    `-- Server version: ${options.serverVersion}\n` +
+    `-- Read in one REPEATABLE READ transaction WITH CONSISTENT SNAPSHOT\n` +
+    `-- ------------------------------------------------------\n\n` +
+    `/*!40101 SET @OLD_CHARACTER_SET_CLIENT=@@CHARACTER_SET_CLIENT */;\n` +
+    `/*!40101 SET @OLD_CHARACTER_SET_RESULTS=@@CHARACTER_SET_RESULTS */;\n` +
+    `/*!40101 SET @OLD_COLLATION_CONNECTION=@@COLLATION_CONNECTION */;\n` +
+    `/*!40101 SET NAMES utf8mb4 */;\n` +
+    `/*!40103 SET @OLD_TIME_ZONE=@@TIME_ZONE */;\n` +
+    `/*!40103 SET TIME_ZONE='+00:00' */;\n` +
+    `/*!40014 SET @OLD_UNIQUE_CHECKS=@@UNIQUE_CHECKS, UNIQUE_CHECKS=0 */;\n` +
+    `/*!40014 SET @OLD_FOREIGN_KEY_CHECKS=@@FOREIGN_KEY_CHECKS, FOREIGN_KEY_CHECKS=0 */;\n` +
+    `/*!40101 SET @OLD_SQL_MODE=@@SQL_MODE, SQL_MODE='NO_AUTO_VALUE_ON_ZERO' */;\n` +
+    `/*!40111 SET @OLD_SQL_NOTES=@@SQL_NOTES, SQL_NOTES=0 */;\n\n`;
+}
+
+/** The footer: every session setting the header changed, put back. */
+const FOOTER = `/*!40103 SET TIME_ZONE=@OLD_TIME_ZONE */;\n` +
+  `/*!40101 SET SQL_MODE=@OLD_SQL_MODE */;\n` +
+  `/*!40014 SET FOREIGN_KEY_CHECKS=@OLD_FOREIGN_KEY_CHECKS */;\n` +
+  `/*!40014 SET UNIQUE_CHECKS=@OLD_UNIQUE_CHECKS */;\n` +
+  `/*!40101 SET CHARACTER_SET_CLIENT=@OLD_CHARACTER_SET_CLIENT */;\n` +
+  `/*!40101 SET CHARACTER_SET_RESULTS=@OLD_CHARACTER_SET_RESULTS */;\n` +
+  `/*!40101 SET COLLATION_CONNECTION=@OLD_COLLATION_CONNECTION */;\n` +
+  `/*!40111 SET SQL_NOTES=@OLD_SQL_NOTES */;\n\n`;
+
+/** The database named, or every non-system one, sorted. */
+async function databasesToDump(w: Writer): Promise<string[]> {
+  if (w.options.database !== null) return [w.options.database];
+  return (await rows(w.conn, "SHOW DATABASES"))
+    .map((row) => String(Object.values(row)[0]))
+    .filter((name) => !SYSTEM_DATABASES.includes(name.toLowerCase()))
+    .sort();
+}
+
+/**
+ * One database: CREATE DATABASE and USE in a dump of every database, each
+ * table with its rows and triggers (every table the catalog lists, or the
+ * dump fails), then placeholders for the views, routines, events and the views.
+ */
+async function* writeDatabase(w: Writer, database: string): AsyncGenerator<Uint8Array> {
+  const { conn, out } = w;
+  const db = quoteName(database);
+  // SHOW CREATE qualifies names outside the default database: with it set,
+  // views, foreign keys and routines name only their own database implicitly,
+  // so the dump restores under any database name.
+  await conn.query(`USE ${db}`);
+  if (w.options.database === null) {
+    const create = definition(
+      (await rows(conn, `SHOW CREATE DATABASE ${db}`))[0],
+      "Create Database",
+      `database ${database}`,
+    );
+    out.text(
+      `--\n-- Database ${db}\n--\n\n${
+        create.replace(/^CREATE DATABASE /, "CREATE DATABASE /*!32312 IF NOT EXISTS*/ ")
+      };\n\nUSE ${db};\n\n`,
+    );
+  }
+  const tables = (await rows(
+    conn,
+    "SELECT TABLE_NAME AS name, TABLE_TYPE AS type, ENGINE AS engine FROM information_schema.TABLES " +
+      "WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME",
+    [database],
+  )) as unknown as TableInfo[];
+  const views = tables.filter((t) => t.type === "VIEW");
+  // Asked separately from the list above: what the data section must cover.
+  const catalog = (await rows(conn, `SHOW FULL TABLES FROM ${db} WHERE Table_type = 'BASE TABLE'`))
+    .map((row) => String(Object.values(row)[0]));
+  const dumped = new Set<string>();
+  for (const table of tables.filter((t) => t.type !== "VIEW")) {
+    yield* writeTable(w, database, table);
+    yield* writeTriggers(w, database, table.name);
+    dumped.add(table.name);
+  }
+  checkAllDumped(`database ${database}`, catalog, dumped);
+  await writeViewPlaceholders(w, database, views);
+  await writeRoutines(w, database);
+  await writeEvents(w, database);
+  await writeViews(w, database, views);
+  yield* flush(w);
+}
+
+/** A table's structure and its rows, as multi-row INSERTs that fit max_allowed_packet. */
+async function* writeTable(
+  w: Writer,
+  database: string,
+  table: TableInfo,
+): AsyncGenerator<Uint8Array> {
+  const { conn, out, options } = w;
+  const db = quoteName(database);
+  if (table.type === "SEQUENCE") {
+    throw new DumpError(
+      `${database}.${table.name} is a SEQUENCE, which this dump does not support yet`,
+    );
+  }
+  const name = quoteName(table.name);
+  if (table.engine && !TRANSACTIONAL.has(table.engine.toLowerCase())) {
+    options.warn(
+      `table ${database}.${table.name} uses ${table.engine}, which is not transactional: ` +
+        "its rows are not guaranteed consistent with the rest of the dump",
+    );
+  }
+  const create = definition(
+    (await rows(conn, `SHOW CREATE TABLE ${db}.${name}`))[0],
+    "Create Table",
+    `table ${database}.${table.name}`,
+  );
   out.text(
-    `-- ${options.flavor} dump (backupy-agent ${VERSION})\n--\n` +
-      `-- Database: ${options.database ?? "(all databases)"}\n` +
-      `-- Server version: ${options.serverVersion}\n` +
-      `-- Read in one REPEATABLE READ transaction WITH CONSISTENT SNAPSHOT\n` +
-      `-- ------------------------------------------------------\n\n` +
-      `/*!40101 SET @OLD_CHARACTER_SET_CLIENT=@@CHARACTER_SET_CLIENT */;\n` +
-      `/*!40101 SET @OLD_CHARACTER_SET_RESULTS=@@CHARACTER_SET_RESULTS */;\n` +
-      `/*!40101 SET @OLD_COLLATION_CONNECTION=@@COLLATION_CONNECTION */;\n` +
-      `/*!40101 SET NAMES utf8mb4 */;\n` +
-      `/*!40103 SET @OLD_TIME_ZONE=@@TIME_ZONE */;\n` +
-      `/*!40103 SET TIME_ZONE='+00:00' */;\n` +
-      `/*!40014 SET @OLD_UNIQUE_CHECKS=@@UNIQUE_CHECKS, UNIQUE_CHECKS=0 */;\n` +
-      `/*!40014 SET @OLD_FOREIGN_KEY_CHECKS=@@FOREIGN_KEY_CHECKS, FOREIGN_KEY_CHECKS=0 */;\n` +
-      `/*!40101 SET @OLD_SQL_MODE=@@SQL_MODE, SQL_MODE='NO_AUTO_VALUE_ON_ZERO' */;\n` +
-      `/*!40111 SET @OLD_SQL_NOTES=@@SQL_NOTES, SQL_NOTES=0 */;\n\n`,
+    `--\n-- Table structure for table ${name}\n--\n\nDROP TABLE IF EXISTS ${name};\n${create};\n\n`,
   );
 
-  let databases: string[];
-  if (options.database !== null) {
-    databases = [options.database];
-  } else {
-    databases = (await rows(conn, "SHOW DATABASES"))
-      .map((row) => String(Object.values(row)[0]))
-      .filter((name) => !SYSTEM_DATABASES.includes(name.toLowerCase()))
-      .sort();
-  }
-
-  for (const database of databases) {
-    const db = quoteName(database);
-    // SHOW CREATE qualifies names outside the default database: with it set,
-    // views, foreign keys and routines name only their own database implicitly,
-    // so the dump restores under any database name.
-    await conn.query(`USE ${db}`);
-    if (options.database === null) {
-      const create = definition(
-        (await rows(conn, `SHOW CREATE DATABASE ${db}`))[0],
-        "Create Database",
-        `database ${database}`,
-      );
-      out.text(
-        `--\n-- Database ${db}\n--\n\n${
-          create.replace(/^CREATE DATABASE /, "CREATE DATABASE /*!32312 IF NOT EXISTS*/ ")
-        };\n\nUSE ${db};\n\n`,
-      );
-    }
-    const tables = (await rows(
-      conn,
-      "SELECT TABLE_NAME AS name, TABLE_TYPE AS type, ENGINE AS engine FROM information_schema.TABLES " +
-        "WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME",
-      [database],
-    )) as unknown as TableInfo[];
-    const views = tables.filter((t) => t.type === "VIEW");
-    // Asked separately from the list above: what the data section must cover.
-    const catalog =
-      (await rows(conn, `SHOW FULL TABLES FROM ${db} WHERE Table_type = 'BASE TABLE'`))
-        .map((row) => String(Object.values(row)[0]));
-    const dumped = new Set<string>();
-
-    for (const table of tables.filter((t) => t.type !== "VIEW")) {
-      if (table.type === "SEQUENCE") {
-        throw new DumpError(
-          `${database}.${table.name} is a SEQUENCE, which this dump does not support yet`,
-        );
-      }
-      const name = quoteName(table.name);
-      if (table.engine && !TRANSACTIONAL.has(table.engine.toLowerCase())) {
-        options.warn(
-          `table ${database}.${table.name} uses ${table.engine}, which is not transactional: ` +
-            "its rows are not guaranteed consistent with the rest of the dump",
-        );
-      }
-      const create = definition(
-        (await rows(conn, `SHOW CREATE TABLE ${db}.${name}`))[0],
-        "Create Table",
-        `table ${database}.${table.name}`,
-      );
-      out.text(
-        `--\n-- Table structure for table ${name}\n--\n\nDROP TABLE IF EXISTS ${name};\n${create};\n\n`,
-      );
-
-      const columns: ColumnInfo[] = (await rows(
-        conn,
-        "SELECT COLUMN_NAME AS name, DATA_TYPE AS type, EXTRA AS extra FROM information_schema.COLUMNS " +
-          "WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION",
-        [database, table.name],
-      )).map((c) => ({
-        name: String(c.name),
-        kind: literalKind(String(c.type)),
-        generated: /GENERATED|^VIRTUAL$|^PERSISTENT$|^STORED$/i.test(String(c.extra ?? "")),
-      }));
-      const stored = columns.filter((c) => !c.generated);
-      const columnList = stored.map((c) => quoteName(c.name)).join(",");
-      out.text(
-        `--\n-- Dumping data for table ${name}\n--\n\n/*!40000 ALTER TABLE ${name} DISABLE KEYS */;\n`,
-      );
-      yield* flush();
-
-      const head = `INSERT INTO ${name} (${columnList}) VALUES `;
-      let digest: RowDigest | undefined;
-      if (options.digests) {
-        digest = new RowDigest();
-        options.digests.set(options.database === null ? `${db}/${name}` : name, digest);
-      }
-      let statementBytes = 0;
-      const core = (conn as unknown as { connection: CoreConnection }).connection;
-      const query = core.query({
-        sql: `SELECT ${columnList} FROM ${db}.${name}`,
-        rowsAsArray: true,
-        typeCast: (field: { buffer(): Uint8Array | null }) => field.buffer(),
-      });
-      const stream = query.stream({ highWaterMark: 256 }) as unknown as NodeRowStream;
-      for await (const batch of rowBatches(stream, core)) {
-        for (const row of batch) {
-          const before = out.length;
-          if (statementBytes === 0) out.text(head);
-          else out.byte(0x2c); // ,
-          const tuple = out.length;
-          out.byte(0x28); // (
-          for (let i = 0; i < stored.length; i++) {
-            if (i > 0) out.byte(0x2c);
-            appendLiteral(out, row[i], stored[i].kind);
-          }
-          out.byte(0x29); // )
-          digest?.add(out.view(tuple));
-          statementBytes += out.length - before;
-          if (statementBytes >= maxStatement) {
-            out.text(";\n");
-            statementBytes = 0;
-          }
-        }
-        if (out.length >= chunkBytes) yield out.take();
-      }
-      if (statementBytes > 0) out.text(";\n");
-      out.text(`/*!40000 ALTER TABLE ${name} ENABLE KEYS */;\n\n`);
-      dumped.add(table.name);
-
-      for (
-        const trigger of await rows(conn, `SHOW TRIGGERS FROM ${db} WHERE \`Table\` = ?`, [
-          table.name,
-        ])
-      ) {
-        const triggerName = String(trigger.Trigger);
-        const row = (await rows(conn, `SHOW CREATE TRIGGER ${db}.${quoteName(triggerName)}`))[0];
-        const statement = definer(definition(
-          row,
-          "SQL Original Statement",
-          `trigger ${database}.${triggerName}`,
-        ));
-        out.text(withSession(row, `DELIMITER ;;\n${statement} ;;\nDELIMITER ;\n`));
-      }
-      yield* flush();
-    }
-    checkAllDumped(`database ${database}`, catalog, dumped);
-
-    // Placeholders with the views' columns: later views may select from earlier ones.
-    for (const view of views) {
-      const columns = await rows(
-        conn,
-        "SELECT COLUMN_NAME AS name FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION",
-        [database, view.name],
-      );
-      const list = columns.map((c) => `1 AS ${quoteName(String(c.name))}`).join(", ") ||
-        "1 AS `placeholder`";
-      out.text(
-        `--\n-- Placeholder for view ${quoteName(view.name)}\n--\n\nDROP TABLE IF EXISTS ${
-          quoteName(view.name)
-        };\n` +
-          `DROP VIEW IF EXISTS ${quoteName(view.name)};\n/*!50001 CREATE VIEW ${
-            quoteName(view.name)
-          } AS SELECT ${list} */;\n\n`,
-      );
-    }
-
-    for (const kind of ["PROCEDURE", "FUNCTION"] as const) {
-      for (const routine of await rows(conn, `SHOW ${kind} STATUS WHERE Db = ?`, [database])) {
-        const routineName = String(routine.Name);
-        const row = (await rows(conn, `SHOW CREATE ${kind} ${db}.${quoteName(routineName)}`))[0];
-        const column = kind === "PROCEDURE" ? "Create Procedure" : "Create Function";
-        const statement = definer(definition(
-          row,
-          column,
-          `${kind.toLowerCase()} ${database}.${routineName}`,
-        ));
-        out.text(
-          `--\n-- ${kind.toLowerCase()} ${
-            quoteName(routineName)
-          }\n--\n\n/*!50003 DROP ${kind} IF EXISTS ${quoteName(routineName)} */;\n` +
-            withSession(row, `DELIMITER ;;\n${statement} ;;\nDELIMITER ;\n`),
-        );
-      }
-    }
-
-    for (const event of await rows(conn, `SHOW EVENTS FROM ${db}`)) {
-      const eventName = String(event.Name);
-      const row = (await rows(conn, `SHOW CREATE EVENT ${db}.${quoteName(eventName)}`))[0];
-      const statement = definer(definition(row, "Create Event", `event ${database}.${eventName}`));
-      out.text(
-        `--\n-- event ${quoteName(eventName)}\n--\n\n/*!50106 DROP EVENT IF EXISTS ${
-          quoteName(eventName)
-        } */;\n` +
-          withSession(row, `DELIMITER ;;\n/*!50106 ${statement} */ ;;\nDELIMITER ;\n`),
-      );
-    }
-
-    for (const view of views) {
-      const row = (await rows(conn, `SHOW CREATE VIEW ${db}.${quoteName(view.name)}`))[0];
-      const statement = definer(definition(row, "Create View", `view ${database}.${view.name}`));
-      // A view keeps the character set and collation it was created under.
-      out.text(
-        `--\n-- View ${quoteName(view.name)}\n--\n\nDROP VIEW IF EXISTS ${
-          quoteName(view.name)
-        };\n` + withSession(row, `${statement};\n`),
-      );
-    }
-    yield* flush();
-  }
-
+  const columns: ColumnInfo[] = (await rows(
+    conn,
+    "SELECT COLUMN_NAME AS name, DATA_TYPE AS type, EXTRA AS extra FROM information_schema.COLUMNS " +
+      "WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION",
+    [database, table.name],
+  )).map((c) => ({
+    name: String(c.name),
+    kind: literalKind(String(c.type)),
+    generated: /GENERATED|^VIRTUAL$|^PERSISTENT$|^STORED$/i.test(String(c.extra ?? "")),
+  }));
+  const stored = columns.filter((c) => !c.generated);
+  const columnList = stored.map((c) => quoteName(c.name)).join(",");
   out.text(
-    `/*!40103 SET TIME_ZONE=@OLD_TIME_ZONE */;\n` +
-      `/*!40101 SET SQL_MODE=@OLD_SQL_MODE */;\n` +
-      `/*!40014 SET FOREIGN_KEY_CHECKS=@OLD_FOREIGN_KEY_CHECKS */;\n` +
-      `/*!40014 SET UNIQUE_CHECKS=@OLD_UNIQUE_CHECKS */;\n` +
-      `/*!40101 SET CHARACTER_SET_CLIENT=@OLD_CHARACTER_SET_CLIENT */;\n` +
-      `/*!40101 SET CHARACTER_SET_RESULTS=@OLD_CHARACTER_SET_RESULTS */;\n` +
-      `/*!40101 SET COLLATION_CONNECTION=@OLD_COLLATION_CONNECTION */;\n` +
-      `/*!40111 SET SQL_NOTES=@OLD_SQL_NOTES */;\n\n` +
-      `-- Dump completed on ${utcStamp()} UTC\n`,
+    `--\n-- Dumping data for table ${name}\n--\n\n/*!40000 ALTER TABLE ${name} DISABLE KEYS */;\n`,
   );
-  yield out.take();
+  yield* flush(w);
+
+  const head = `INSERT INTO ${name} (${columnList}) VALUES `;
+  let digest: RowDigest | undefined;
+  if (options.digests) {
+    digest = new RowDigest();
+    options.digests.set(options.database === null ? `${db}/${name}` : name, digest);
+  }
+  let statementBytes = 0;
+  const core = (conn as unknown as { connection: CoreConnection }).connection;
+  const query = core.query({
+    sql: `SELECT ${columnList} FROM ${db}.${name}`,
+    rowsAsArray: true,
+    typeCast: (field: { buffer(): Uint8Array | null }) => field.buffer(),
+  });
+  const stream = query.stream({ highWaterMark: 256 }) as unknown as NodeRowStream;
+  for await (const batch of rowBatches(stream, core)) {
+    for (const row of batch) {
+      const before = out.length;
+      if (statementBytes === 0) out.text(head);
+      else out.byte(0x2c); // ,
+      const tuple = out.length;
+      out.byte(0x28); // (
+      for (let i = 0; i < stored.length; i++) {
+        if (i > 0) out.byte(0x2c);
+        appendLiteral(out, row[i], stored[i].kind);
+      }
+      out.byte(0x29); // )
+      digest?.add(out.view(tuple));
+      statementBytes += out.length - before;
+      if (statementBytes >= w.maxStatement) {
+        out.text(";\n");
+        statementBytes = 0;
+      }
+    }
+    if (out.length >= w.chunkBytes) yield out.take();
+  }
+  if (statementBytes > 0) out.text(";\n");
+  out.text(`/*!40000 ALTER TABLE ${name} ENABLE KEYS */;\n\n`);
+}
+
+/** A table's triggers, after its data, each under the session it was created in. */
+async function* writeTriggers(
+  w: Writer,
+  database: string,
+  tableName: string,
+): AsyncGenerator<Uint8Array> {
+  const db = quoteName(database);
+  for (
+    const trigger of await rows(w.conn, `SHOW TRIGGERS FROM ${db} WHERE \`Table\` = ?`, [tableName])
+  ) {
+    const triggerName = String(trigger.Trigger);
+    const row = (await rows(w.conn, `SHOW CREATE TRIGGER ${db}.${quoteName(triggerName)}`))[0];
+    const statement = w.definer(definition(
+      row,
+      "SQL Original Statement",
+      `trigger ${database}.${triggerName}`,
+    ));
+    w.out.text(withSession(row, `DELIMITER ;;\n${statement} ;;\nDELIMITER ;\n`));
+  }
+  yield* flush(w);
+}
+
+/** Placeholders with the views' columns: later views may select from earlier ones. */
+async function writeViewPlaceholders(w: Writer, database: string, views: TableInfo[]) {
+  for (const view of views) {
+    const columns = await rows(
+      w.conn,
+      "SELECT COLUMN_NAME AS name FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION",
+      [database, view.name],
+    );
+    const list = columns.map((c) => `1 AS ${quoteName(String(c.name))}`).join(", ") ||
+      "1 AS `placeholder`";
+    w.out.text(
+      `--\n-- Placeholder for view ${quoteName(view.name)}\n--\n\nDROP TABLE IF EXISTS ${
+        quoteName(view.name)
+      };\n` +
+        `DROP VIEW IF EXISTS ${quoteName(view.name)};\n/*!50001 CREATE VIEW ${
+          quoteName(view.name)
+        } AS SELECT ${list} */;\n\n`,
+    );
+  }
+}
+
+/** Procedures and functions, each under the session it was created in. */
+async function writeRoutines(w: Writer, database: string) {
+  const db = quoteName(database);
+  for (const kind of ["PROCEDURE", "FUNCTION"] as const) {
+    for (const routine of await rows(w.conn, `SHOW ${kind} STATUS WHERE Db = ?`, [database])) {
+      const routineName = String(routine.Name);
+      const row = (await rows(w.conn, `SHOW CREATE ${kind} ${db}.${quoteName(routineName)}`))[0];
+      const column = kind === "PROCEDURE" ? "Create Procedure" : "Create Function";
+      const statement = w.definer(definition(
+        row,
+        column,
+        `${kind.toLowerCase()} ${database}.${routineName}`,
+      ));
+      w.out.text(
+        `--\n-- ${kind.toLowerCase()} ${
+          quoteName(routineName)
+        }\n--\n\n/*!50003 DROP ${kind} IF EXISTS ${quoteName(routineName)} */;\n` +
+          withSession(row, `DELIMITER ;;\n${statement} ;;\nDELIMITER ;\n`),
+      );
+    }
+  }
+}
+
+/** Events, each under the session (and time zone) it was created in. */
+async function writeEvents(w: Writer, database: string) {
+  const db = quoteName(database);
+  for (const event of await rows(w.conn, `SHOW EVENTS FROM ${db}`)) {
+    const eventName = String(event.Name);
+    const row = (await rows(w.conn, `SHOW CREATE EVENT ${db}.${quoteName(eventName)}`))[0];
+    const statement = w.definer(definition(row, "Create Event", `event ${database}.${eventName}`));
+    w.out.text(
+      `--\n-- event ${quoteName(eventName)}\n--\n\n/*!50106 DROP EVENT IF EXISTS ${
+        quoteName(eventName)
+      } */;\n` +
+        withSession(row, `DELIMITER ;;\n/*!50106 ${statement} */ ;;\nDELIMITER ;\n`),
+    );
+  }
+}
+
+/** The views themselves, over their placeholders. */
+async function writeViews(w: Writer, database: string, views: TableInfo[]) {
+  const db = quoteName(database);
+  for (const view of views) {
+    const row = (await rows(w.conn, `SHOW CREATE VIEW ${db}.${quoteName(view.name)}`))[0];
+    const statement = w.definer(definition(row, "Create View", `view ${database}.${view.name}`));
+    // A view keeps the character set and collation it was created under.
+    w.out.text(
+      `--\n-- View ${quoteName(view.name)}\n--\n\nDROP VIEW IF EXISTS ${quoteName(view.name)};\n` +
+        withSession(row, `${statement};\n`),
+    );
+  }
 }
 
 /**
