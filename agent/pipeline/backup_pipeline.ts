@@ -52,16 +52,20 @@ export async function runBackupPipeline(options: PipelineOptions): Promise<Pipel
   const sink = new WritableStream<Uint8Array>({
     write: (chunk) => writer.write(chunk),
   });
+  // The dump may fail after its stream ended cleanly (exit status): both must succeed.
+  const finished = options.dump.finished;
+  finished.catch(() => {});
   const counted = new TransformStream<Uint8Array, Uint8Array>({
     transform(chunk, controller) {
       dumpedBytes += chunk.length;
       options.onDumped?.(dumpedBytes);
       controller.enqueue(chunk);
     },
+    // The stream ends only once the dump says it ended cleanly: a dump that fails
+    // after its last byte never gets the terminator, so no reader takes it as whole
+    // (a local backup to standard output has already passed every other byte on).
+    flush: () => finished,
   });
-  // The dump may fail after its stream ended cleanly (exit status): both must succeed.
-  const finished = options.dump.finished;
-  finished.catch(() => {});
   try {
     await options.dump.readable
       .pipeThrough(new HeaderCheckStream(options.format), { signal: options.signal })
