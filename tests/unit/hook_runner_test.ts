@@ -6,7 +6,13 @@ import {
   assertStringIncludes,
   assertThrows,
 } from "../support/assert.ts";
-import { HookError, runHook, runHooks, validateHooks } from "../../agent/runs/hook_runner.ts";
+import {
+  HookError,
+  parseDockerHook,
+  runHook,
+  runHooks,
+  validateHooks,
+} from "../../agent/runs/hook_runner.ts";
 import { TailBuffer } from "../../agent/bytes/tail_buffer.ts";
 import { hookEnvironment } from "../../agent/hook_environment.ts";
 
@@ -113,4 +119,18 @@ Deno.test("TailBuffer keeps the end across many pushes", () => {
   const tail = new TailBuffer(10);
   for (const part of ["abc", "defgh", "ijklmnop", "q"]) tail.push(new TextEncoder().encode(part));
   assertEquals(tail.text(), "hijklmnopq");
+});
+
+Deno.test("docker hooks: docker:CONTAINER <command>", () => {
+  assertEquals(parseDockerHook("docker:db pg_isready -q"), {
+    container: "db",
+    command: "pg_isready -q",
+  });
+  assertEquals(parseDockerHook("  docker:my_app.1 sh -c 'x'\n"), {
+    container: "my_app.1",
+    command: "sh -c 'x'",
+  });
+  assertEquals(parseDockerHook("echo docker:db"), null);
+  assertEquals(parseDockerHook("docker:db"), null);
+  assertEquals(parseDockerHook("docker ps"), null);
 });
