@@ -22,6 +22,26 @@ import { UploadEndpoint } from "../support/upload_endpoint.ts";
 import { readManifest, writeManifest } from "../../agent/manifest/backup_manifest.ts";
 import { dekFromKeyFile, importDek } from "../../decrypt/dek.ts";
 
+/** `backupy-agent backup` of the SQLite file `database` to `out`, with `args` (the key flags, ...). */
+function backupSqlite(
+  database: string,
+  out: string,
+  args: string[],
+  env: Record<string, string> = {},
+) {
+  return runAgent(["backup", "--target", `sqlite://${database}`, "--out", out, ...args], env);
+}
+
+/** `backupy-agent verify --in IN --key-file KEY` with `args` (the level, ...). */
+function verifyWithKey(
+  input: string,
+  key: string,
+  args: string[] = [],
+  env: Record<string, string> = {},
+) {
+  return runAgent(["verify", "--in", input, "--key-file", key, ...args], env);
+}
+
 Deno.test("local backup with --generate-key, restored by the printed backupy-decrypt command", async () => {
   await using dir = await tempDir("backupy-local-");
   const database = join(dir.path, "app.db");
@@ -31,12 +51,7 @@ Deno.test("local backup with --generate-key, restored by the printed backupy-dec
   for (const compression of ["zstd", "gzip", "none"]) {
     await Deno.remove(out).catch(() => {});
     await Deno.remove(key).catch(() => {});
-    const result = await runAgent([
-      "backup",
-      "--target",
-      `sqlite://${database}`,
-      "--out",
-      out,
+    const result = await backupSqlite(database, out, [
       "--generate-key",
       key,
       "--compression",
@@ -85,24 +100,11 @@ Deno.test("local backup: --key-file, --out -, refusing to overwrite a key, and f
     "ends with the terminator",
   );
 
-  const exists = await runAgent([
-    "backup",
-    "--target",
-    `sqlite://${database}`,
-    "--out",
-    join(dir.path, "x"),
-    "--generate-key",
-    key,
-  ]);
+  const exists = await backupSqlite(database, join(dir.path, "x"), ["--generate-key", key]);
   assertEquals(exists.code, 1);
   assertStringIncludes(exists.stderr, "refusing to overwrite a key");
 
-  const missing = await runAgent([
-    "backup",
-    "--target",
-    `sqlite://${join(dir.path, "missing.db")}`,
-    "--out",
-    join(dir.path, "never.enc"),
+  const missing = await backupSqlite(join(dir.path, "missing.db"), join(dir.path, "never.enc"), [
     "--generate-key",
     join(dir.path, "never.key"),
   ]);
@@ -246,15 +248,7 @@ Deno.test("restore: a SQLite backup into a new path; never over an existing file
   makeSqliteDatabase(database, 500);
   const out = join(dir.path, "app.enc");
   const key = join(dir.path, "app.key");
-  const backup = await runAgent([
-    "backup",
-    "--target",
-    `sqlite://${database}`,
-    "--out",
-    out,
-    "--generate-key",
-    key,
-  ]);
+  const backup = await backupSqlite(database, out, ["--generate-key", key]);
   assertEquals(backup.code, 0, backup.stderr);
   const sha = /sha256:\s+([0-9a-f]{64})/.exec(backup.stderr)![1];
   const restored = join(dir.path, "restored.db");
@@ -312,15 +306,7 @@ Deno.test("restore shows its passes and progress on a terminal only", async () =
   makeSqliteDatabase(database, 20_000);
   const out = join(dir.path, "app.enc");
   const key = join(dir.path, "app.key");
-  const backup = await runAgent([
-    "backup",
-    "--target",
-    `sqlite://${database}`,
-    "--out",
-    out,
-    "--generate-key",
-    key,
-  ]);
+  const backup = await backupSqlite(database, out, ["--generate-key", key]);
   assertEquals(backup.code, 0, backup.stderr);
   const args = (
     target: string,
@@ -366,16 +352,7 @@ Deno.test("backup and restore: --json gives one result object, --quiet says noth
   const out = join(dir.path, "app.enc");
   const key = join(dir.path, "app.key");
 
-  const json = await runAgent([
-    "backup",
-    "--target",
-    `sqlite://${database}`,
-    "--out",
-    out,
-    "--generate-key",
-    key,
-    "--json",
-  ]);
+  const json = await backupSqlite(database, out, ["--generate-key", key, "--json"]);
   assertEquals(json.code, 0, json.stderr);
   assertEquals(json.stderr, "", "nothing but the JSON");
   const result = JSON.parse(new TextDecoder().decode(json.stdout));
@@ -387,24 +364,14 @@ Deno.test("backup and restore: --json gives one result object, --quiet says noth
   assert(result.duration_ms > 0 && result.dumped_bytes > 0);
   assertEquals(result.key_file, key);
 
-  const quiet = await runAgent([
-    "backup",
-    "--target",
-    `sqlite://${database}`,
-    "--out",
-    join(dir.path, "quiet.enc"),
+  const quiet = await backupSqlite(database, join(dir.path, "quiet.enc"), [
     "--key-file",
     key,
     "-q",
   ]);
   assertEquals([quiet.code, quiet.stderr, quiet.stdout.length], [0, "", 0]);
 
-  const failed = await runAgent([
-    "backup",
-    "--target",
-    `sqlite://${join(dir.path, "missing.db")}`,
-    "--out",
-    join(dir.path, "x.enc"),
+  const failed = await backupSqlite(join(dir.path, "missing.db"), join(dir.path, "x.enc"), [
     "--key-file",
     key,
     "--json",
@@ -413,16 +380,7 @@ Deno.test("backup and restore: --json gives one result object, --quiet says noth
   const failure = JSON.parse(new TextDecoder().decode(failed.stdout));
   assertEquals(failure.ok, false);
   assertStringIncludes(failure.error, "missing.db");
-  const usage = await runAgent([
-    "backup",
-    "--target",
-    `sqlite://${database}`,
-    "--out",
-    "-",
-    "--key-file",
-    key,
-    "--json",
-  ]);
+  const usage = await backupSqlite(database, "-", ["--key-file", key, "--json"]);
   assertEquals(usage.code, 2);
 
   const restored = join(dir.path, "restored.db");
@@ -474,35 +432,17 @@ Deno.test("verify: exit 0 when the structure is proved, 1 when not, 2 for usage 
   makeSqliteDatabase(database, 2000);
   const out = join(dir.path, "app.enc");
   const key = join(dir.path, "app.key");
-  const backup = await runAgent([
-    "backup",
-    "--target",
-    `sqlite://${database}`,
-    "--out",
-    out,
-    "--generate-key",
-    key,
-    "--json",
-  ]);
+  const backup = await backupSqlite(database, out, ["--generate-key", key, "--json"]);
   assertEquals(backup.code, 0, backup.stderr);
   const { sha256 } = JSON.parse(new TextDecoder().decode(backup.stdout));
 
-  const ok = await runAgent(["verify", "--in", out, "--key-file", key, "--sha256", sha256]);
+  const ok = await verifyWithKey(out, key, ["--sha256", sha256]);
   assertEquals(ok.code, 0, ok.stderr);
   assertStringIncludes(ok.stderr, "OK: ");
   assertStringIncludes(ok.stderr, "level structure proved (SQLite database file)");
   assertStringIncludes(ok.stderr, "items: 2000");
 
-  const json = await runAgent([
-    "verify",
-    "--in",
-    out,
-    "--key-file",
-    key,
-    "--sha256",
-    sha256,
-    "--json",
-  ]);
+  const json = await verifyWithKey(out, key, ["--sha256", sha256, "--json"]);
   const report = JSON.parse(new TextDecoder().decode(json.stdout));
   assertEquals([json.code, report.ok, report.level], [0, true, "structure"]);
   assertEquals(report.checks.map((c: { name: string }) => c.name), [
@@ -515,32 +455,32 @@ Deno.test("verify: exit 0 when the structure is proved, 1 when not, 2 for usage 
   assertStringIncludes(ok.stderr, `ok   sha256: ${sha256} matches --sha256`);
 
   // The command a user runs next: the manifest beside the backup gives the SHA-256.
-  const besides = await runAgent(["verify", "--in", out, "--key-file", key]);
+  const besides = await verifyWithKey(out, key, []);
   assertEquals(besides.code, 0, besides.stderr);
   assertStringIncludes(
     besides.stderr,
     `ok   sha256: ${sha256} matches the manifest ${out}.manifest`,
   );
-  const besidesJson = await runAgent(["verify", "--in", out, "--key-file", key, "--json"]);
+  const besidesJson = await verifyWithKey(out, key, ["--json"]);
   assertEquals(besidesJson.code, 0, besidesJson.stderr);
   assertEquals(JSON.parse(new TextDecoder().decode(besidesJson.stdout)).ok, true);
 
   // A manifest that is not this backup's (another key) is no SHA-256 to trust: the check says why.
   const manifestCopy = await Deno.readFile(`${out}.manifest`);
   await Deno.writeFile(`${out}.manifest`, manifestCopy.map((b, i) => (i === 40 ? b ^ 1 : b)));
-  const badManifest = await runAgent(["verify", "--in", out, "--key-file", key]);
+  const badManifest = await verifyWithKey(out, key, []);
   assertEquals(badManifest.code, 1);
   assertMatch(
     badManifest.stderr,
     /FAIL sha256: no SHA-256 to compare with .*the manifest could not be read/,
   );
   await Deno.remove(`${out}.manifest`);
-  const noSha = await runAgent(["verify", "--in", out, "--key-file", key]);
+  const noSha = await verifyWithKey(out, key, []);
   assertEquals(noSha.code, 1);
   assertStringIncludes(noSha.stderr, "FAIL sha256: no SHA-256 to compare with");
   assertStringIncludes(noSha.stderr, "the manifest written beside the backup");
   assertEquals(
-    (await runAgent(["verify", "--in", out, "--key-file", key, "--level", "bogus"])).code,
+    (await verifyWithKey(out, key, ["--level", "bogus"])).code,
     2,
   );
   assertEquals((await runAgent(["verify", "--in", out])).code, 2);
@@ -552,46 +492,19 @@ Deno.test("verify --level manifest: the backup's own manifest agrees; fewer rows
   makeSqliteDatabase(database, 3000);
   const out = join(dir.path, "app.enc");
   const key = join(dir.path, "app.key");
-  const backup = await runAgent([
-    "backup",
-    "--target",
-    `sqlite://${database}`,
-    "--out",
-    out,
-    "--generate-key",
-    key,
-    "--json",
-  ]);
+  const backup = await backupSqlite(database, out, ["--generate-key", key, "--json"]);
   assertEquals(backup.code, 0, backup.stderr);
   const result = JSON.parse(new TextDecoder().decode(backup.stdout));
   assertEquals(result.manifest, `${out}.manifest`);
 
   // --no-manifest: the backup alone.
   const bare = join(dir.path, "bare.enc");
-  const withoutManifest = await runAgent([
-    "backup",
-    "--target",
-    `sqlite://${database}`,
-    "--out",
-    bare,
-    "--key-file",
-    key,
-    "--no-manifest",
-  ]);
+  const withoutManifest = await backupSqlite(database, bare, ["--key-file", key, "--no-manifest"]);
   assertEquals(withoutManifest.code, 0, withoutManifest.stderr);
   assertEquals(await Deno.stat(`${bare}.manifest`).then(() => true, () => false), false);
 
   // No --sha256 needed: the manifest names the backup it belongs to.
-  const ok = await runAgent([
-    "verify",
-    "--in",
-    out,
-    "--key-file",
-    key,
-    "--level",
-    "manifest",
-    "--json",
-  ]);
+  const ok = await verifyWithKey(out, key, ["--level", "manifest", "--json"]);
   assertEquals(ok.code, 0, ok.stderr);
   const report = JSON.parse(new TextDecoder().decode(ok.stdout));
   assertEquals(report.level, "manifest");
@@ -607,23 +520,10 @@ Deno.test("verify --level manifest: the backup's own manifest agrees; fewer rows
   db.close();
   const second = join(dir.path, "second.enc");
   assertEquals(
-    (await runAgent([
-      "backup",
-      "--target",
-      `sqlite://${database}`,
-      "--out",
-      second,
-      "--key-file",
-      key,
-    ])).code,
+    (await backupSqlite(database, second, ["--key-file", key])).code,
     0,
   );
-  const fewer = await runAgent([
-    "verify",
-    "--in",
-    second,
-    "--key-file",
-    key,
+  const fewer = await verifyWithKey(second, key, [
     "--level",
     "manifest",
     "--manifest",
@@ -639,23 +539,10 @@ Deno.test("verify --level manifest: the backup's own manifest agrees; fewer rows
   db2.close();
   const third = join(dir.path, "third.enc");
   assertEquals(
-    (await runAgent([
-      "backup",
-      "--target",
-      `sqlite://${database}`,
-      "--out",
-      third,
-      "--key-file",
-      key,
-    ])).code,
+    (await backupSqlite(database, third, ["--key-file", key])).code,
     0,
   );
-  const changed = await runAgent([
-    "verify",
-    "--in",
-    third,
-    "--key-file",
-    key,
+  const changed = await verifyWithKey(third, key, [
     "--level",
     "manifest",
     "--manifest",
@@ -675,26 +562,11 @@ Deno.test("verify --level manifest: the backup's own manifest agrees; fewer rows
     ...original,
     objects: original.objects.map((o) => ({ ...o, rows: o.rows + 1 })),
   }, dek);
-  const wrongCount = await runAgent([
-    "verify",
-    "--in",
-    out,
-    "--key-file",
-    key,
-    "--level",
-    "manifest",
-    "--manifest",
-    tampered,
-  ]);
+  const wrongCount = await verifyWithKey(out, key, ["--level", "manifest", "--manifest", tampered]);
   assertEquals(wrongCount.code, 1);
   assertStringIncludes(wrongCount.stderr, "items: 3001 rows in the manifest, 3000 in the dump");
 
-  const missing = await runAgent([
-    "verify",
-    "--in",
-    out,
-    "--key-file",
-    key,
+  const missing = await verifyWithKey(out, key, [
     "--level",
     "manifest",
     "--manifest",
