@@ -14,20 +14,14 @@ import {
 } from "@backupy/gen/backup/v1/server_to_agent_pb.ts";
 import { UsageError } from "../../../decrypt/errors.ts";
 import type { ConnectionExtras } from "../shared/engine_module.ts";
+import { parseEngineUrl, passwordOf } from "../shared/engine_url.ts";
 
 /** The Target for a mysql:// or mariadb:// URL; the error never repeats the password. */
 export function mysqlTarget(url: string, env: (name: string) => string | undefined): Target {
   const scheme = url.slice(0, url.indexOf(":") + 1).toLowerCase();
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new UsageError(
-      `--target ${scheme}//user[:password]@host[:port]/[database]: not a valid URL`,
-    );
-  }
+  const parsed = parseEngineUrl(url, `${scheme}//user[:password]@host[:port]/[database]`);
   const socket = parsed.searchParams.get("socket");
-  const password = parsed.password ? decodeURIComponent(parsed.password) : env("MYSQL_PWD") ?? "";
+  const password = passwordOf(parsed, "MYSQL_PWD", env);
   return create(TargetSchema, {
     id: "local",
     type: scheme === "mariadb:" ? DbType.MARIADB : DbType.MYSQL,

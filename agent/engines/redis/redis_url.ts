@@ -12,20 +12,13 @@ import {
   type Target,
   TargetSchema,
 } from "@backupy/gen/backup/v1/server_to_agent_pb.ts";
-import { UsageError } from "../../../decrypt/errors.ts";
 import type { ConnectionExtras } from "../shared/engine_module.ts";
+import { parseEngineUrl, passwordOf } from "../shared/engine_url.ts";
 
 /** The Target for a redis:// or rediss:// URL; the error never repeats the password. */
 export function redisTarget(url: string, env: (name: string) => string | undefined): Target {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new UsageError("--target redis://[user:password@]host[:port]: not a valid URL");
-  }
-  const password = parsed.password
-    ? decodeURIComponent(parsed.password)
-    : env("REDISCLI_AUTH") ?? "";
+  const parsed = parseEngineUrl(url, "redis://[user:password@]host[:port]");
+  const password = passwordOf(parsed, "REDISCLI_AUTH", env);
   return create(TargetSchema, {
     id: "local",
     type: DbType.REDIS,
