@@ -16,6 +16,24 @@ import { mariadb, psql, TEST_PASSWORD } from "../support/sql_clients.ts";
 
 const SCRATCH = `postgres://backupy:${TEST_PASSWORD}@127.0.0.1:5432/`;
 
+/** The scratch databases there are now (those of other tests running in parallel too). */
+async function scratchDatabasesNow(): Promise<string[]> {
+  return (await psql("SELECT datname FROM pg_database WHERE datname LIKE 'backupy_verify_%'"))
+    .split("\n").filter(Boolean);
+}
+
+/** A new database on the test PostgreSQL, dropped when disposed. */
+async function sourceDatabase(prefix: string): Promise<{ name: string } & AsyncDisposable> {
+  const name = `${prefix}_${crypto.randomUUID().slice(0, 8)}`;
+  await psql(`CREATE DATABASE ${name}`);
+  return {
+    name,
+    [Symbol.asyncDispose]: async () => {
+      await psql(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    },
+  };
+}
+
 /** Scratch databases that verify left behind (there must be none). */
 async function scratchDatabases(before: string[]): Promise<string[]> {
   const now = (await psql("SELECT datname FROM pg_database WHERE datname LIKE 'backupy_verify_%'"))
@@ -62,172 +80,160 @@ Deno.test("verify --level restore: SQLite into a temporary file", async () => {
 });
 
 Deno.test("verify --level restore: PostgreSQL into a scratch database that is always dropped", async () => {
-  const before =
-    (await psql("SELECT datname FROM pg_database WHERE datname LIKE 'backupy_verify_%'"))
-      .split("\n").filter(Boolean);
-  const source = `backupy_restore_src_${crypto.randomUUID().slice(0, 8)}`;
-  await psql(`CREATE DATABASE ${source}`);
+  const before = await scratchDatabasesNow();
+  await using db = await sourceDatabase("backupy_restore_src");
+  const source = db.name;
   await using dir = await tempDir("backupy-verify-restore-pg-");
-  try {
-    await psql(
-      `CREATE TABLE big AS SELECT g AS id, md5(g::text) AS s, now() AS at, g * 1.5 AS f, interval '1 day' * g AS i
-         FROM generate_series(1, 600000) g;
-       CREATE TABLE small (id int PRIMARY KEY, note text, b bytea);
-       INSERT INTO small VALUES (1, 'one', '\\x00ff10'::bytea);`,
-      source,
-    );
-    // A server whose bytea default is 'escape': the dump pins hex, so the digests of the
-    // source and of the restored copy (on a server left at hex) still agree.
-    await psql(`ALTER DATABASE ${source} SET bytea_output = 'escape'`);
-    const out = join(dir.path, "pg.enc");
-    const key = join(dir.path, "pg.key");
-    const backup = await runAgent(
-      [
-        "backup",
-        "--target",
-        `postgres://backupy@127.0.0.1:5432/${source}`,
-        "--out",
-        out,
-        "--generate-key",
-        key,
-      ],
-      { PGPASSWORD: "backupy-test-pw" },
-    );
-    assertEquals(backup.code, 0, backup.stderr);
-
-    const noScratch = await runAgent([
-      "verify",
-      "--in",
+  await psql(
+    `CREATE TABLE big AS SELECT g AS id, md5(g::text) AS s, now() AS at, g * 1.5 AS f, interval '1 day' * g AS i
+       FROM generate_series(1, 600000) g;
+     CREATE TABLE small (id int PRIMARY KEY, note text, b bytea);
+     INSERT INTO small VALUES (1, 'one', '\\x00ff10'::bytea);`,
+    source,
+  );
+  // A server whose bytea default is 'escape': the dump pins hex, so the digests of the
+  // source and of the restored copy (on a server left at hex) still agree.
+  await psql(`ALTER DATABASE ${source} SET bytea_output = 'escape'`);
+  const out = join(dir.path, "pg.enc");
+  const key = join(dir.path, "pg.key");
+  const backup = await runAgent(
+    [
+      "backup",
+      "--target",
+      `postgres://backupy@127.0.0.1:5432/${source}`,
+      "--out",
       out,
-      "--key-file",
+      "--generate-key",
       key,
-      "--level",
-      "restore",
-    ]);
-    assertEquals(noScratch.code, 1);
-    assertStringIncludes(noScratch.stderr, "needs a scratch server (--scratch postgres://");
+    ],
+    { PGPASSWORD: "backupy-test-pw" },
+  );
+  assertEquals(backup.code, 0, backup.stderr);
 
-    const verified = await runAgent([
-      "verify",
-      "--in",
-      out,
-      "--key-file",
-      key,
-      "--level",
-      "restore",
-      "--scratch",
-      SCRATCH,
-    ]);
-    assertEquals(verified.code, 0, verified.stderr);
-    assertStringIncludes(verified.stderr, "restore: restored in");
-    // The restored database's size is reported beside the time.
-    assertMatch(verified.stderr, /restore: restored in [\d.]+ s \([\d.]+ MiB\) and read back/);
-    assertEquals(await scratchDatabases(before), [], "the scratch database was dropped");
+  const noScratch = await runAgent([
+    "verify",
+    "--in",
+    out,
+    "--key-file",
+    key,
+    "--level",
+    "restore",
+  ]);
+  assertEquals(noScratch.code, 1);
+  assertStringIncludes(noScratch.stderr, "needs a scratch server (--scratch postgres://");
 
-    // Interrupted while restoring: the scratch database is still dropped.
-    const [command, args] = agentArgv([
-      "verify",
-      "--in",
-      out,
-      "--key-file",
-      key,
-      "--level",
-      "restore",
-      "--scratch",
-      SCRATCH,
-    ]);
-    const child = new Deno.Command(command, { args, stdout: "null", stderr: "piped" }).spawn();
-    const deadline = Date.now() + 30_000;
-    while ((await scratchDatabases(before)).length === 0) {
-      assert(Date.now() < deadline, "the restore never started");
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    child.kill("SIGTERM");
-    const status = await child.output();
-    const stderr = new TextDecoder().decode(status.stderr);
-    assert(status.code !== 0, "an interrupted verify does not claim success");
-    assertEquals(await scratchDatabases(before), [], `dropped after SIGTERM too: ${stderr}`);
-  } finally {
-    await psql(`DROP DATABASE IF EXISTS ${source} WITH (FORCE)`);
+  const verified = await runAgent([
+    "verify",
+    "--in",
+    out,
+    "--key-file",
+    key,
+    "--level",
+    "restore",
+    "--scratch",
+    SCRATCH,
+  ]);
+  assertEquals(verified.code, 0, verified.stderr);
+  assertStringIncludes(verified.stderr, "restore: restored in");
+  // The restored database's size is reported beside the time.
+  assertMatch(verified.stderr, /restore: restored in [\d.]+ s \([\d.]+ MiB\) and read back/);
+  assertEquals(await scratchDatabases(before), [], "the scratch database was dropped");
+
+  // Interrupted while restoring: the scratch database is still dropped.
+  const [command, args] = agentArgv([
+    "verify",
+    "--in",
+    out,
+    "--key-file",
+    key,
+    "--level",
+    "restore",
+    "--scratch",
+    SCRATCH,
+  ]);
+  const child = new Deno.Command(command, { args, stdout: "null", stderr: "piped" }).spawn();
+  const deadline = Date.now() + 30_000;
+  while ((await scratchDatabases(before)).length === 0) {
+    assert(Date.now() < deadline, "the restore never started");
+    await new Promise((r) => setTimeout(r, 50));
   }
+  child.kill("SIGTERM");
+  const status = await child.output();
+  const stderr = new TextDecoder().decode(status.stderr);
+  assert(status.code !== 0, "an interrupted verify does not claim success");
+  assertEquals(await scratchDatabases(before), [], `dropped after SIGTERM too: ${stderr}`);
 });
 
 Deno.test("verify --level restore: a PostgreSQL dump whose restore fails midway is reported with the failing statement", async () => {
-  const before =
-    (await psql("SELECT datname FROM pg_database WHERE datname LIKE 'backupy_verify_%'"))
-      .split("\n").filter(Boolean);
-  const source = `backupy_restore_fail_${crypto.randomUUID().slice(0, 8)}`;
-  await psql(`CREATE DATABASE ${source}`);
+  const before = await scratchDatabasesNow();
+  await using db = await sourceDatabase("backupy_restore_fail");
+  const source = db.name;
   await using dir = await tempDir("backupy-verify-restore-fail-");
-  try {
-    await psql(
-      // The failing statement goes before second_t's many rows: the restore stops reading
-      // while most of the backup is still to come.
-      `CREATE TABLE first_t AS SELECT g AS id FROM generate_series(1, 10) g;
-       CREATE TABLE second_t AS SELECT g AS id, md5(g::text) AS s FROM generate_series(1, 300000) g;`,
-      source,
-    );
-    const good = join(dir.path, "good.enc");
-    const key = join(dir.path, "pg.key");
-    const backup = await runAgent(
-      [
-        "backup",
-        "--target",
-        `postgres://backupy@127.0.0.1:5432/${source}`,
-        "--out",
-        good,
-        "--generate-key",
-        key,
-      ],
-      { PGPASSWORD: TEST_PASSWORD },
-    );
-    assertEquals(backup.code, 0, backup.stderr);
-
-    // The same dump with a statement the server refuses between the two tables,
-    // sealed again with the same key and given a manifest bound to the new file.
-    const plain = join(dir.path, "good.sql");
-    const decrypted = await runDecrypt(["--in", good, "--key-file", key, "--out", plain]);
-    assertEquals(decrypted.code, 0, decrypted.stderr);
-    const text = await Deno.readTextFile(plain);
-    const at = text.indexOf(`CREATE TABLE "public"."second_t"`);
-    assert(at > 0, "the dump creates second_t");
-    const broken = text.slice(0, at) + "SELECT public.no_such_function(42);\n\n" + text.slice(at);
-    const dek = dekFromKeyFile(await Deno.readFile(key));
-    const sealed = await encryptV1(compress(new TextEncoder().encode(broken), "zstd"), {
-      dek: dek.reveal(),
-    });
-    const bad = join(dir.path, "bad.enc");
-    await Deno.writeFile(bad, sealed);
-    const cryptoKey = await importDek(dek);
-    const manifest = await readManifest(`${good}.manifest`, cryptoKey);
-    await writeManifest(`${bad}.manifest`, {
-      ...manifest,
-      backup_sha256: sha256Hex(sealed),
-      backup_bytes: sealed.length,
-    }, cryptoKey);
-
-    const verified = await runAgent([
-      "verify",
-      "--in",
-      bad,
-      "--key-file",
+  await psql(
+    // The failing statement goes before second_t's many rows: the restore stops reading
+    // while most of the backup is still to come.
+    `CREATE TABLE first_t AS SELECT g AS id FROM generate_series(1, 10) g;
+     CREATE TABLE second_t AS SELECT g AS id, md5(g::text) AS s FROM generate_series(1, 300000) g;`,
+    source,
+  );
+  const good = join(dir.path, "good.enc");
+  const key = join(dir.path, "pg.key");
+  const backup = await runAgent(
+    [
+      "backup",
+      "--target",
+      `postgres://backupy@127.0.0.1:5432/${source}`,
+      "--out",
+      good,
+      "--generate-key",
       key,
-      "--level",
-      "restore",
-      "--scratch",
-      SCRATCH,
-    ]);
-    assertEquals(verified.code, 1, verified.stderr);
-    assertStringIncludes(verified.stderr, "ok   manifest:");
-    assertMatch(
-      verified.stderr,
-      /FAIL restore: the restore failed: .*restore failed at statement \d+ \("SELECT public\.no_such_function\(42\)/,
-    );
-    assertStringIncludes(verified.stderr, "does not exist");
-    assertEquals(await scratchDatabases(before), [], "the scratch database was dropped");
-  } finally {
-    await psql(`DROP DATABASE IF EXISTS ${source} WITH (FORCE)`);
-  }
+    ],
+    { PGPASSWORD: TEST_PASSWORD },
+  );
+  assertEquals(backup.code, 0, backup.stderr);
+
+  // The same dump with a statement the server refuses between the two tables,
+  // sealed again with the same key and given a manifest bound to the new file.
+  const plain = join(dir.path, "good.sql");
+  const decrypted = await runDecrypt(["--in", good, "--key-file", key, "--out", plain]);
+  assertEquals(decrypted.code, 0, decrypted.stderr);
+  const text = await Deno.readTextFile(plain);
+  const at = text.indexOf(`CREATE TABLE "public"."second_t"`);
+  assert(at > 0, "the dump creates second_t");
+  const broken = text.slice(0, at) + "SELECT public.no_such_function(42);\n\n" + text.slice(at);
+  const dek = dekFromKeyFile(await Deno.readFile(key));
+  const sealed = await encryptV1(compress(new TextEncoder().encode(broken), "zstd"), {
+    dek: dek.reveal(),
+  });
+  const bad = join(dir.path, "bad.enc");
+  await Deno.writeFile(bad, sealed);
+  const cryptoKey = await importDek(dek);
+  const manifest = await readManifest(`${good}.manifest`, cryptoKey);
+  await writeManifest(`${bad}.manifest`, {
+    ...manifest,
+    backup_sha256: sha256Hex(sealed),
+    backup_bytes: sealed.length,
+  }, cryptoKey);
+
+  const verified = await runAgent([
+    "verify",
+    "--in",
+    bad,
+    "--key-file",
+    key,
+    "--level",
+    "restore",
+    "--scratch",
+    SCRATCH,
+  ]);
+  assertEquals(verified.code, 1, verified.stderr);
+  assertStringIncludes(verified.stderr, "ok   manifest:");
+  assertMatch(
+    verified.stderr,
+    /FAIL restore: the restore failed: .*restore failed at statement \d+ \("SELECT public\.no_such_function\(42\)/,
+  );
+  assertStringIncludes(verified.stderr, "does not exist");
+  assertEquals(await scratchDatabases(before), [], "the scratch database was dropped");
 });
 
 Deno.test("verify --level restore: MariaDB into a scratch database, dropped afterwards; a scratch of another engine is refused", async () => {

@@ -145,30 +145,24 @@ const mongodb: ConformanceSubject = {
   picture: () => Promise.reject(new Error("MongoDB restores with mongorestore in this build")),
 };
 
+/** Sets or deletes 100 keys named `prefix`1..100 in database 15 of the test Redis. */
+async function hundredKeys(command: "SET" | "DEL", prefix: string): Promise<void> {
+  const call = command === "SET"
+    ? "redis.call('SET', ARGV[1]..i, i)"
+    : "redis.call('DEL', ARGV[1]..i)";
+  await tool("redis-cli", ["-n", "15", "eval", `for i=1,100 do ${call} end`, "0", prefix], {});
+}
+
 const redis: ConformanceSubject = {
   async source() {
     // A database of its own on the shared test server; the snapshot holds every database.
     const prefix = randomName("backupy-conf");
-    await tool("redis-cli", [
-      "-n",
-      "15",
-      "eval",
-      "for i=1,100 do redis.call('SET', ARGV[1]..i, i) end",
-      "0",
-      prefix,
-    ], {});
+    await hundredKeys("SET", prefix);
     return {
       url: "redis://127.0.0.1:6379",
       env: {},
       [Symbol.asyncDispose]: async () => {
-        await tool("redis-cli", [
-          "-n",
-          "15",
-          "eval",
-          "for i=1,100 do redis.call('DEL', ARGV[1]..i) end",
-          "0",
-          prefix,
-        ], {});
+        await hundredKeys("DEL", prefix);
       },
     };
   },

@@ -1,21 +1,7 @@
 /** docker/discovery_scan.ts: the environment keys discovery reports, never their values. */
 import { envHints } from "../../agent/docker/discovery_scan.ts";
-import type { ContainerFacts } from "../../agent/engines/shared/container_exec.ts";
 import { assert, assertEquals } from "../support/assert.ts";
-
-function facts(env: Record<string, string>): ContainerFacts {
-  return {
-    id: "c0ffee",
-    name: "db",
-    image: "postgres:16",
-    running: true,
-    labels: {},
-    env: new Map(Object.entries(env)),
-    networks: [],
-    ports: [],
-    mounts: [],
-  };
-}
+import { containerFacts as facts } from "../support/container_facts.ts";
 
 Deno.test('env hints: only the listed keys, always "set", never a value', () => {
   const hints = envHints(facts({

@@ -1,23 +1,9 @@
 /** The DOCKER_EXEC engines' logins: the target first, the container's environment fills the rest. */
-import type { ContainerFacts } from "../../agent/engines/shared/container_exec.ts";
 import { mysqlExecLogin } from "../../agent/engines/mysql/docker_exec_mysql.ts";
 import { postgresExecEnv } from "../../agent/engines/postgres/docker_exec_postgres.ts";
 import { Secret } from "../../decrypt/secret.ts";
 import { assert, assertEquals } from "../support/assert.ts";
-
-function facts(env: Record<string, string>): ContainerFacts {
-  return {
-    id: "c0ffee",
-    name: "db",
-    image: "postgres:16",
-    running: true,
-    labels: {},
-    env: new Map(Object.entries(env)),
-    networks: [],
-    ports: [],
-    mounts: [],
-  };
-}
+import { containerFacts as facts } from "../support/container_facts.ts";
 
 Deno.test("DOCKER_EXEC credentials: the target first, the container's env fills the rest", () => {
   const base = { container: "db", host: "", port: 0, database: "", username: "" };
