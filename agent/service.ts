@@ -27,10 +27,10 @@ import { AgentMetrics } from "./metrics/agent_metrics.ts";
 import { serveMetrics } from "./metrics/metrics_server.ts";
 import { forwardRunLogs } from "./runs/run_log_forwarder.ts";
 import { RunManager, type RunTiming } from "./runs/run_manager.ts";
-import { BackupVerifier } from "./runs/backup_verifier.ts";
+import type { BackupVerifier } from "./runs/backup_verifier.ts";
 import { ManifestStore } from "./state/manifest_store.ts";
 import { LatestBackups } from "./state/latest_backups.ts";
-import { RestoreSchedule } from "./runs/restore_schedule.ts";
+import type { RestoreSchedule } from "./runs/restore_schedule.ts";
 import { AppliedConfig } from "./state/applied_config.ts";
 import { Outbox } from "./state/outbox.ts";
 import { RunRecords } from "./state/run_records.ts";
@@ -68,7 +68,7 @@ export async function runService(
     (JSON.parse(Deno.env.get("BACKUPY_TEST_TUNING") ?? "{}") as ServiceTuning),
 ): Promise<ServiceExit> {
   const state = await openState(config, log);
-  const parts = buildParts(config, log, tuning, state);
+  const parts = await buildParts(config, log, tuning, state);
   const handoff = new UpdateHandoff();
   wireConfig(config, log, state, parts);
   await serveMetricsEndpoint(config, log, state, parts);
@@ -132,12 +132,12 @@ interface ServiceParts {
   unforwardLogs: () => void;
 }
 
-function buildParts(
+async function buildParts(
   config: AgentConfig,
   log: Logger,
   tuning: ServiceTuning,
   state: ServiceState,
-): ServiceParts {
+): Promise<ServiceParts> {
   const { store, outbox, staging } = state;
   const metrics = new AgentMetrics(
     () => outbox.depth,
@@ -158,8 +158,14 @@ function buildParts(
     });
   const verifying = config.verifyAfterBackup !== undefined ||
     config.verifyRestoreCron !== undefined;
+  // Verification (and the format readers it brings) loads only when it is configured.
   const verifier = verifying
-    ? new BackupVerifier({ log: log.child("runs"), metrics, tempDir: staging, docker })
+    ? new (await import("./runs/backup_verifier.ts")).BackupVerifier({
+      log: log.child("runs"),
+      metrics,
+      tempDir: staging,
+      docker,
+    })
     : undefined;
   const latest = config.verifyRestoreCron ? new LatestBackups(store, config.stateDir) : undefined;
   const parallel = { value: config.maxParallelJobs };
@@ -180,7 +186,7 @@ function buildParts(
     manifests: new ManifestStore(store),
   });
   const restoreSchedule = config.verifyRestoreCron && verifier && latest
-    ? new RestoreSchedule({
+    ? new (await import("./runs/restore_schedule.ts")).RestoreSchedule({
       cron: config.verifyRestoreCron,
       latest,
       verifier,

@@ -20,12 +20,13 @@ import { POSTGRES } from "./postgres/mod.ts";
 import { REDIS } from "./redis/mod.ts";
 import type { ContainerRuntime } from "./shared/container_exec.ts";
 import type { ExecTarget } from "./shared/docker_exec_engine.ts";
-import { DumpError, type Engine, type EngineName } from "./shared/engine.ts";
+import { DumpError, type DumpFormat, type Engine, type EngineName } from "./shared/engine.ts";
 import type {
   ConnectionExtras,
   DumpFormatModule,
   EngineContext,
   EngineModule,
+  FormatCheckFactory,
 } from "./shared/engine_module.ts";
 import { SQLITE } from "./sqlite/mod.ts";
 
@@ -94,6 +95,22 @@ export const ENGINE_CAPABILITIES: readonly string[] = ENGINES.flatMap((e) => e.c
 
 /** Every dump format this build writes or reads, with its check. */
 export const DUMP_FORMATS: readonly DumpFormatModule[] = ENGINES.flatMap((e) => e.formats);
+
+/** A dump format with its check loaded. */
+export interface LoadedFormat {
+  format: DumpFormat;
+  check: FormatCheckFactory;
+}
+
+let loadedFormats: Promise<readonly LoadedFormat[]> | undefined;
+
+/** Every dump format with its check, loaded once, the first time a dump is walked. */
+export function loadFormatChecks(): Promise<readonly LoadedFormat[]> {
+  loadedFormats ??= Promise.all(
+    DUMP_FORMATS.map(async ({ format, loadCheck }) => ({ format, check: await loadCheck() })),
+  );
+  return loadedFormats;
+}
 
 /** The family whose dumps come in the format `description` names (a check's `format`). */
 export function familyOfFormat(description: string): EngineModule | undefined {

@@ -123,7 +123,7 @@ async function backupWith(
     manifest,
   });
   // Engines that collect no manifest while dumping get one read from their bytes.
-  if (manifest) dump = withStreamManifest(dump, request.tempDir);
+  if (manifest) dump = await withStreamManifest(dump, request.tempDir);
   const common = {
     dump,
     format: engine.format,

@@ -105,7 +105,7 @@ export async function runAttempt(ctx: AttemptContext): Promise<AttemptResult> {
       manifest: ctx.collectManifest === true,
     });
     // Engines that collect no manifest while dumping get one read from their bytes.
-    if (ctx.collectManifest) dump = withStreamManifest(dump, ctx.stagingDir);
+    if (ctx.collectManifest) dump = await withStreamManifest(dump, ctx.stagingDir);
     let result;
     {
       using file = await Deno.open(staged, {

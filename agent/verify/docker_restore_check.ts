@@ -129,7 +129,7 @@ export async function dockerRestoreCheck(request: DockerRestoreRequest): Promise
       stdout: (chunk) => (sizeText += new TextDecoder().decode(chunk)),
     }).catch(() => {});
     const size = /^\d+$/.test(sizeText.trim()) ? Number(sizeText.trim()) : undefined;
-    const check = recipe.check();
+    const check = await recipe.check();
     await runTool(docker, id, recipe.reread, env, signal, "re-reading", {
       stdout: (chunk) => check.update(chunk),
     });
@@ -188,7 +188,7 @@ async function snapshotRestoreCheck(
     await waitUntilReady(docker, id, ready, {}, signal, timeout);
     const loadedAt = performance.now();
     // Read back as a replica would: the server's own snapshot of what it loaded.
-    const reread = recipe.check();
+    const reread = await recipe.check();
     await runTool(docker, id, recipe.reread, {}, signal, "re-reading", {
       stdout: (chunk) => reread.update(chunk),
     });

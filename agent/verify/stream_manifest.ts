@@ -11,16 +11,20 @@
  */
 import type { DumpManifest, DumpStream } from "../engines/shared/engine.ts";
 import { checkFor, SniffedCheck } from "./verify_structure.ts";
-import { FILE_ENGINES } from "../engines/registry.ts";
+import { FILE_ENGINES, loadFormatChecks } from "../engines/registry.ts";
 
 /** `dump` with a manifest read from its own bytes; unchanged when it has one already. */
-export function withStreamManifest(dump: DumpStream, tempDir: string): DumpStream {
+export async function withStreamManifest(
+  dump: DumpStream,
+  tempDir: string,
+): Promise<DumpStream> {
   if (dump.manifest) return dump;
+  const formats = await loadFormatChecks();
   // A database file (SQLite) would need a copy of itself to be read: it gets no manifest here.
   const isDatabaseFile = (head: Uint8Array) =>
     FILE_ENGINES.some((f) => f.formats.some(({ format }) => format.checkHeader(head) === null));
   const sniffed = new SniffedCheck((head) =>
-    head.length === 0 || isDatabaseFile(head) ? null : checkFor(head, tempDir, true)
+    head.length === 0 || isDatabaseFile(head) ? null : checkFor(head, tempDir, formats, true)
   );
   let broken: Error | null = null;
   // The engine's `finished` can settle while its last bytes are still on their

@@ -12,7 +12,7 @@
 import { concatBytes } from "../../decrypt/concat_bytes.ts";
 import { decryptBackup, type DecryptBackupResult } from "../../decrypt/decrypt_backup.ts";
 import { BackupyError } from "../../decrypt/errors.ts";
-import { DUMP_FORMATS, ENGINES } from "../engines/registry.ts";
+import { ENGINES, type LoadedFormat, loadFormatChecks } from "../engines/registry.ts";
 import type { FormatCheck } from "../engines/shared/format_check.ts";
 
 /** One thing verify proved or could not prove. */
@@ -94,10 +94,15 @@ class UnsupportedCheck implements FormatCheck {
 
 /**
  * The check for the dump that starts with `head`, told by the same header
- * checks the engines apply while dumping.
+ * checks the engines apply while dumping (`formats` from loadFormatChecks).
  */
-export function checkFor(head: Uint8Array, tempDir: string, digests = true): FormatCheck {
-  const found = DUMP_FORMATS.find(({ format }) =>
+export function checkFor(
+  head: Uint8Array,
+  tempDir: string,
+  formats: readonly LoadedFormat[],
+  digests = true,
+): FormatCheck {
+  const found = formats.find(({ format }) =>
     head.length >= format.headerBytes && format.checkHeader(head) === null
   );
   if (found) return found.check(tempDir, digests);
@@ -123,7 +128,8 @@ export async function verifyStructure(
   /** Digest every row (the manifest level needs them; structure only counts). */
   digests = false,
 ): Promise<VerifyReport> {
-  const sniffed = new SniffedCheck((head) => checkFor(head, tempDir, digests));
+  const formats = await loadFormatChecks();
+  const sniffed = new SniffedCheck((head) => checkFor(head, tempDir, formats, digests));
   let dumpBytes = 0;
   const feed = (chunk: Uint8Array) => {
     dumpBytes += chunk.length;

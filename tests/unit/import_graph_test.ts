@@ -10,7 +10,13 @@ import { assert, assertEquals } from "../support/assert.ts";
 import { ROOT } from "../support/programs.ts";
 
 interface Info {
-  modules: { kind?: string; specifier: string; npmPackage?: string }[];
+  modules: {
+    kind?: string;
+    specifier: string;
+    npmPackage?: string;
+    dependencies?: { code?: { specifier: string }; isDynamic?: boolean }[];
+  }[];
+  redirects: Record<string, string>;
   npmPackages: Record<string, { dependencies: string[]; localPath?: string }>;
 }
 
@@ -86,4 +92,41 @@ Deno.test("no FFI in our code", async () => {
     };
     await walk(join(ROOT, dir));
   }
+});
+
+/**
+ * The npm packages a program loads before it does anything: the modules it
+ * reaches through static imports only (dynamic imports load when used).
+ */
+function staticNpmPackages(graph: Info, root: string): string[] {
+  const byName = new Map(graph.modules.map((m) => [m.specifier, m]));
+  const seen = new Set<string>();
+  const packages = new Set<string>();
+  const queue = [root];
+  while (queue.length) {
+    let specifier = queue.pop()!;
+    specifier = graph.redirects[specifier] ?? specifier;
+    if (seen.has(specifier)) continue;
+    seen.add(specifier);
+    const module = byName.get(specifier);
+    if (specifier.startsWith("npm:")) {
+      packages.add(specifier.replace(/^npm:\/?/, "").replace(/(?<=.)@.*$/, ""));
+      continue;
+    }
+    for (const dependency of module?.dependencies ?? []) {
+      if (!dependency.isDynamic && dependency.code) queue.push(dependency.code.specifier);
+    }
+  }
+  return [...packages].sort();
+}
+
+Deno.test("drivers load when used: the agent's static graph has no database driver, Docker client or BSON", async () => {
+  const graph = await info("agent/main.ts");
+  const root = graph.modules.find((m) => m.specifier.endsWith("/agent/main.ts"))!.specifier;
+  const loaded = staticNpmPackages(graph, root);
+  for (const lazy of ["postgres", "mysql2", "mongodb", "ioredis", "dockerode", "bson"]) {
+    assert(!loaded.includes(lazy), `${lazy} is imported statically: ${loaded.join(", ")}`);
+  }
+  // What an idle agent does need is there (the check sees npm packages at all).
+  assert(loaded.includes("prom-client"), loaded.join(", "));
 });

@@ -68,7 +68,7 @@ function dumpOf(bytes: Uint8Array): DumpStream {
 
 Deno.test("stream manifest: an RDB's keys per database and its replication position", async () => {
   const bytes = rdb();
-  const dump = withStreamManifest(dumpOf(bytes), Deno.cwd());
+  const dump = await withStreamManifest(dumpOf(bytes), Deno.cwd());
   const passed = await new Response(dump.readable).bytes();
   assertEquals(passed, bytes);
   const digest = (...keys: string[]) => {
@@ -88,7 +88,7 @@ Deno.test("stream manifest: an RDB's keys per database and its replication posit
 Deno.test("stream manifest: a SQLite file gets none, and its bytes pass unchanged", async () => {
   const bytes = new Uint8Array(4096);
   bytes.set(new TextEncoder().encode("SQLite format 3\0"));
-  const dump = withStreamManifest(dumpOf(bytes), Deno.cwd());
+  const dump = await withStreamManifest(dumpOf(bytes), Deno.cwd());
   assertEquals(await new Response(dump.readable).bytes(), bytes);
   assertEquals(await dump.manifest, undefined);
 });
@@ -96,7 +96,7 @@ Deno.test("stream manifest: a SQLite file gets none, and its bytes pass unchange
 Deno.test("stream manifest: an engine whose dump finished before its bytes were read still gets its manifest", async () => {
   // A small RDB arrives whole before anyone reads it: the engine's `finished` settles first.
   const bytes = rdb();
-  const dump = withStreamManifest(
+  const dump = await withStreamManifest(
     { readable: ReadableStream.from([bytes]), finished: Promise.resolve() },
     Deno.cwd(),
   );

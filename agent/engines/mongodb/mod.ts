@@ -7,7 +7,6 @@
 import { DbType } from "@backupy/gen/backup/v1/common_pb.ts";
 import { Secret } from "../../../decrypt/secret.ts";
 import type { EngineModule } from "../shared/engine_module.ts";
-import { MongoArchiveCheck } from "./mongo_archive_check.ts";
 import { MONGO_ARCHIVE_FORMAT } from "./mongo_archive_format.ts";
 import { mongoTarget, mongoUrlExtras } from "./mongo_url.ts";
 
@@ -27,7 +26,10 @@ export const MONGODB: EngineModule = {
   capabilities: ["mongodump"],
   formats: [{
     format: MONGO_ARCHIVE_FORMAT,
-    check: (_, digests) => new MongoArchiveCheck(digests),
+    loadCheck: async () => {
+      const { MongoArchiveCheck } = await import("./mongo_archive_check.ts");
+      return (_, digests) => new MongoArchiveCheck(digests);
+    },
   }],
   manualRestore: "decrypt it and restore it with MongoDB's own tool: " +
     "backupy-decrypt --key-file KEY --sha256 HEX --in FILE --out - | mongorestore --archive --drop",

@@ -7,7 +7,6 @@
  */
 import { firstAvailable } from "../shared/docker_exec_engine.ts";
 import { type DockerRestoreRecipe, RESTORE_DATABASE } from "../shared/docker_restore_recipe.ts";
-import { MysqlSqlCheck } from "./mysql_sql_check.ts";
 
 const MYSQL_CLIENT = ["mariadb", "mysql"];
 /** The image's MySQL/MariaDB client as root over TCP, with `args`. */
@@ -41,5 +40,5 @@ export const MYSQL_DOCKER_RESTORE: DockerRestoreRecipe = {
     "SELECT COALESCE(SUM(data_length + index_length), 0) FROM information_schema.TABLES " +
       `WHERE table_schema = '${RESTORE_DATABASE}'`,
   ),
-  check: () => new MysqlSqlCheck(true),
+  check: async () => new (await import("./mysql_sql_check.ts")).MysqlSqlCheck(true),
 };

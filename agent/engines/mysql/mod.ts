@@ -9,7 +9,6 @@ import { ConnectionStrategy, DbType } from "@backupy/gen/backup/v1/common_pb.ts"
 import { Secret } from "../../../decrypt/secret.ts";
 import type { EngineModule } from "../shared/engine_module.ts";
 import { MYSQL_FORMAT } from "./mysql_format.ts";
-import { MysqlSqlCheck } from "./mysql_sql_check.ts";
 import { mysqlTarget, mysqlUrlExtras } from "./mysql_url.ts";
 import { MYSQL_DOCKER_RESTORE } from "./docker_restore_recipe.ts";
 
@@ -41,7 +40,13 @@ export const MYSQL: EngineModule = {
   ],
   secretEnv: ["MYSQL_PWD"],
   capabilities: ["mysqldump"],
-  formats: [{ format: MYSQL_FORMAT, check: (_, digests) => new MysqlSqlCheck(digests) }],
+  formats: [{
+    format: MYSQL_FORMAT,
+    loadCheck: async () => {
+      const { MysqlSqlCheck } = await import("./mysql_sql_check.ts");
+      return (_, digests) => new MysqlSqlCheck(digests);
+    },
+  }],
   scratchRestore: "database",
   dockerRestore: MYSQL_DOCKER_RESTORE,
   targetFromUrl: mysqlTarget,

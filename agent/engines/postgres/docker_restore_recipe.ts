@@ -6,8 +6,7 @@
  * @module
  */
 import { type DockerRestoreRecipe, RESTORE_DATABASE } from "../shared/docker_restore_recipe.ts";
-import { PgCustomCheck } from "./pg_custom_check.ts";
-import { PostgresSqlCheck } from "./postgres_sql_check.ts";
+import { PG_CUSTOM_FORMAT } from "./postgres_format.ts";
 
 /** PostgreSQL restored with psql (pg_restore for pg_dump archives), re-read with pg_dump. */
 export const POSTGRES_DOCKER_RESTORE: DockerRestoreRecipe = {
@@ -26,9 +25,15 @@ export const POSTGRES_DOCKER_RESTORE: DockerRestoreRecipe = {
   restore: ["psql", "-Xq", "-v", "ON_ERROR_STOP=1", "-o", "/dev/null", "-d", RESTORE_DATABASE],
   // DOCKER_EXEC backups are pg_dump archives: pg_restore reads them from stdin.
   restoreFor: {
-    [PgCustomCheck.FORMAT]: ["pg_restore", "--no-owner", "--exit-on-error", "-d", RESTORE_DATABASE],
+    [PG_CUSTOM_FORMAT.description]: [
+      "pg_restore",
+      "--no-owner",
+      "--exit-on-error",
+      "-d",
+      RESTORE_DATABASE,
+    ],
   },
   reread: ["pg_dump", "--data-only", "-d", RESTORE_DATABASE],
   size: ["psql", "-XtAq", "-d", "postgres", "-c", `SELECT pg_database_size('${RESTORE_DATABASE}')`],
-  check: () => new PostgresSqlCheck(true),
+  check: async () => new (await import("./postgres_sql_check.ts")).PostgresSqlCheck(true),
 };

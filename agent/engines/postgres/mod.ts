@@ -8,9 +8,7 @@
 import { DbType } from "@backupy/gen/backup/v1/common_pb.ts";
 import { Secret } from "../../../decrypt/secret.ts";
 import type { EngineModule } from "../shared/engine_module.ts";
-import { PgCustomCheck } from "./pg_custom_check.ts";
 import { PG_CUSTOM_FORMAT, POSTGRES_FORMAT } from "./postgres_format.ts";
-import { PostgresSqlCheck } from "./postgres_sql_check.ts";
 import { postgresTarget, postgresUrlExtras } from "./postgres_url.ts";
 import { POSTGRES_DOCKER_RESTORE } from "./docker_restore_recipe.ts";
 
@@ -41,8 +39,20 @@ export const POSTGRES: EngineModule = {
   secretEnv: ["PGPASSWORD"],
   capabilities: ["pg_dump"],
   formats: [
-    { format: POSTGRES_FORMAT, check: (_, digests) => new PostgresSqlCheck(digests) },
-    { format: PG_CUSTOM_FORMAT, check: (_, digests) => new PgCustomCheck(digests) },
+    {
+      format: POSTGRES_FORMAT,
+      loadCheck: async () => {
+        const { PostgresSqlCheck } = await import("./postgres_sql_check.ts");
+        return (_, digests) => new PostgresSqlCheck(digests);
+      },
+    },
+    {
+      format: PG_CUSTOM_FORMAT,
+      loadCheck: async () => {
+        const { PgCustomCheck } = await import("./pg_custom_check.ts");
+        return (_, digests) => new PgCustomCheck(digests);
+      },
+    },
   ],
   scratchRestore: "database",
   restoreOptions: ["clean", "singleTransaction"],

@@ -7,7 +7,6 @@
  * @module
  */
 import type { SnapshotRestoreRecipe } from "../shared/docker_restore_recipe.ts";
-import { RdbCheck } from "./rdb_check.ts";
 
 const SNAPSHOT_OUT = "/tmp/backupy-verify-reread.rdb";
 
@@ -29,5 +28,5 @@ export const REDIS_DOCKER_RESTORE: SnapshotRestoreRecipe = {
     "redis-cli config set repl-diskless-sync-delay 0 >/dev/null && " +
     `redis-cli --rdb ${SNAPSHOT_OUT} >/dev/null && cat ${SNAPSHOT_OUT} && rm -f ${SNAPSHOT_OUT}`,
   ],
-  check: () => new RdbCheck(),
+  check: async () => new (await import("./rdb_check.ts")).RdbCheck(),
 };

@@ -9,7 +9,6 @@ import { Secret } from "../../../decrypt/secret.ts";
 import { DumpError } from "../shared/engine.ts";
 import type { EngineModule } from "../shared/engine_module.ts";
 import { REDIS_DOCKER_RESTORE } from "./docker_restore_recipe.ts";
-import { RdbCheck } from "./rdb_check.ts";
 import { RDB_FORMAT } from "./rdb_format.ts";
 import { redisTarget, redisUrlExtras } from "./redis_url.ts";
 
@@ -31,7 +30,13 @@ export const REDIS: EngineModule = {
   envHintKeys: ["REDIS_PASSWORD", "REDIS_USERNAME"],
   secretEnv: ["REDISCLI_AUTH"],
   capabilities: ["redis_rdb"],
-  formats: [{ format: RDB_FORMAT, check: () => new RdbCheck() }],
+  formats: [{
+    format: RDB_FORMAT,
+    loadCheck: async () => {
+      const { RdbCheck } = await import("./rdb_check.ts");
+      return () => new RdbCheck();
+    },
+  }],
   dockerRestore: REDIS_DOCKER_RESTORE,
   manualRestore:
     "decrypt it to an RDB file (backupy-decrypt ... --out dump.rdb), stop the server, " +

@@ -30,8 +30,8 @@ export interface DockerRestoreRecipe {
   reread: string[];
   /** Prints the restored database's size in bytes. */
   size: string[];
-  /** Reads what `reread` writes, with row digests. */
-  check(): FormatCheck;
+  /** Reads what `reread` writes, with row digests (its module loaded when first asked for). */
+  check(): Promise<FormatCheck>;
 }
 
 /**
@@ -51,6 +51,6 @@ export interface SnapshotRestoreRecipe {
   stop: string[];
   /** Writes the server's own snapshot of what it loaded to stdout. */
   reread: string[];
-  /** Reads what `reread` writes. */
-  check(): FormatCheck;
+  /** Reads what `reread` writes (its module loaded when first asked for). */
+  check(): Promise<FormatCheck>;
 }

@@ -49,11 +49,17 @@ export interface NativeEngineConfig {
   extras: ConnectionExtras;
 }
 
+/** Makes a check for a dump in one format; `digests` asks for per-object row digests. */
+export type FormatCheckFactory = (tempDir: string, digests: boolean) => FormatCheck;
+
 /** A dump format with the check that walks it (verify, and manifests read from a stream). */
 export interface DumpFormatModule {
   format: DumpFormat;
-  /** A check for a dump in this format; `digests` asks for per-object row digests. */
-  check(tempDir: string, digests: boolean): FormatCheck;
+  /**
+   * Loads the check (and the parsers it needs, BSON for one) the first time
+   * a dump of this format is walked: an agent that never verifies carries none.
+   */
+  loadCheck(): Promise<FormatCheckFactory>;
 }
 
 /** One engine family, as the registry lists it. */

@@ -7,7 +7,6 @@
  */
 import { DbType } from "@backupy/gen/backup/v1/common_pb.ts";
 import type { EngineModule } from "../shared/engine_module.ts";
-import { SqliteCheck } from "./sqlite_check.ts";
 import { SQLITE_FORMAT } from "./sqlite_format.ts";
 import { sqliteTarget } from "./sqlite_url.ts";
 import { sqliteFilesInMounts } from "./sqlite_file_finder.ts";
@@ -24,7 +23,10 @@ export const SQLITE: EngineModule = {
   capabilities: ["sqlite"],
   formats: [{
     format: SQLITE_FORMAT,
-    check: (tempDir, digests) => new SqliteCheck(tempDir, digests),
+    loadCheck: async () => {
+      const { SqliteCheck } = await import("./sqlite_check.ts");
+      return (tempDir, digests) => new SqliteCheck(tempDir, digests);
+    },
   }],
   fileDatabase: { namePattern: /\.(db|sqlite3?)$/i, findInMounts: sqliteFilesInMounts },
   scratchRestore: "file",
