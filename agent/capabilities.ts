@@ -1,6 +1,6 @@
 /**
  * What this build can do, as Register.capabilities announces it
- * (wire-protocol.md section 6: the Go agent's names where they exist).
+ * (docs/wire-protocol.md section 6: the Go agent's names where they exist).
  * Only what actually works is listed.
  *
  * @module

@@ -1,7 +1,7 @@
 /**
  * `backupy-agent run`: the service. Wires the state store, the control
  * session, runs, health checks, metrics and logs together, and shuts down
- * gracefully on SIGTERM/SIGINT (wire-protocol.md section 3, step 8).
+ * gracefully on SIGTERM/SIGINT (docs/wire-protocol.md section 3, step 8).
  *
  * @module
  */
@@ -316,7 +316,7 @@ function connect(
     observer: {
       state: (connection) => {
         metrics.connectionState(connection);
-        // Discovery starts after the first connection (agent.md section 6).
+        // Discovery starts after the first connection (docs/agent.md section 6).
         if (connection === "connected") parts.discovery?.start();
       },
       reconnect: () => metrics.reconnected(),

@@ -1,5 +1,5 @@
 /**
- * Compression for the backup pipeline (backup-format.md section 3): zstd
+ * Compression for the backup pipeline (docs/backup-format.md section 3): zstd
  * (the default, level 3, content checksum on, one frame per backup), gzip,
  * or none.
  *

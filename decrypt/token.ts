@@ -1,6 +1,6 @@
 /**
  * The decryption token: a JWT from the control plane that carries the DEK
- * of one backup (backup-format.md section 4).
+ * of one backup (docs/backup-format.md section 4).
  *
  * The signature is not checked: the server signs with HS256 and its secret
  * never leaves the server, so no offline tool can verify it. What is

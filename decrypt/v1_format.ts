@@ -1,5 +1,5 @@
 /**
- * Constants of the v1 encrypted backup format (backup-format.md section 2):
+ * Constants of the v1 encrypted backup format (docs/backup-format.md section 2):
  *
  * ```
  * file       = frame* terminator

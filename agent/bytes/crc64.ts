@@ -1,11 +1,11 @@
 /**
  * The two reflected CRC-64s the dump formats use, computed on two 32-bit
  * halves so no BigInt is needed per byte:
- * - "Jones", at the end of every RDB file (engines.md section 1):
+ * - "Jones", at the end of every RDB file (docs/engines.md section 1):
  *   polynomial 0xad93d23594c935a9 (reflected 0x95ac9329ac4bc9b5), init 0,
  *   xorout 0; "123456789" gives 0xe9c6d914c4b8d9ca.
  * - "XZ" (Go's crc64.ECMA), in every mongodump archive's EOF blocks
- *   (engines.md section 2): reflected polynomial 0xc96c5795d7870f42, init
+ *   (docs/engines.md section 2): reflected polynomial 0xc96c5795d7870f42, init
  *   and xorout all ones; "123456789" gives 0x995dc9bbdf1939fa.
  *
  * @module

@@ -1,5 +1,5 @@
 /**
- * The agent's configuration from the environment (agent.md section 2):
+ * The agent's configuration from the environment (docs/agent.md section 2):
  * `BACKUPY_*` names, the Go agent's older `BACKUP_*` names as aliases (with
  * a deprecation warning), and a `_FILE` variant for every secret.
  *
@@ -12,7 +12,7 @@ import { LOG_LEVELS, type LogLevelName } from "../log/log_levels.ts";
 
 /** The validated configuration. */
 export interface AgentConfig {
-  /** Control plane URL as configured (wire-protocol.md section 2 turns it into a WebSocket URL). */
+  /** Control plane URL as configured (docs/wire-protocol.md section 2 turns it into a WebSocket URL). */
   serverUrl: string;
   /** The agent key, when set (required for `run`). */
   agentKey?: Secret<string>;

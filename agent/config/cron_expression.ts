@@ -1,7 +1,7 @@
 /**
  * Five-field cron expressions in UTC (minute hour day-of-month month
  * day-of-week), as the server's job schedules are written
- * (wire-protocol.md, BackupJobSpec.cron): `*`, numbers, `a-b` ranges,
+ * (docs/wire-protocol.md, BackupJobSpec.cron): `*`, numbers, `a-b` ranges,
  * `/n` steps, comma lists, month and weekday names, and 7 for Sunday.
  * As in Vixie cron, when both day fields are restricted a day matches
  * either of them.

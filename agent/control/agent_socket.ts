@@ -17,7 +17,7 @@
 import WebSocket from "ws";
 import type { Secret } from "../../decrypt/secret.ts";
 
-/** Largest inbound message (wire-protocol.md section 2). */
+/** Largest inbound message (docs/wire-protocol.md section 2). */
 export const MAX_INBOUND_BYTES = 4 * 1024 * 1024;
 
 /** The server refused the upgrade with 401 or 403. */

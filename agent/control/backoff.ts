@@ -1,5 +1,5 @@
 /**
- * Reconnect delays (wire-protocol.md section 3, step 7): 1 s doubling to a
+ * Reconnect delays (docs/wire-protocol.md section 3, step 7): 1 s doubling to a
  * 60 s cap, each jittered uniformly by +-20%.
  *
  * @module

@@ -1,5 +1,5 @@
 /**
- * Server commands and their Acks (wire-protocol.md section 4): every
+ * Server commands and their Acks (docs/wire-protocol.md section 4): every
  * message with a non-empty correlation_id gets exactly one Ack, accepted or
  * not with a human-readable reason.
  *

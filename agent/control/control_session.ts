@@ -1,5 +1,5 @@
 /**
- * The control channel (wire-protocol.md sections 2, 3 and 5): connect with
+ * The control channel (docs/wire-protocol.md sections 2, 3 and 5): connect with
  * backoff, Register / RegisterAck, flush the durable outbox in seq order,
  * heartbeat, watch liveness, hand commands to the dispatcher, reconnect.
  * Runs are not tied to a connection: nothing here cancels work when the

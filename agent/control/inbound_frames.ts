@@ -1,6 +1,6 @@
 /**
  * What the server sends on one connection, routed by where the handshake
- * stands (wire-protocol.md section 3): the first valid Envelope is the
+ * stands (docs/wire-protocol.md section 3): the first valid Envelope is the
  * handshake's answer; commands right behind it wait until it is processed;
  * after that every Envelope goes to the dispatcher. Frames that are not an
  * Envelope are dropped and counted.

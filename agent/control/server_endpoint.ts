@@ -1,5 +1,5 @@
 /**
- * The WebSocket URL of the control plane (wire-protocol.md section 2):
+ * The WebSocket URL of the control plane (docs/wire-protocol.md section 2):
  * https -> wss, http -> ws; with no path (or "/") the default path
  * `/v1/agents/connect` is appended, otherwise the path is used as given.
  *

@@ -1,5 +1,5 @@
 /**
- * Which database a container runs, by agent.md section 6: the image name
+ * Which database a container runs, by docs/agent.md section 6: the image name
  * after dropping a registry host, a digest and the tag, lowercased, matched
  * against known images; labels override it (`backupy.enable=false` hides a
  * container, `backupy.type=...` sets the type, for retagged images).

@@ -1,5 +1,5 @@
 /**
- * When discovery runs (agent.md section 6): once at start, again 2 s after
+ * When discovery runs (docs/agent.md section 6): once at start, again 2 s after
  * the last of a burst of container `start`/`die`/`destroy`/`rename` events,
  * and hourly. A result goes out only when it differs from the last one sent.
  * A Docker engine that is missing or refuses the socket is logged once - not

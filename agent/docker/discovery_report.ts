@@ -1,5 +1,5 @@
 /**
- * A discovery result as the wire message (wire-protocol.md section 1):
+ * A discovery result as the wire message (docs/wire-protocol.md section 1):
  * `DiscoveryReport` of `DiscoveredContainer`s, the type as a lowercase word.
  *
  * @module

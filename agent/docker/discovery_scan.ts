@@ -1,5 +1,5 @@
 /**
- * One Docker discovery pass (agent.md section 6): every running container
+ * One Docker discovery pass (docs/agent.md section 6): every running container
  * whose labels or image say it is a database, or whose mounts hold SQLite
  * files, with its networks, ports and which credential variables it sets -
  * reported as "set", never with their values.

@@ -1,7 +1,7 @@
 /**
  * Where the Docker engine listens. The service uses BACKUPY_DOCKER_SOCKET;
  * local mode prefers DOCKER_HOST (`unix://...`), as the docker CLI does
- * (agent.md section 5).
+ * (docs/agent.md section 5).
  *
  * @module
  */

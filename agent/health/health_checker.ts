@@ -1,5 +1,5 @@
 /**
- * Health checks from the applied config (agent.md section 8): HTTP/HTTPS
+ * Health checks from the applied config (docs/agent.md section 8): HTTP/HTTPS
  * GET whose status must equal `expected_status` (default 200, redirects not
  * followed) and TCP connect-then-close, each on its `interval_sec` (default
  * 60) with `timeout_sec` (default 10). Every result goes to the server as a

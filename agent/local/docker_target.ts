@@ -1,5 +1,5 @@
 /**
- * Local mode's `docker://CONTAINER` targets (agent.md section 4): find the
+ * Local mode's `docker://CONTAINER` targets (docs/agent.md section 4): find the
  * container, insist it runs, and tell its engine from `?type=`, its labels
  * or its image - with a clear error for each way that can fail.
  *

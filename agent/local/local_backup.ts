@@ -1,5 +1,5 @@
 /**
- * `backupy-agent backup`: one backup without any control plane (agent.md
+ * `backupy-agent backup`: one backup without any control plane (docs/agent.md
  * section 4) through the same engine and pipeline as a server run, written
  * to a file (safely: nothing is left on failure) or to stdout.
  *

@@ -1,6 +1,6 @@
 /**
  * `backupy-agent restore`: puts a backup made by this agent back into a
- * database without any server tooling (agent.md section 4): the v1 file is
+ * database without any server tooling (docs/agent.md section 4): the v1 file is
  * verified end to end first (every frame, the SHA-256, the compressed
  * stream), then decrypted, decompressed and replayed by the target's engine.
  *

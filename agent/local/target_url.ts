@@ -1,5 +1,5 @@
 /**
- * Local-mode targets given as URLs (agent.md section 4), turned into the
+ * Local-mode targets given as URLs (docs/agent.md section 4), turned into the
  * same `Target` a server would send: each engine's own URL (its folder's
  * `*_url.ts`, found through the registry), and `docker://CONTAINER`.
  *

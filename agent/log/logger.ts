@@ -1,5 +1,5 @@
 /**
- * JSON-lines logging on stderr (agent.md section 10): one object per line
+ * JSON-lines logging on stderr (docs/agent.md section 10): one object per line
  * with `ts`, `level`, `msg`, `component` and fields. Secrets are typed
  * (`Secret`) and serialize as `<redacted>`; URLs lose their query strings.
  *

@@ -1,5 +1,5 @@
 /**
- * Prometheus metrics (agent.md section 9) with `prom-client`: the Go
+ * Prometheus metrics (docs/agent.md section 9) with `prom-client`: the Go
  * agent's names, which dashboards depend on, and ours. Labels are job and
  * check ids only: never a secret.
  *

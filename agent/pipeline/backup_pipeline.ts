@@ -1,6 +1,6 @@
 /**
  * dump -> header check -> compression -> v1 encryption -> SHA-256 -> sink,
- * streamed with backpressure (backup-format.md section 1). The sink is a
+ * streamed with backpressure (docs/backup-format.md section 1). The sink is a
  * staged file for an upload, or the user's output in local mode.
  *
  * @module

@@ -1,5 +1,5 @@
 /**
- * Uploads a staged backup with one PUT to its presigned URL (agent.md
+ * Uploads a staged backup with one PUT to its presigned URL (docs/agent.md
  * section 3, step 10): `Content-Type: application/octet-stream` and an
  * explicit `Content-Length` - strict S3 endpoints and MinIO refuse chunked
  * bodies to presigned URLs. Deno's `fetch` sends a stream body chunked

@@ -1,5 +1,5 @@
 /**
- * Pre- and post-hooks (agent.md section 7): shell commands run with
+ * Pre- and post-hooks (docs/agent.md section 7): shell commands run with
  * `/bin/sh -c` in their own process group, so a timeout or a cancel kills
  * everything they started. Per-hook timeout 5 min (at most 15), 30 min per
  * run, the last 8 KiB of stdout and stderr kept for the log. At most 16

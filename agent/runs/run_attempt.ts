@@ -1,5 +1,5 @@
 /**
- * One attempt of a run (agent.md section 3, steps 3-4 and 10): pre-hooks,
+ * One attempt of a run (docs/agent.md section 3, steps 3-4 and 10): pre-hooks,
  * then dump -> compress -> encrypt into a staged file in the state
  * directory, then one PUT of it. Every step reports progress; the staged
  * file is removed on every exit path.

@@ -1,6 +1,6 @@
 /**
  * Sends a run's WARN and ERROR log lines to the server as LogEvents
- * (wire-protocol.md section 6), rate-limited per job so a noisy failure
+ * (docs/wire-protocol.md section 6), rate-limited per job so a noisy failure
  * cannot flood the outbox. An INFO line goes too when it carries
  * `forward: true` (a verification that passed is news for the server).
  *

@@ -1,6 +1,6 @@
 /**
- * Runs from `RunBackup` to their one terminal message (agent.md section 3
- * and wire-protocol.md section 4): idempotent per run_id, queued for a
+ * Runs from `RunBackup` to their one terminal message (docs/agent.md section 3
+ * and docs/wire-protocol.md section 4): idempotent per run_id, queued for a
  * slot, retried per the job's policy while the presigned URL is valid,
  * bounded by the job's timeout and a stall watchdog, cancellable, and
  * recovered after a crash. Runs are independent of the control connection.

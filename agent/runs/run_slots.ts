@@ -1,5 +1,5 @@
 /**
- * Run slots (agent.md section 3, step 2): at most `max_parallel_jobs` runs
+ * Run slots (docs/agent.md section 3, step 2): at most `max_parallel_jobs` runs
  * at once, and never two runs dumping the same target. Waiters are served
  * in arrival order among those whose target is free.
  *

@@ -2,7 +2,7 @@
  * The configuration the server sent (targets, jobs, health checks, advanced
  * settings), persisted sealed: it holds database passwords. A config is
  * applied only when its version is not older than the applied one
- * (wire-protocol.md section 4).
+ * (docs/wire-protocol.md section 4).
  *
  * @module
  */

@@ -1,5 +1,5 @@
 /**
- * The durable outbox (wire-protocol.md section 5): every agent->server
+ * The durable outbox (docs/wire-protocol.md section 5): every agent->server
  * message except Register, Heartbeat and Ack is stored, sealed, with its
  * final seq before it is sent, and leaves only once fully written to the
  * socket. After a reconnect the pending ones go again, in seq order, with

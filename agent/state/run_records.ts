@@ -1,7 +1,7 @@
 /**
  * Runs as the state store remembers them, so that every run the agent
  * accepted ends with exactly one terminal message, also after a crash
- * (agent.md section 3, step 11). The RunBackup request (with its DEK and
+ * (docs/agent.md section 3, step 11). The RunBackup request (with its DEK and
  * presigned URL) and the final message are sealed.
  *
  * @module

@@ -1,5 +1,5 @@
 /**
- * Seals secrets at rest in the state store (backup-format.md section 7):
+ * Seals secrets at rest in the state store (docs/backup-format.md section 7):
  * AES-256-GCM under a key derived with HKDF-SHA256 from the agent key;
  * sealed value = `01 | nonce(12) | ciphertext | tag`. Unlike the Go agent,
  * each value is bound to its place: the AAD is the table name and the row

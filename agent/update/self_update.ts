@@ -1,5 +1,5 @@
 /**
- * Self-update (agent.md section 11), in three steps:
+ * Self-update (docs/agent.md section 11), in three steps:
  *
  * 1. {@linkcode prepareUpdate}, while the agent keeps working: download
  *    `binary_url` into the state directory (size-limited), check its SHA-256

@@ -1,5 +1,5 @@
 /**
- * Whether this agent may replace its own binary (agent.md section 11): only
+ * Whether this agent may replace its own binary (docs/agent.md section 11): only
  * a standalone binary install, outside a container, with
  * `advanced.auto_update_enabled`. Otherwise the server's SelfUpdate is
  * refused with the reason and how to update instead.

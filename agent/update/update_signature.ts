@@ -1,5 +1,5 @@
 /**
- * The signature on a self-update binary (agent.md section 11): ECDSA P-256
+ * The signature on a self-update binary (docs/agent.md section 11): ECDSA P-256
  * over the binary's SHA-256, checked with Web Crypto against a public key
  * built into the agent. `cosign sign-blob --key` writes exactly that, as a
  * DER signature in base64; Web Crypto wants the raw r||s form, so both

@@ -1,5 +1,5 @@
 /**
- * Self-update end to end (agent.md section 11). A compiled binary cannot be
+ * Self-update end to end (docs/agent.md section 11). A compiled binary cannot be
  * built here, so the "installed binary" is a shell script that runs the
  * agent from source, and the "new binary" the control plane offers is
  * another such script; they are signed with a test key the agent is told

@@ -1,6 +1,6 @@
 /**
  * A small, protocol-faithful Backupy control plane for the tests
- * (wire-protocol.md): a WebSocket endpoint that checks the bearer key,
+ * (docs/wire-protocol.md): a WebSocket endpoint that checks the bearer key,
  * expects Register first, answers RegisterAck with a config, records every
  * envelope the agent sends, and lets a test send commands, drop
  * connections, or misbehave on purpose.

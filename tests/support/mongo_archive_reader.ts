@@ -1,6 +1,6 @@
 /**
  * Reads a `mongodump --archive` file the way mongorestore's demultiplexer
- * judges one, written from the format's facts in engines.md section 2 and
+ * judges one, written from the format's facts in docs/engines.md section 2 and
  * sharing no code with the agent's writer: magic, header, prelude, blocks,
  * EOF blocks and their CRC-64/XZ (its own BigInt implementation), and the
  * structural errors mongorestore refuses.

@@ -1,6 +1,6 @@
 /**
  * A MongoDB-wire-compatible server for the tests (no MongoDB can be
- * installed here; engines.md section 3): OP_MSG and the legacy OP_QUERY
+ * installed here; docs/engines.md section 3): OP_MSG and the legacy OP_QUERY
  * handshake over TCP, SCRAM-SHA-256 authentication, and the commands a dump
  * needs - hello/isMaster, buildInfo, listDatabases, listCollections,
  * listIndexes, find, getMore, killCursors, dbStats, endSessions, ping -

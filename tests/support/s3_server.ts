@@ -2,7 +2,7 @@
  * A real S3-compatible server for the tests: `s3rver` from npm in a child
  * process, with URLs presigned by `@aws-sdk/s3-request-presigner` exactly
  * as a control plane would. s3rver does not verify SigV4 signatures, so it
- * proves upload mechanics, not authentication (agent.md, facts measured).
+ * proves upload mechanics, not authentication (docs/agent.md, facts measured).
  */
 import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";

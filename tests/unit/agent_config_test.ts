@@ -1,4 +1,4 @@
-/** Configuration from the environment (agent.md section 2). */
+/** Configuration from the environment (docs/agent.md section 2). */
 import { assertEquals, assertStringIncludes, assertThrows } from "../support/assert.ts";
 import { loadAgentConfig } from "../../agent/config/agent_config.ts";
 import { ConfigError } from "../../agent/config/config_error.ts";

@@ -115,7 +115,7 @@ function typeName(field: DescField): string {
   return repeated + element;
 }
 
-/** The spec's tables (wire-protocol.md section 1), transcribed. */
+/** The spec's tables (docs/wire-protocol.md section 1), transcribed. */
 const specTables: Record<string, string> = {
   JobStatus: "JOB_STATUS_UNSPECIFIED=0 QUEUED=1 RUNNING=2 SUCCESS=3 FAILED=4 CANCELLED=5",
   DbType: "DB_UNSPECIFIED=0 POSTGRESQL=1 MYSQL=2 MARIADB=3 MONGODB=4 REDIS=5 SQLITE=6",

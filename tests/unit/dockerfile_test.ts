@@ -1,5 +1,5 @@
 /**
- * The image's Dockerfile, parsed with `dockerfile-ast` (agent.md section
+ * The image's Dockerfile, parsed with `dockerfile-ast` (docs/agent.md section
  * 12): a build stage on the build platform that cross-compiles, and a final
  * distroless stage holding only the binary and the state volume, running as
  * nonroot, with the health check, OCI labels and `run` as the default

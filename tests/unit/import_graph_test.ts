@@ -1,5 +1,5 @@
 /**
- * What the compiled programs carry (agent.md section 12, issue 11): their
+ * What the compiled programs carry (docs/agent.md section 12, issue 11): their
  * import graphs hold only our files, npm packages and node: built-ins - no
  * JSR, no module fetched from a URL at run time - no npm package in them
  * ships a native addon (a `.node` file), and none of our code opens a

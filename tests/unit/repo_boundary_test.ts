@@ -60,3 +60,27 @@ Deno.test("no committed file reads outside the repository", async () => {
   }
   assertEquals(outside, []);
 });
+
+Deno.test("every docs/ page and section the code cites exists", async () => {
+  const missing: string[] = [];
+  const headings = new Map<string, Set<string>>();
+  for (const file of await trackedFiles()) {
+    if (!CHECKED.test(file)) continue;
+    const text = await Deno.readTextFile(join(ROOT, file));
+    for (const m of text.matchAll(/docs\/([a-z-]+\.md)(?: section (\d+))?/g)) {
+      const [, page, section] = m;
+      if (!headings.has(page)) {
+        const doc = await Deno.readTextFile(join(ROOT, "docs", page)).catch(() => null);
+        headings.set(
+          page,
+          new Set(doc === null ? [] : [...doc.matchAll(/^## (\d+)\./gm)].map((h) => h[1])),
+        );
+        if (doc === null) missing.push(`${file}: docs/${page}`);
+      }
+      if (section && !headings.get(page)!.has(section)) {
+        missing.push(`${file}: docs/${page} section ${section}`);
+      }
+    }
+  }
+  assertEquals(missing, []);
+});

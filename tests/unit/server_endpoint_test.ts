@@ -2,7 +2,7 @@
 import { assertEquals } from "../support/assert.ts";
 import { websocketUrl } from "../../agent/control/server_endpoint.ts";
 
-Deno.test("server URL rules of wire-protocol.md section 2", () => {
+Deno.test("server URL rules of docs/wire-protocol.md section 2", () => {
   assertEquals(websocketUrl("https://api.backupy.ru"), "wss://api.backupy.ru/v1/agents/connect");
   assertEquals(websocketUrl("https://api.backupy.ru/"), "wss://api.backupy.ru/v1/agents/connect");
   assertEquals(

@@ -1,4 +1,4 @@
-/** Token claims exactly as backup-format.md section 4's table. */
+/** Token claims exactly as docs/backup-format.md section 4's table. */
 import { assertEquals, assertThrows } from "../support/assert.ts";
 import { makeToken, TEST_DEK, tokenClaims } from "../support/v1_fixtures.ts";
 import { checkTokenExpiry, parseToken } from "../../decrypt/token.ts";

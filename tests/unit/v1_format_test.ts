@@ -1,6 +1,6 @@
 /**
  * The v1 format: the shared vectors, round trips through our encryptor, and
- * every negative case of backup-format.md, each caught with the right typed
+ * every negative case of docs/backup-format.md, each caught with the right typed
  * error naming the frame and offset.
  */
 import { assert, assertEquals, assertRejects } from "../support/assert.ts";

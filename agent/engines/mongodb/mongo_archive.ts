@@ -1,5 +1,5 @@
 /**
- * The `mongodump --archive` format (engines.md section 2), written so
+ * The `mongodump --archive` format (docs/engines.md section 2), written so
  * `mongorestore --archive` accepts it: the magic, a prelude (header
  * document, one document per namespace with its metadata as canonical
  * Extended JSON, a terminator), then per namespace a block header, the raw

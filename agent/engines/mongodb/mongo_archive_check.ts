@@ -1,6 +1,6 @@
 /**
  * Walks a `mongodump --archive` stream as mongorestore's demultiplexer
- * would (engines.md section 2), in bounded memory: the magic, the prelude,
+ * would (docs/engines.md section 2), in bounded memory: the magic, the prelude,
  * every block, and every namespace's EOF block with the CRC-64/XZ of its
  * documents. It collects every problem instead of stopping at the first,
  * and counts the documents of each namespace.

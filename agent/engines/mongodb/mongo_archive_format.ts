@@ -1,6 +1,6 @@
 /**
  * What a `mongodump --archive` stream starts with, and its terminator
- * (engines.md section 2): kept apart from the encoder so the header check
+ * (docs/engines.md section 2): kept apart from the encoder so the header check
  * needs no BSON library.
  *
  * @module

@@ -1,5 +1,5 @@
 /**
- * MongoDB, natively with the `mongodb` driver (agent.md section 5): a
+ * MongoDB, natively with the `mongodb` driver (docs/agent.md section 5): a
  * mongodump-compatible archive (mongo_archive.ts) that `mongorestore
  * --archive` restores. Documents travel as the server sent them (the
  * driver's `raw` option: never decoded and re-encoded).

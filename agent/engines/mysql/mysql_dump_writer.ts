@@ -1,5 +1,5 @@
 /**
- * The SQL text of a MySQL/MariaDB dump (agent.md section 5), read inside one
+ * The SQL text of a MySQL/MariaDB dump (docs/agent.md section 5), read inside one
  * consistent snapshot: session settings saved and restored around the
  * body, tables from SHOW CREATE TABLE, rows streamed as multi-row INSERTs
  * with explicit column lists (generated columns left out), triggers after

@@ -1,5 +1,5 @@
 /**
- * MySQL and MariaDB, natively with `mysql2` (agent.md section 5): the whole
+ * MySQL and MariaDB, natively with `mysql2` (docs/agent.md section 5): the whole
  * dump is read inside one `REPEATABLE READ` transaction started `WITH
  * CONSISTENT SNAPSHOT` - no global read lock, no LOCK TABLES - and written
  * as SQL that the `mysql`/`mariadb` client restores (mysql_dump_writer.ts).

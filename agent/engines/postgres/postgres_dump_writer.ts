@@ -1,5 +1,5 @@
 /**
- * The plain-SQL dump of one PostgreSQL database (agent.md section 5), read
+ * The plain-SQL dump of one PostgreSQL database (docs/agent.md section 5), read
  * inside one `REPEATABLE READ, READ ONLY` transaction, in the order a
  * restore needs: schemas, extensions, types, functions, sequences, tables,
  * data (`COPY ... FROM stdin` blocks from `COPY ... TO STDOUT`), then

@@ -1,6 +1,6 @@
 /**
  * PostgreSQL, natively with `postgres` (postgres.js), no client tool
- * (agent.md section 5): one `REPEATABLE READ, READ ONLY` transaction for
+ * (docs/agent.md section 5): one `REPEATABLE READ, READ ONLY` transaction for
  * the whole dump, a plain-SQL dump that `psql` restores
  * (postgres_dump_writer.ts), and a native restore of that dump.
  *

@@ -1,5 +1,5 @@
 /**
- * Native restore of a plain-SQL dump this agent wrote (agent.md section 4):
+ * Native restore of a plain-SQL dump this agent wrote (docs/agent.md section 4):
  * statements and COPY data replayed through postgres.js, one transaction
  * per database unless asked otherwise. A dump of one database goes into the
  * named target database (created from template0 when missing); a dump of a

@@ -1,7 +1,7 @@
 /**
  * An RDB snapshot is whole when it starts with `REDIS` and four digits and
  * ends with the EOF opcode and the CRC-64/Jones of everything before it
- * (engines.md section 1), and when its entries - every opcode and value,
+ * (docs/engines.md section 1), and when its entries - every opcode and value,
  * walked by rdb_keys.ts - end with that EOF opcode right before the
  * checksum. The walk also gives each database's key count and digest (the
  * manifest), and the replication position the snapshot records. A value

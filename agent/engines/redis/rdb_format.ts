@@ -1,5 +1,5 @@
 /**
- * What a complete Redis RDB snapshot looks like (engines.md section 1):
+ * What a complete Redis RDB snapshot looks like (docs/engines.md section 1):
  * `REDIS` + 4 version digits at the start; at the end the EOF opcode 0xFF
  * and a little-endian CRC-64/Jones of every byte before it (or zero when the
  * server runs with `rdbchecksum no`). Anything short of this is a failed run.

@@ -1,6 +1,6 @@
 /**
  * `redis-cli --rdb -` from Redis 7.2/7.4 writes the diskless sync's 40-byte
- * EOF mark after the RDB (engines.md section 1). This stream holds the last
+ * EOF mark after the RDB (docs/engines.md section 1). This stream holds the last
  * 40 bytes back and, at the end, drops them when the RDB is complete without
  * them and not with them - so the output is exactly the RDB either way.
  * Anything else passes through unchanged for the RDB check to reject.

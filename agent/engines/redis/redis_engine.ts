@@ -1,5 +1,5 @@
 /**
- * Redis, natively (agent.md section 5): `ioredis` for the commands that
+ * Redis, natively (docs/agent.md section 5): `ioredis` for the commands that
  * describe the server (version, dataset size), a raw replication
  * connection for the RDB snapshot itself (redis_sync.ts). The stream is
  * checked as it passes: header, EOF opcode and CRC-64.

@@ -1,5 +1,5 @@
 /**
- * Takes a Redis RDB snapshot the way `redis-cli --rdb` does (engines.md
+ * Takes a Redis RDB snapshot the way `redis-cli --rdb` does (docs/engines.md
  * section 1): AUTH, `REPLCONF capa eof`, `REPLCONF rdb-only 1`, `SYNC`,
  * then either `$<len>` and exactly that many bytes (disk sync) or
  * `$EOF:<40 chars>` and bytes up to the same 40 chars (diskless). Never

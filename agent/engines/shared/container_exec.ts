@@ -1,5 +1,5 @@
 /**
- * The seam for the DOCKER_EXEC strategy (agent.md section 5): run a command
+ * The seam for the DOCKER_EXEC strategy (docs/agent.md section 5): run a command
  * inside a container, stream its stdout, keep the tail of its stderr, report
  * its exit code. The Docker implementation (docker/docker_host.ts) plugs in
  * here; credentials travel only in `env`, never in argv.

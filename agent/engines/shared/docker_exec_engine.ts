@@ -1,5 +1,5 @@
 /**
- * What every DOCKER_EXEC engine shares (agent.md section 5): find the
+ * What every DOCKER_EXEC engine shares (docs/agent.md section 5): find the
  * container, run short probes (version, size) and the dump tool through the
  * exec API, and judge a dump by the tool's exit code as well as by its
  * bytes. Each engine (docker_exec_postgres.ts, ...) only says which tool to

@@ -1,5 +1,5 @@
 /**
- * The one interface every engine implements (agent.md section 5): probe the
+ * The one interface every engine implements (docs/agent.md section 5): probe the
  * server's version, estimate the size, dump to a byte stream, and say what
  * the dump's first bytes must be. Native engines speak the wire protocol;
  * DOCKER_EXEC ones run the engine's own tool through a {@linkcode

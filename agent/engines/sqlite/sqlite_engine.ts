@@ -1,5 +1,5 @@
 /**
- * SQLite, natively with `node:sqlite` (agent.md section 5): an online,
+ * SQLite, natively with `node:sqlite` (docs/agent.md section 5): an online,
  * consistent copy with SQLite's backup API into a temporary file - taken in
  * one read transaction, so a writer on another connection never yields half
  * a transaction - then streamed. The backup is the database file itself: the

@@ -1,6 +1,6 @@
 /**
  * Finds SQLite databases inside a container's volumes and bind mounts
- * (agent.md section 6): files named `*.db`, `*.sqlite` or `*.sqlite3` whose
+ * (docs/agent.md section 6): files named `*.db`, `*.sqlite` or `*.sqlite3` whose
  * first 16 bytes are `SQLite format 3\0`, in a bounded walk - depth 4 and
  * 10,000 directory entries per mount - so a huge volume cannot stall
  * discovery. Unreadable places are skipped silently.
