@@ -61,7 +61,8 @@ Commands:
                    -q, --quiet         no progress meter and no report (errors still print)
                    --json              the result as one JSON object on stdout instead of
                                        prose (not with --out -)
-  restore        put a local-mode backup back (SQLite, MySQL/MariaDB, PostgreSQL), verified first:
+  restore        put a local-mode backup back (SQLite, MySQL/MariaDB, PostgreSQL, Redis),
+                 verified first:
                    --target URL        as for backup (a SQLite path must not exist yet)
                    --in FILE           the encrypted backup
                    --key-file F        its key
@@ -71,6 +72,8 @@ Commands:
                                        that already has tables (otherwise refused)
                    --no-single-transaction
                                        PostgreSQL: commit statement by statement
+                   --replace           Redis: overwrite keys that exist in the target
+                                       (otherwise they are left alone and named)
                    -q, --quiet, --json as for backup
   version        print version, commit, Deno version and target
   health-check   exit 0 when the agent running with this BACKUPY_STATE_DIR is healthy
@@ -148,6 +151,7 @@ const FLAGS: Record<
     "skip-decompress": { type: "boolean", default: false },
     clean: { type: "boolean", default: false },
     "single-transaction": { type: "boolean", default: true },
+    replace: { type: "boolean" },
     quiet: { type: "boolean", short: "q", default: false },
     json: { type: "boolean", default: false },
   },
@@ -341,6 +345,7 @@ async function restore(
       restoreOptions: {
         clean: values.clean === true,
         singleTransaction: values["single-transaction"] !== false,
+        replace: values.replace === true,
       },
       tempDir,
       signal,

@@ -60,12 +60,17 @@ export async function localRestore(request: LocalRestoreRequest): Promise<Restor
   const asked = [
     ...(restoreOptions.clean ? ["clean" as const] : []),
     ...(restoreOptions.singleTransaction === false ? ["singleTransaction" as const] : []),
+    ...(restoreOptions.replace ? ["replace" as const] : []),
   ];
   if (asked.some((option) => !honoured.includes(option))) {
-    const takers = ENGINES.filter((e) => e.restoreOptions?.length).map((e) => e.title);
-    throw new UsageError(
-      `--clean and --no-single-transaction apply to ${takers.join(", ")} targets only`,
-    );
+    const flag = {
+      clean: "--clean",
+      singleTransaction: "--no-single-transaction",
+      replace: "--replace",
+    };
+    const option = asked.find((o) => !honoured.includes(o))!;
+    const takers = ENGINES.filter((e) => e.restoreOptions?.includes(option)).map((e) => e.title);
+    throw new UsageError(`${flag[option]} applies to ${takers.join(", ")} targets only`);
   }
   const key = await importDek(dekFromKeyFile(await readSmallFile(request.keyFile, "key file")));
   const size = (await Deno.stat(request.input).catch(() => ({ size: 0 }))).size;

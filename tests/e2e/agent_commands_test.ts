@@ -142,7 +142,13 @@ Deno.test("usage errors exit 2 with the usage; version prints the build", async 
   );
   const help = await runAgent(["backup", "--help"]);
   assertEquals(help.code, 0);
-  for (const flag of ["--clean", "--no-single-transaction"]) {
+  for (
+    const [flag, takers] of [
+      ["--clean", "PostgreSQL"],
+      ["--no-single-transaction", "PostgreSQL"],
+      ["--replace", "Redis"],
+    ]
+  ) {
     const other = await runAgent([
       "restore",
       "--target",
@@ -154,7 +160,7 @@ Deno.test("usage errors exit 2 with the usage; version prints the build", async 
       flag,
     ]);
     assertEquals(other.code, 2, `${flag}: ${other.stderr}`);
-    assertStringIncludes(other.stderr, "apply to PostgreSQL targets only");
+    assertStringIncludes(other.stderr, `${flag} applies to ${takers} targets only`);
   }
 });
 

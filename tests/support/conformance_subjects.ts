@@ -10,6 +10,7 @@ import { DatabaseSync } from "node:sqlite";
 import { BSON } from "bson";
 import { makeSqliteDatabase } from "./agent_fixtures.ts";
 import { MongoWireServer } from "./mongo_wire_server.ts";
+import { EVERY_TYPE_LUA, type PrivateRedis, redisPicture, startRedis } from "./redis_server.ts";
 import { mariadb, psql, TEST_PASSWORD } from "./sql_clients.ts";
 
 /** A database a subject made; `url` names it for the agent, `env` carries its password. */
@@ -145,34 +146,33 @@ const mongodb: ConformanceSubject = {
   picture: () => Promise.reject(new Error("MongoDB restores with mongorestore in this build")),
 };
 
-/** Sets or deletes 100 keys named `prefix`1..100 in database 15 of the test Redis. */
-async function hundredKeys(command: "SET" | "DEL", prefix: string): Promise<void> {
-  const call = command === "SET"
-    ? "redis.call('SET', ARGV[1]..i, i)"
-    : "redis.call('DEL', ARGV[1]..i)";
-  await tool("redis-cli", ["-n", "15", "eval", `for i=1,100 do ${call} end`, "0", prefix], {});
+/** The private servers of the Redis subject, by URL, for pictures of them. */
+const redisServers = new Map<string, PrivateRedis>();
+
+/** A private Redis server as a subject database (the shared one changes under other tests). */
+async function privateRedis(dir: string): Promise<SubjectDatabase> {
+  const server = await startRedis(dir);
+  redisServers.set(server.url, server);
+  return {
+    url: server.url,
+    env: {},
+    [Symbol.asyncDispose]: async () => {
+      redisServers.delete(server.url);
+      await server[Symbol.asyncDispose]();
+    },
+  };
 }
 
 const redis: ConformanceSubject = {
-  async source() {
-    // A database of its own on the shared test server; the snapshot holds every database.
-    const prefix = randomName("backupy-conf");
-    await hundredKeys("SET", prefix);
-    return {
-      url: "redis://127.0.0.1:6379",
-      env: {},
-      [Symbol.asyncDispose]: async () => {
-        await hundredKeys("DEL", prefix);
-      },
-    };
+  async source(dir) {
+    const database = await privateRedis(dir);
+    const server = redisServers.get(database.url)!;
+    await server.cli("EVAL", EVERY_TYPE_LUA, "0", "conf:");
+    await server.cli("-n", "3", "SET", "elsewhere", "in db3");
+    return database;
   },
-  restoreTarget: () =>
-    Promise.resolve({
-      url: "redis://127.0.0.1:1",
-      env: {},
-      [Symbol.asyncDispose]: () => Promise.resolve(),
-    }),
-  picture: () => Promise.reject(new Error("Redis restores by loading the RDB in this build")),
+  restoreTarget: (dir) => privateRedis(dir),
+  picture: (database) => redisPicture(redisServers.get(database.url)!),
 };
 
 function sqliteFile(path: string): SubjectDatabase {

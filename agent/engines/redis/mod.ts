@@ -38,9 +38,7 @@ export const REDIS: EngineModule = {
     },
   }],
   dockerRestore: REDIS_DOCKER_RESTORE,
-  manualRestore:
-    "decrypt it to an RDB file (backupy-decrypt ... --out dump.rdb), stop the server, " +
-    "put the file where CONFIG GET dir and dbfilename say (with appendonly no), and start it",
+  restoreOptions: ["replace"],
   targetFromUrl: redisTarget,
   urlExtras: redisUrlExtras,
   async native({ connection, extras }) {

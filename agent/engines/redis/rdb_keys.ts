@@ -8,7 +8,7 @@
  * keys and their types stay; the file's CRC-64 already covers the values.
  *
  * The grammar (rdb.h, rdb.c, Redis 2.6 - 7.2): opcodes AUX, SELECTDB,
- * RESIZEDB, EXPIRETIME(_MS), IDLE, FREQ, MODULE_AUX, FUNCTION2, SLOT_INFO and
+ * RESIZEDB, EXPIRETIME(_MS), IDLE, FREQ, MODULE_AUX, FUNCTION2 (245), SLOT_INFO and
  * EOF; value types string, list, set, zset (1 and 2), hash, their ziplist,
  * listpack, intset and quicklist encodings, streams (v1-v3) and module
  * values. The AUX fields `repl-id` and `repl-offset` (written when the
@@ -65,9 +65,40 @@ const PREFIX: Record<string, Uint8Array> = Object.fromEntries(
 /** Value types stored as one string (an encoded blob). */
 const BLOB_TYPES = new Set([9, 10, 11, 12, 13, 16, 17, 20]);
 
+/**
+ * One key of the snapshot as a restore needs it: its database, name, the
+ * value exactly as the RDB encodes it (type byte apart), and the expiry and
+ * eviction hints written before it.
+ */
+export interface RdbEntry {
+  db: number;
+  key: Uint8Array;
+  /** The RDB value type (0 string, 14/18 quicklists, 15/19/21 streams, ...). */
+  type: number;
+  /** The value's bytes as they follow the key in the file. */
+  value: Uint8Array;
+  /** Absolute expiry in milliseconds, when the key has one. */
+  expireAtMs?: number;
+  /** Seconds since last access (LRU), when written. */
+  idleSeconds?: number;
+  /** The LFU frequency, when written. */
+  frequency?: number;
+}
+
+/** What else a snapshot holds that a restore must replay or refuse. */
+export type RdbExtra =
+  | { kind: "function"; code: Uint8Array }
+  | { kind: "module-aux"; moduleId: number };
+
 /** The walker: feed bytes with {@linkcode RdbKeys.update}, then read the results. */
 export class RdbKeys {
   readonly #chunks: Uint8Array[] = [];
+  /** When set, every key is handed over with its value's bytes (a restore). */
+  readonly #onEntry?: (entry: RdbEntry) => void;
+  readonly #onExtra?: (extra: RdbExtra) => void;
+  /** Pieces of the value being recorded, and where in the current chunk recording resumes. */
+  #recording: Uint8Array[] | null = null;
+  #recordFrom = 0;
   #current: Uint8Array = new Uint8Array(0);
   #pos = 0;
   readonly #walk: Generator<Wait, void, void>;
@@ -82,7 +113,16 @@ export class RdbKeys {
   /** AUX fields (redis-ver, repl-id, repl-offset, ...). */
   readonly aux = new Map<string, string>();
 
-  constructor() {
+  /**
+   * Counts and digests keys; with `onEntry`, also hands over every key with
+   * its value's bytes (held one value at a time), and with `onExtra` the
+   * functions and module data a restore must deal with.
+   */
+  constructor(
+    restore: { onEntry?: (entry: RdbEntry) => void; onExtra?: (extra: RdbExtra) => void } = {},
+  ) {
+    this.#onEntry = restore.onEntry;
+    this.#onExtra = restore.onExtra;
     this.#walk = this.#run();
     this.#walk.next();
   }
@@ -111,6 +151,11 @@ export class RdbKeys {
     return this.#unknownType;
   }
 
+  /** Why the walk stopped short (malformed bytes, an unknown type); null while it goes on. */
+  get error(): string | null {
+    return this.#stopped;
+  }
+
   /** Null when every entry up to EOF was walked; else why not. */
   problem(): string | null {
     if (this.#stopped !== null) return this.#stopped;
@@ -123,10 +168,42 @@ export class RdbKeys {
     while (this.#pos >= this.#current.length) {
       const next = this.#chunks.shift();
       if (!next) return false;
+      // A value being recorded keeps what it read of the chunk it leaves.
+      if (this.#recording) {
+        this.#recording.push(this.#current.slice(this.#recordFrom));
+        this.#recordFrom = 0;
+      }
       this.#current = next;
       this.#pos = 0;
     }
     return true;
+  }
+
+  #startRecording(): void {
+    this.#recording = [];
+    this.#recordFrom = this.#pos;
+  }
+
+  #stopRecording(): Uint8Array {
+    const pieces = this.#recording!;
+    pieces.push(this.#current.slice(this.#recordFrom, this.#pos));
+    this.#recording = null;
+    if (pieces.length === 1) return pieces[0];
+    const out = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const piece of pieces) {
+      out.set(piece, at);
+      at += piece.length;
+    }
+    return out;
+  }
+
+  /** A little-endian integer of `n` bytes (expiry times). */
+  *#littleEndian(n: number): Generator<Wait, number, void> {
+    const bytes = yield* this.#take(n);
+    let value = 0;
+    for (let i = n - 1; i >= 0; i--) value = value * 256 + bytes[i];
+    return value;
   }
 
   *#byte(): Generator<Wait, number, void> {
@@ -410,6 +487,10 @@ export class RdbKeys {
   *#run(): Generator<Wait, void, void> {
     yield* this.#skip(9); // REDIS0011
     let db = 0;
+    // What the opcodes before a key say about it.
+    let expireAtMs: number | undefined;
+    let idleSeconds: number | undefined;
+    let frequency: number | undefined;
     for (;;) {
       const opcode = this.#pos < this.#current.length
         ? this.#current[this.#pos++]
@@ -421,10 +502,10 @@ export class RdbKeys {
           db = yield* this.#len();
           break;
         case 0xfd: // EXPIRETIME (seconds)
-          yield* this.#skip(4);
+          expireAtMs = (yield* this.#littleEndian(4)) * 1000;
           break;
         case 0xfc: // EXPIRETIME_MS
-          yield* this.#skip(8);
+          expireAtMs = yield* this.#littleEndian(8);
           break;
         case 0xfb: // RESIZEDB
           yield* this.#len();
@@ -437,19 +518,22 @@ export class RdbKeys {
           break;
         }
         case 0xf9: // IDLE
-          yield* this.#len();
+          idleSeconds = yield* this.#len();
           break;
         case 0xf8: // FREQ
-          yield* this.#skip(1);
+          frequency = yield* this.#byte();
           break;
-        case 0xf7: // MODULE_AUX
-          yield* this.#len(); // module id
+        case 0xf7: { // MODULE_AUX
+          const moduleId = yield* this.#len();
           yield* this.#len(); // when opcode
           yield* this.#len(); // when
           yield* this.#skipModuleValue();
+          this.#onExtra?.({ kind: "module-aux", moduleId });
           break;
-        case 0xf6: // FUNCTION2
-          yield* this.#skipString();
+        }
+        case 0xf5: // FUNCTION2: one function library's code
+          if (this.#onExtra) this.#onExtra({ kind: "function", code: yield* this.#string() });
+          else yield* this.#skipString();
           break;
         case 0xf4: // SLOT_INFO
           for (let i = 0; i < 3; i++) yield* this.#len();
@@ -463,8 +547,22 @@ export class RdbKeys {
           const key = this.#stringNow() ?? (yield* this.#string());
           // Digested before the value is skipped: `key` may be a view of this chunk.
           this.#database(db).keys.addPair(PREFIX[kind], key);
+          const keyCopy = this.#onEntry ? key.slice() : undefined;
+          if (this.#onEntry) this.#startRecording();
           const simple = opcode === 0 || BLOB_TYPES.has(opcode);
           if (!simple || !this.#skipStringNow()) yield* this.#skipValue(opcode);
+          if (this.#onEntry) {
+            this.#onEntry({
+              db,
+              key: keyCopy!,
+              type: opcode,
+              value: this.#stopRecording(),
+              ...(expireAtMs !== undefined ? { expireAtMs } : {}),
+              ...(idleSeconds !== undefined ? { idleSeconds } : {}),
+              ...(frequency !== undefined ? { frequency } : {}),
+            });
+          }
+          expireAtMs = idleSeconds = frequency = undefined;
         }
       }
     }

@@ -9,7 +9,15 @@
 // ioredis loads on first use: an agent without Redis targets never pays for it.
 import type { Secret } from "../../../decrypt/secret.ts";
 import { checkedDump } from "../shared/checked_dump.ts";
-import { DumpError, type DumpStream, type Engine } from "../shared/engine.ts";
+import {
+  DumpError,
+  type DumpStream,
+  type Engine,
+  type RestoreOptions,
+  type RestoreResult,
+} from "../shared/engine.ts";
+import { type RedisCommands, restoreRedis } from "./redis_restore.ts";
+import { Buffer } from "node:buffer";
 import { RDB_FORMAT, RdbTrailer } from "./rdb_format.ts";
 import { type RedisEndpoint, syncSnapshot } from "./redis_sync.ts";
 
@@ -29,7 +37,8 @@ export class RedisEngine implements Engine {
     this.#endpoint = endpoint;
   }
 
-  async #info(section: string): Promise<string> {
+  /** A connected ioredis client; the caller disconnects it. */
+  async #client() {
     const e = this.#endpoint;
     const { Redis } = await import("ioredis");
     const client = new Redis({
@@ -47,6 +56,17 @@ export class RedisEngine implements Engine {
     client.on("error", () => {});
     try {
       await client.connect();
+    } catch (error) {
+      client.disconnect();
+      throw new DumpError(`Redis at ${e.hostname}:${e.port}: ${(error as Error).message}`);
+    }
+    return client;
+  }
+
+  async #info(section: string): Promise<string> {
+    const e = this.#endpoint;
+    const client = await this.#client();
+    try {
       return await client.info(section);
     } catch (error) {
       throw new DumpError(`Redis at ${e.hostname}:${e.port}: ${(error as Error).message}`);
@@ -66,6 +86,46 @@ export class RedisEngine implements Engine {
   async estimateSize(): Promise<number | undefined> {
     const dataset = Number(infoField(await this.#info("memory"), "used_memory_dataset"));
     return Number.isFinite(dataset) && dataset > 0 ? dataset : undefined;
+  }
+
+  /**
+   * Replays an RDB into this server key by key with RESTORE (redis_restore.ts),
+   * without a restart; `replace` overwrites keys that exist.
+   */
+  async restore(
+    source: ReadableStream<Uint8Array>,
+    signal: AbortSignal,
+    options: RestoreOptions = {},
+  ): Promise<RestoreResult> {
+    const client = await this.#client();
+    const commands: RedisCommands = {
+      async pipeline(list) {
+        const pipeline = client.pipeline();
+        for (const [name, ...args] of list) {
+          pipeline.call(
+            name as string,
+            ...args.map((a) =>
+              typeof a === "string" ? a : Buffer.from(a.buffer, a.byteOffset, a.byteLength)
+            ),
+          );
+        }
+        const results = (await pipeline.exec()) ?? [];
+        return results.map(([error]) => error ?? null);
+      },
+      async serverVersion() {
+        const version = infoField(await client.info("server"), "redis_version");
+        if (!version) throw new DumpError("Redis did not report redis_version");
+        return version;
+      },
+    };
+    const onAbort = () => client.disconnect();
+    signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      return await restoreRedis(commands, source, signal, { replace: options.replace });
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+      client.disconnect();
+    }
   }
 
   /** The RDB snapshot through SYNC, validated to its last byte. */

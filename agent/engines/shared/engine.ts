@@ -101,14 +101,16 @@ export interface RestoreOptions {
   singleTransaction?: boolean;
   /** Drop and recreate a target database that already has tables. */
   clean?: boolean;
+  /** Overwrite keys that exist in the target (Redis). */
+  replace?: boolean;
 }
 
 /** What a restore did. */
 export interface RestoreResult {
-  /** Statements executed, or bytes written for file-based engines. */
+  /** Statements executed, keys restored, or bytes written for file-based engines. */
   units: number;
   /** What `units` counts. */
-  unit: "statements" | "bytes";
+  unit: "statements" | "keys" | "bytes";
 }
 
 /** A dump failed; the message says what and never carries a secret. */

@@ -105,8 +105,8 @@ export interface EngineModule {
    * instead, with the engine's own tool. Absent when it restores natively.
    */
   readonly manualRestore?: string;
-  /** Options of `backupy-agent restore` it honours (`--clean`, `--no-single-transaction`). */
-  readonly restoreOptions?: readonly ("clean" | "singleTransaction")[];
+  /** Options of `backupy-agent restore` it honours (`--clean`, `--no-single-transaction`, `--replace`). */
+  readonly restoreOptions?: readonly ("clean" | "singleTransaction" | "replace")[];
   /**
    * How `verify --docker-image` restores it in a throwaway container of its
    * image: into a database with the image's tools, or by the server loading

@@ -1,0 +1,216 @@
+/**
+ * Redis restored into a running server, without a restart: every key of
+ * the RDB is sent with `RESTORE`, whose payload is the value exactly as the
+ * RDB encodes it (type byte, value, the snapshot's RDB version, a CRC-64),
+ * so no value is decoded and re-encoded. Expiry (absolute), idle time and
+ * frequency go along; each logical database goes into the same database
+ * number. Functions are loaded with `FUNCTION LOAD`. A key that exists
+ * already is left as it is and named in the error, unless `replace` asks to
+ * overwrite it. A snapshot of a newer RDB version than the server reads is
+ * refused before anything is written; module data (MODULE_AUX) cannot be
+ * replayed and fails the restore, saying what to do instead.
+ *
+ * @module
+ */
+import { Crc64Jones } from "../../bytes/crc64.ts";
+import { DumpError, type RestoreResult } from "../shared/engine.ts";
+import type { RdbEntry, RdbExtra } from "./rdb_keys.ts";
+import { RdbKeys } from "./rdb_keys.ts";
+
+/** The RDB version each Redis release writes and reads at most. */
+const RDB_VERSIONS: readonly [minVersion: [number, number], rdb: number][] = [
+  [[7, 4], 12],
+  [[7, 2], 11],
+  [[7, 0], 10],
+  [[5, 0], 9],
+  [[4, 0], 8],
+  [[3, 2], 7],
+];
+
+/** The highest RDB version a server of `redisVersion` (x.y.z) loads. */
+export function rdbVersionFor(redisVersion: string): number {
+  const [major, minor] = redisVersion.split(".").map(Number);
+  for (const [[m, n], rdb] of RDB_VERSIONS) {
+    if (major > m || (major === m && minor >= n)) return rdb;
+  }
+  return 6;
+}
+
+/** The `RESTORE` payload of one entry: type, value, RDB version (LE), CRC-64 (LE). */
+export function restorePayload(entry: RdbEntry, rdbVersion: number): Uint8Array {
+  const payload = new Uint8Array(1 + entry.value.length + 2 + 8);
+  payload[0] = entry.type;
+  payload.set(entry.value, 1);
+  const at = 1 + entry.value.length;
+  payload[at] = rdbVersion & 0xff;
+  payload[at + 1] = rdbVersion >> 8;
+  const crc = new Crc64Jones();
+  crc.update(payload.subarray(0, at + 2));
+  new DataView(payload.buffer).setBigUint64(at + 2, crc.value(), true);
+  return payload;
+}
+
+/** The commands the restore sends, one pipeline at a time (an ioredis client in production). */
+export interface RedisCommands {
+  /** Runs `commands` in one round trip; each result, or the server's error for it. */
+  pipeline(commands: (string | Uint8Array)[][]): Promise<(Error | null)[]>;
+  /** INFO server's redis_version. */
+  serverVersion(): Promise<string>;
+}
+
+/** Options of a Redis restore. */
+export interface RedisRestoreOptions {
+  /** Overwrite keys (and function libraries) that exist in the target. */
+  replace?: boolean;
+}
+
+/** Keys sent per round trip, or fewer when their payloads are large. */
+const BATCH_KEYS = 512;
+const BATCH_BYTES = 4 * 1024 * 1024;
+/** How many conflicting keys the error names. */
+const NAMED = 10;
+
+/**
+ * Replays the RDB read from `source` into the server behind `redis`.
+ * Resolves with the number of keys restored; rejects with every key that
+ * already existed (without `replace`), or with what stopped the restore.
+ */
+export async function restoreRedis(
+  redis: RedisCommands,
+  source: ReadableStream<Uint8Array>,
+  signal: AbortSignal,
+  options: RedisRestoreOptions = {},
+): Promise<RestoreResult> {
+  const pending: RdbEntry[] = [];
+  const extras: RdbExtra[] = [];
+  const walker = new RdbKeys({
+    onEntry: (entry) => pending.push(entry),
+    onExtra: (extra) => extras.push(extra),
+  });
+  let header: Uint8Array = new Uint8Array(0);
+  let rdbVersion = -1;
+  let selected = -1;
+  let restored = 0;
+  const conflicts: string[] = [];
+  const decoder = new TextDecoder();
+
+  const send = async () => {
+    for (const extra of extras.splice(0)) {
+      if (extra.kind === "module-aux") {
+        throw new DumpError(
+          `the snapshot holds data of a Redis module (module id ${extra.moduleId}), which ` +
+            "RESTORE cannot replay: load the RDB file into a server that has the module instead",
+        );
+      }
+      const [error] = await redis.pipeline([
+        ["FUNCTION", "LOAD", ...(options.replace ? ["REPLACE"] : []), extra.code],
+      ]);
+      if (error && /already exists/i.test(error.message)) conflicts.push("a function library");
+      else if (error) throw new DumpError(`FUNCTION LOAD failed: ${error.message}`);
+    }
+    while (pending.length > 0) {
+      const commands: (string | Uint8Array)[][] = [];
+      const keys: (RdbEntry | null)[] = [];
+      let bytes = 0;
+      while (pending.length > 0 && keys.length < BATCH_KEYS && bytes < BATCH_BYTES) {
+        const entry = pending.shift()!;
+        if (entry.db !== selected) {
+          commands.push(["SELECT", String(entry.db)]);
+          keys.push(null);
+          selected = entry.db;
+        }
+        const command: (string | Uint8Array)[] = [
+          "RESTORE",
+          entry.key,
+          String(entry.expireAtMs ?? 0),
+          restorePayload(entry, rdbVersion),
+        ];
+        if (options.replace) command.push("REPLACE");
+        if (entry.expireAtMs !== undefined) command.push("ABSTTL");
+        if (entry.idleSeconds !== undefined) command.push("IDLETIME", String(entry.idleSeconds));
+        if (entry.frequency !== undefined) command.push("FREQ", String(entry.frequency));
+        commands.push(command);
+        keys.push(entry);
+        bytes += entry.value.length;
+      }
+      const results = await redis.pipeline(commands);
+      for (let i = 0; i < results.length; i++) {
+        const error = results[i];
+        const entry = keys[i];
+        if (!error) {
+          if (entry) restored++;
+          continue;
+        }
+        if (entry && /BUSYKEY/.test(error.message)) {
+          conflicts.push(`db${entry.db} ${JSON.stringify(decoder.decode(entry.key))}`);
+          continue;
+        }
+        const what = entry
+          ? `key ${JSON.stringify(decoder.decode(entry.key))} of db${entry.db}`
+          : `SELECT ${selected}`;
+        throw new DumpError(`restoring ${what} failed: ${error.message}`);
+      }
+    }
+  };
+
+  for await (const chunk of source) {
+    signal.throwIfAborted();
+    if (rdbVersion < 0) {
+      header = concat(header, chunk);
+      if (header.length < 9) continue;
+      rdbVersion = await checkVersion(redis, header);
+      walker.update(header);
+    } else {
+      walker.update(chunk);
+    }
+    if (walker.error) throw unreadable(walker);
+    await send();
+  }
+  if (rdbVersion < 0) throw new DumpError("the backup is not a whole Redis RDB snapshot");
+  if (walker.problem()) throw unreadable(walker);
+  await send();
+  if (conflicts.length > 0) {
+    throw new DumpError(
+      `restored ${restored} keys; ${conflicts.length} already existed in the target and were ` +
+        `left as they were: ${conflicts.slice(0, NAMED).join(", ")}${
+          conflicts.length > NAMED ? ", ..." : ""
+        } (pass --replace to overwrite them)`,
+    );
+  }
+  return { units: restored, unit: "keys" };
+}
+
+/** The snapshot's RDB version, refused when the target server cannot read it. */
+async function checkVersion(redis: RedisCommands, header: Uint8Array): Promise<number> {
+  const magic = new TextDecoder().decode(header.subarray(0, 9));
+  if (!/^REDIS\d{4}$/.test(magic)) {
+    throw new DumpError(`not a Redis RDB snapshot: it starts with ${JSON.stringify(magic)}`);
+  }
+  const version = Number(magic.slice(5));
+  const server = await redis.serverVersion();
+  const readable = rdbVersionFor(server);
+  if (version > readable) {
+    throw new DumpError(
+      `the snapshot is RDB version ${version}, and Redis ${server} reads at most version ` +
+        `${readable}: restore it into a server at least as new as the one it came from`,
+    );
+  }
+  return version;
+}
+
+/** Why the snapshot cannot be replayed key by key, and what to do instead. */
+function unreadable(walker: RdbKeys): DumpError {
+  return new DumpError(
+    `the snapshot cannot be replayed key by key: ${walker.problem()}` +
+      (walker.stoppedAtUnknownType
+        ? "; load the RDB file into a server instead (see the README, Restoring, engine by engine)"
+        : ""),
+  );
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
