@@ -17,7 +17,7 @@ import {
   type RestoreResult,
 } from "../shared/engine.ts";
 import { type RedisCommands, restoreRedis } from "./redis_restore.ts";
-import { Buffer } from "node:buffer";
+import { RespPipeline } from "./resp_pipeline.ts";
 import { RDB_FORMAT, RdbTrailer } from "./rdb_format.ts";
 import { type RedisEndpoint, syncSnapshot } from "./redis_sync.ts";
 
@@ -97,34 +97,28 @@ export class RedisEngine implements Engine {
     signal: AbortSignal,
     options: RestoreOptions = {},
   ): Promise<RestoreResult> {
-    const client = await this.#client();
+    const redis = await RespPipeline.connect(this.#endpoint);
     const commands: RedisCommands = {
       async pipeline(list) {
-        const pipeline = client.pipeline();
-        for (const [name, ...args] of list) {
-          pipeline.call(
-            name as string,
-            ...args.map((a) =>
-              typeof a === "string" ? a : Buffer.from(a.buffer, a.byteOffset, a.byteLength)
-            ),
-          );
-        }
-        const results = (await pipeline.exec()) ?? [];
-        return results.map(([error]) => error ?? null);
+        const replies = await redis.send(list);
+        return replies.map((reply) => (reply instanceof Error ? reply : null));
       },
       async serverVersion() {
-        const version = infoField(await client.info("server"), "redis_version");
+        const [info] = await redis.send([["INFO", "server"]]);
+        if (info instanceof Error) throw new DumpError(`INFO failed: ${info.message}`);
+        const text = info instanceof Uint8Array ? new TextDecoder().decode(info) : String(info);
+        const version = infoField(text, "redis_version");
         if (!version) throw new DumpError("Redis did not report redis_version");
         return version;
       },
     };
-    const onAbort = () => client.disconnect();
+    const onAbort = () => redis.close();
     signal.addEventListener("abort", onAbort, { once: true });
     try {
       return await restoreRedis(commands, source, signal, { replace: options.replace });
     } finally {
       signal.removeEventListener("abort", onAbort);
-      client.disconnect();
+      redis.close();
     }
   }
 

@@ -1,0 +1,185 @@
+/**
+ * A plain RESP connection for bulk writes: commands are encoded straight
+ * into one buffer and written together, then their replies are read in
+ * order. A restore sends a million RESTOREs; a general client's per-command
+ * objects cost more than the server's work (measured: ioredis pipelines
+ * 16.6 s for 1 M keys against a Redis that loads the same RDB in 1 s).
+ *
+ * @module
+ */
+import { ByteBuilder } from "../../bytes/byte_builder.ts";
+import { DumpError } from "../shared/engine.ts";
+import type { RedisEndpoint } from "./redis_sync.ts";
+
+/** One reply: a simple or bulk string, an integer, null, an array, or the server's error. */
+export type RespReply = string | number | null | Uint8Array | RespReply[] | Error;
+
+const READ_SIZE = 256 * 1024;
+const encoder = new TextEncoder();
+
+/** Not enough bytes buffered for the whole reply yet. */
+const INCOMPLETE = Symbol("incomplete");
+
+/** A connection that sends batches of commands and reads their replies. */
+export class RespPipeline {
+  readonly #conn: Deno.Conn;
+  readonly #where: string;
+  #buffer: Uint8Array = new Uint8Array(0);
+  #at = 0;
+  /** Reused for every read: replies are copied out of it. */
+  readonly #readBuffer = new Uint8Array(READ_SIZE);
+
+  private constructor(conn: Deno.Conn, where: string) {
+    this.#conn = conn;
+    this.#where = where;
+  }
+
+  /** Connects (TLS for rediss://) and authenticates. */
+  static async connect(endpoint: RedisEndpoint): Promise<RespPipeline> {
+    const where = `${endpoint.hostname}:${endpoint.port}`;
+    let conn: Deno.Conn;
+    try {
+      conn = endpoint.tls
+        ? await Deno.connectTls({
+          hostname: endpoint.hostname,
+          port: endpoint.port,
+          caCerts: endpoint.caCerts,
+        })
+        : await Deno.connect({ hostname: endpoint.hostname, port: endpoint.port });
+    } catch (error) {
+      throw new DumpError(`cannot connect to Redis at ${where}: ${(error as Error).message}`);
+    }
+    const redis = new RespPipeline(conn, where);
+    if (endpoint.password) {
+      const password = endpoint.password.reveal();
+      const [reply] = await redis.send([
+        endpoint.username ? ["AUTH", endpoint.username, password] : ["AUTH", password],
+      ]).catch((error) => {
+        redis.close();
+        throw error;
+      });
+      if (reply instanceof Error) {
+        redis.close();
+        // The server's reason names no secret ("WRONGPASS invalid username-password pair").
+        throw new DumpError(`Redis at ${where} refused the login: ${reply.message}`);
+      }
+    }
+    return redis;
+  }
+
+  /** Sends `commands` in one write and resolves with their replies, in order. */
+  async send(commands: readonly (readonly (string | Uint8Array)[])[]): Promise<RespReply[]> {
+    const out = new ByteBuilder();
+    for (const command of commands) {
+      out.text(`*${command.length}\r\n`);
+      for (const arg of command) {
+        const bytes = typeof arg === "string" ? encoder.encode(arg) : arg;
+        out.text(`$${bytes.length}\r\n`);
+        out.bytes(bytes);
+        out.text("\r\n");
+      }
+    }
+    const bytes = out.take();
+    try {
+      for (let at = 0; at < bytes.length;) at += await this.#conn.write(bytes.subarray(at));
+    } catch (error) {
+      throw new DumpError(`Redis at ${this.#where}: ${(error as Error).message}`);
+    }
+    const replies: RespReply[] = [];
+    while (replies.length < commands.length) replies.push(await this.#reply());
+    return replies;
+  }
+
+  /** Closes the connection. */
+  close(): void {
+    try {
+      this.#conn.close();
+    } catch {
+      // Already closed.
+    }
+  }
+
+  async #reply(): Promise<RespReply> {
+    for (;;) {
+      const start = this.#at;
+      const reply = this.#parse();
+      if (reply !== INCOMPLETE) return reply;
+      this.#at = start;
+      await this.#fill();
+    }
+  }
+
+  async #fill(): Promise<void> {
+    const chunk = this.#readBuffer;
+    let n: number | null;
+    try {
+      n = await this.#conn.read(chunk);
+    } catch (error) {
+      throw new DumpError(`Redis at ${this.#where}: ${(error as Error).message}`);
+    }
+    if (n === null) throw new DumpError(`Redis at ${this.#where} closed the connection`);
+    const rest = this.#buffer.subarray(this.#at);
+    const joined = new Uint8Array(rest.length + n);
+    joined.set(rest);
+    joined.set(chunk.subarray(0, n), rest.length);
+    this.#buffer = joined;
+    this.#at = 0;
+  }
+
+  /** One line's text (without CRLF) from the buffer, or INCOMPLETE. */
+  #line(): string | typeof INCOMPLETE {
+    const end = this.#buffer.indexOf(0x0a, this.#at);
+    if (end < 0) return INCOMPLETE;
+    const text = new TextDecoder().decode(this.#buffer.subarray(this.#at, end - 1));
+    this.#at = end + 1;
+    return text;
+  }
+
+  #parse(): RespReply | typeof INCOMPLETE {
+    if (this.#at >= this.#buffer.length) return INCOMPLETE;
+    const b = this.#buffer;
+    const at = this.#at;
+    // "+OK\r\n", the answer to nearly every command of a restore.
+    if (
+      b[at] === 0x2b && at + 4 < b.length && b[at + 1] === 0x4f && b[at + 2] === 0x4b &&
+      b[at + 3] === 0x0d
+    ) {
+      this.#at = at + 5;
+      return "OK";
+    }
+    const kind = this.#buffer[this.#at++];
+    const line = this.#line();
+    if (line === INCOMPLETE) return INCOMPLETE;
+    switch (kind) {
+      case 0x2b: // +
+        return line;
+      case 0x2d: // -
+        return new Error(line);
+      case 0x3a: // :
+        return Number(line);
+      case 0x24: { // $
+        const length = Number(line);
+        if (length < 0) return null;
+        if (this.#at + length + 2 > this.#buffer.length) return INCOMPLETE;
+        const bytes = this.#buffer.slice(this.#at, this.#at + length);
+        this.#at += length + 2;
+        return bytes;
+      }
+      case 0x2a: { // *
+        const count = Number(line);
+        if (count < 0) return null;
+        const items: RespReply[] = [];
+        for (let i = 0; i < count; i++) {
+          const item = this.#parse();
+          if (item === INCOMPLETE) return INCOMPLETE;
+          items.push(item);
+        }
+        return items;
+      }
+      default:
+        throw new DumpError(
+          `Redis at ${this.#where} sent a reply this client cannot read (0x${kind.toString(16)})`,
+        );
+    }
+  }
+}
