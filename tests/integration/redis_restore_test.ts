@@ -157,6 +157,49 @@ Deno.test("a snapshot of a newer RDB version than the target reads is refused be
   );
 });
 
+Deno.test("restore failures: nobody listening, a refused login; the password is never repeated", async () => {
+  await using dir = await tempDir("backupy-redis-restore-fail-");
+  await using source = await startRedis(dir.path);
+  await source.cli("SET", "a", "1");
+  const out = join(dir.path, "b.enc");
+  const key = join(dir.path, "b.key");
+  assertEquals(
+    (await runAgent(["backup", "--target", source.url, "--out", out, "--generate-key", key])).code,
+    0,
+  );
+  const nobody = await runAgent([
+    "restore",
+    "--target",
+    "redis://127.0.0.1:1",
+    "--in",
+    out,
+    "--key-file",
+    key,
+  ]);
+  assertEquals(nobody.code, 1, nobody.stderr);
+  assertStringIncludes(nobody.stderr, "cannot connect to Redis at 127.0.0.1:1");
+
+  const password = `pw-${crypto.randomUUID()}`;
+  await using locked = await startRedis(dir.path, ["--requirepass", password]);
+  const wrong = await runAgent([
+    "restore",
+    "--target",
+    `redis://:not-${password}@127.0.0.1:${locked.port}`,
+    "--in",
+    out,
+    "--key-file",
+    key,
+  ]);
+  assertEquals(wrong.code, 1, wrong.stderr);
+  assertMatch(wrong.stderr, /refused the login: WRONGPASS/);
+  assert(!wrong.stderr.includes(password), "no password in the message");
+  const right = await runAgent(
+    ["restore", "--target", `redis://127.0.0.1:${locked.port}`, "--in", out, "--key-file", key],
+    { REDISCLI_AUTH: password },
+  );
+  assertEquals(right.code, 0, right.stderr);
+});
+
 Deno.test("rdbVersionFor: the RDB version each Redis release reads at most", () => {
   assertEquals(rdbVersionFor("7.4.1"), 12);
   assertEquals(rdbVersionFor("7.2.4"), 11);

@@ -13,8 +13,8 @@ export interface PrivateRedis extends AsyncDisposable {
   cli(...args: string[]): Promise<string>;
 }
 
-/** Starts redis-server on a free port with its files in `dir`. */
-export async function startRedis(dir: string): Promise<PrivateRedis> {
+/** Starts redis-server on a free port with its files in `dir` (and `extra` arguments). */
+export async function startRedis(dir: string, extra: string[] = []): Promise<PrivateRedis> {
   const port = freePort();
   const server = new Deno.Command("redis-server", {
     args: [
@@ -28,8 +28,12 @@ export async function startRedis(dir: string): Promise<PrivateRedis> {
       "",
       "--appendonly",
       "no",
+      // A replica's snapshot (the agent's SYNC) starts at once instead of after 5 s.
+      "--repl-diskless-sync-delay",
+      "0",
       "--dbfilename",
       `private-${port}.rdb`,
+      ...extra,
     ],
     stdout: "null",
     stderr: "null",
