@@ -416,6 +416,42 @@ Deno.test("MongoDB: one database when the target names it", async () => {
   assertEquals(archive.documents.get("analytics.events")?.length, 300);
 });
 
+Deno.test("MongoDB: numbers in collection metadata keep their BSON types, as mongodump writes them", async () => {
+  if (REAL_URL) return; // the exact option types are set up on the test server
+  await using wire = MongoWireServer.start({
+    databases: {
+      shop: [{
+        name: "capped_log",
+        options: { capped: true, size: Long.fromNumber(1048576), max: Long.fromNumber(5000) },
+        indexes: [
+          { v: new Int32(2), key: { _id: new Int32(1) }, name: "_id_" },
+          {
+            v: new Int32(2),
+            key: { a: new Double(1) },
+            name: "a_1",
+            expireAfterSeconds: new Double(3600),
+          },
+        ],
+        documents: [serialize({ _id: 1 })],
+      }],
+    },
+  });
+  const engine = new MongoEngine({ hosts: [`127.0.0.1:${wire.port}`], database: "shop" });
+  const [entry] = readArchive(await dumpAll(engine)).prelude;
+  const metadata = entry.metadata as {
+    options: { size: unknown; max: unknown };
+    indexes: { v: unknown; key: Record<string, unknown>; expireAfterSeconds?: unknown }[];
+  };
+  assert(metadata.options.size instanceof Long, `size: ${metadata.options.size}`);
+  assert(metadata.options.max instanceof Long, "max stays Int64");
+  assert(metadata.indexes[1].key.a instanceof Double, "an index key of 1.0 stays a double");
+  assert(
+    metadata.indexes[1].expireAfterSeconds instanceof Double,
+    "expireAfterSeconds stays a double",
+  );
+  assert(metadata.indexes[0].v instanceof Int32, "Int32 stays Int32");
+});
+
 Deno.test("MongoDB failures: wrong password, cursor killed, connection dropped - clear, no password", async (t) => {
   if (REAL_URL) return; // failure injection needs the test server
   await using s = await source();

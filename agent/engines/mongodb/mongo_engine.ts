@@ -41,6 +41,14 @@ export interface MongoEndpoint {
   snapshot?: boolean;
 }
 
+/**
+ * Collection options and index specifications read as stored: an Int64
+ * that fits in 32 bits, or a whole-number double, would otherwise come back
+ * as a plain number and be written as Int32 (mongodump keeps `$numberLong`
+ * and `$numberDouble`); a regular expression keeps its flags.
+ */
+const AS_STORED = { promoteValues: false, promoteLongs: false, bsonRegExp: true } as const;
+
 /** Databases a full dump leaves out, as mongodump does. */
 const SKIPPED_DATABASES = ["admin", "local", "config"];
 
@@ -156,7 +164,8 @@ export class MongoEngine implements Engine {
 
   /** What the prelude lists for `db`, in name order. */
   async #entries(client: MongoClient, db: string): Promise<PreludeEntry[]> {
-    const infos = await client.db(db).listCollections({}, { nameOnly: false }).toArray();
+    const infos = await client.db(db).listCollections({}, { nameOnly: false, ...AS_STORED })
+      .toArray();
     const entries: PreludeEntry[] = [];
     for (const info of infos.sort((a, b) => a.name.localeCompare(b.name))) {
       if (!dumpsCollection(info.name)) continue;
@@ -167,7 +176,7 @@ export class MongoEngine implements Engine {
         : "collection";
       const indexes = type === "view"
         ? []
-        : await client.db(db).collection(info.name).listIndexes().toArray();
+        : await client.db(db).collection(info.name).listIndexes(AS_STORED).toArray();
       const uuid = (info as { info?: { uuid?: { toString(encoding: "hex"): string } } }).info?.uuid;
       entries.push({
         db,
