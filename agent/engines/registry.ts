@@ -193,6 +193,7 @@ export async function createEngine(
     database: connection.database,
     username: connection.username,
     password: connection.passwordSecretRef ? new Secret(connection.passwordSecretRef) : undefined,
+    authSource: extras.authSource,
   });
 }
 

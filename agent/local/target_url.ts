@@ -14,13 +14,14 @@ import {
 } from "@backupy/gen/backup/v1/server_to_agent_pb.ts";
 import { UsageError } from "../../decrypt/errors.ts";
 import {
+  type ConnectionExtras,
   dbTypeOf,
   ENGINE_NAMES,
   engineModule,
   FILE_ENGINES,
   isEngineName,
   targetFromEngineUrl,
-  urlExtras,
+  urlExtras as engineUrlExtras,
 } from "../engines/registry.ts";
 
 /**
@@ -85,5 +86,13 @@ function dockerTarget(url: string): Target {
   });
 }
 
-/** What an engine URL says that a Target cannot carry (engines/registry.ts). */
-export { urlExtras };
+/**
+ * What a URL says that a Target cannot carry: an engine URL's (TLS,
+ * ssl-mode, MongoDB hosts; engines/registry.ts), or a docker:// URL's
+ * `?authSource=` (the database that holds a MongoDB user).
+ */
+export function urlExtras(url: string): ConnectionExtras {
+  if (!/^docker:/i.test(url)) return engineUrlExtras(url);
+  const authSource = new URLSearchParams(/\?(.*)$/.exec(url)?.[1] ?? "").get("authSource");
+  return authSource ? { authSource } : {};
+}

@@ -457,6 +457,7 @@ Deno.test("DOCKER_EXEC MongoDB: mongodump gets the password in a private config 
   await Deno.writeTextFile(
     join(stubs.path, "mongodump"),
     `#!/bin/sh
+if [ "$1" = "--version" ]; then echo "mongodump version: 100.8.0"; exit 0; fi
 for a in "$@"; do echo "$a"; done > /tmp/seen-args
 prev=""
 for a in "$@"; do
@@ -466,9 +467,13 @@ done
 printf '\\155\\342\\231\\201archive-bytes'
 `,
   );
-  await Deno.writeTextFile(join(stubs.path, "mongod"), "#!/bin/sh\necho 'db version v7.0.4'\n");
+  // The shell asks the server itself (buildInfo needs no login): no credentials go to it.
+  await Deno.writeTextFile(
+    join(stubs.path, "mongosh"),
+    '#!/bin/sh\nfor a in "$@"; do echo "$a"; done > /tmp/seen-shell-args\necho 7.0.4\n',
+  );
   await Deno.chmod(join(stubs.path, "mongodump"), 0o755);
-  await Deno.chmod(join(stubs.path, "mongod"), 0o755);
+  await Deno.chmod(join(stubs.path, "mongosh"), 0o755);
   const password = `it's-${crypto.randomUUID()}`;
   await using box = await startContainer({
     image: IMAGES.base,
@@ -487,6 +492,10 @@ printf '\\155\\342\\231\\201archive-bytes'
     target(box.name, { database: "shop" }),
   );
   assertEquals(await engine.version(), "MongoDB 7.0.4");
+  assert(!(await box.run(["cat", "/tmp/seen-shell-args"])).includes(password));
+  // A container with the database tools only (no shell, no mongod) still backs up.
+  await Deno.remove(join(stubs.path, "mongosh"));
+  assertEquals(await engine.version(), "MongoDB (server version unknown: mongodump 100.8.0)");
   const watch = watchArgv([password]);
   const dump = await engine.dump(new AbortController().signal);
   const bytes = new Uint8Array(
@@ -506,4 +515,19 @@ printf '\\155\\342\\231\\201archive-bytes'
   );
   assertEquals((await box.run(["cat", "/tmp/seen-mode"])).trim(), "600");
   assertEquals((await box.run(["sh", "-c", "ls /tmp | grep '^backupy-' || true"])).trim(), "");
+
+  // A user named in the URL authenticates against admin too, unless ?authSource= says.
+  for (const [authSource, expected] of [[undefined, "admin"], ["shop", "shop"]] as const) {
+    const named = await createDockerExecEngine(
+      "mongodb",
+      host,
+      target(box.name, { database: "shop", username: "app", authSource }),
+    );
+    const run = await named.dump(new AbortController().signal);
+    await new Response(run.readable).arrayBuffer();
+    await run.finished;
+    const seen = (await box.run(["cat", "/tmp/seen-args"])).trim().split("\n");
+    assert(seen.includes("--username=app"), seen.join(" "));
+    assert(seen.includes(`--authenticationDatabase=${expected}`), seen.join(" "));
+  }
 });

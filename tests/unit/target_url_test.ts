@@ -1,6 +1,6 @@
 /** local/target_url.ts: local-mode target URLs, and errors that never repeat a password. */
 import { assert, assertEquals, assertThrows } from "../support/assert.ts";
-import { targetFromUrl } from "../../agent/local/target_url.ts";
+import { targetFromUrl, urlExtras } from "../../agent/local/target_url.ts";
 import { UsageError } from "../../decrypt/errors.ts";
 import { ConnectionStrategy, DbType } from "@backupy/gen/backup/v1/common_pb.ts";
 
@@ -32,4 +32,10 @@ Deno.test("docker:// local-mode URLs", () => {
   assertEquals([creds.connection?.username, creds.connection?.passwordSecretRef], ["u", "p@ss"]);
   assertThrows(() => targetFromUrl("docker://"), UsageError);
   assertThrows(() => targetFromUrl("docker://db?type=oracle"), UsageError);
+});
+
+Deno.test("docker:// URLs carry ?authSource= for a MongoDB user, and nothing else", () => {
+  assertEquals(urlExtras("docker://db/shop?authSource=users"), { authSource: "users" });
+  assertEquals(urlExtras("docker://db/shop?type=mongodb"), {});
+  assertEquals(urlExtras("docker://db"), {});
 });

@@ -3,8 +3,9 @@
  * stdout. mongodump reads no password from its environment, so the wrapper
  * writes it from an environment variable into a 0600 `--config` file in the
  * container's /tmp, removed again when the dump ends; it never reaches
- * argv. The user comes from the target, else MONGO_INITDB_ROOT_USERNAME
- * (authenticated against `admin`, as the official image creates it).
+ * argv. The user comes from the target, else MONGO_INITDB_ROOT_USERNAME,
+ * and authenticates against `admin` (where the official image creates its
+ * root user) unless a docker:// URL's `?authSource=` names another database.
  *
  * @module
  */
@@ -29,6 +30,14 @@ const MONGODUMP_SCRIPT = [
   'exec mongodump "$@"',
 ].join("\n");
 
+/** The first way the container has of telling the server's version (arguments: host and port). */
+const VERSION_SCRIPT = [
+  "if command -v mongosh >/dev/null 2>&1; then exec mongosh --quiet \"$@\" --eval 'db.version()'",
+  "elif command -v mongo >/dev/null 2>&1; then exec mongo --quiet \"$@\" --eval 'db.version()'",
+  "elif command -v mongod >/dev/null 2>&1; then exec mongod --version",
+  "else exec mongodump --version; fi",
+].join("\n");
+
 /** A YAML single-quoted scalar. */
 function yamlString(value: string): string {
   return "'" + value.replaceAll("'", "''") + "'";
@@ -50,8 +59,11 @@ export class DockerExecMongoEngine extends DockerExecEngine {
     if (this.target.port) args.push(`--port=${this.target.port}`);
     const env: ExecEnv = {};
     if (user) {
-      args.push(`--username=${user}`);
-      if (!this.target.username) args.push("--authenticationDatabase=admin");
+      // A root user (MONGO_INITDB_ROOT_USERNAME, or most users named in a URL) lives in admin.
+      args.push(
+        `--username=${user}`,
+        `--authenticationDatabase=${this.target.authSource ?? "admin"}`,
+      );
       if (password) {
         env.BACKUPY_MONGODUMP_CONFIG = new Secret(`password: ${yamlString(password.reveal())}`);
       }
@@ -60,12 +72,28 @@ export class DockerExecMongoEngine extends DockerExecEngine {
     return { env, args };
   }
 
-  /** The server binary's own version (`mongod --version`): no login needed. */
+  /**
+   * The server's version as the server reports it (`db.version()` through
+   * the container's mongosh or mongo shell: buildInfo needs no login), else
+   * its binary's (`mongod --version`), else - a container with only the
+   * database tools - mongodump's own, said as such.
+   */
   override async version(signal?: AbortSignal): Promise<string> {
-    const out = await this.runText("mongod", ["mongod", "--version"], {}, signal);
-    const number = /db version v(\d+\.\d+\.\d+)/.exec(out)?.[1];
-    if (!number) throw new DumpError("mongod --version printed no version");
-    return `MongoDB ${number}`;
+    const connect = [
+      ...(this.target.host ? [`--host=${this.target.host}`] : []),
+      ...(this.target.port ? [`--port=${this.target.port}`] : []),
+    ];
+    const out = await this.runText(
+      "a MongoDB shell, mongod or mongodump",
+      ["sh", "-c", VERSION_SCRIPT, "sh", ...connect],
+      {},
+      signal,
+    );
+    const server = /^(?:db version v)?(\d+\.\d+\.\d+)\s*$/m.exec(out)?.[1];
+    if (server) return `MongoDB ${server}`;
+    const tools = /mongodump version: (?:r)?(\d+\.\d+\.\d+)/.exec(out)?.[1];
+    if (tools) return `MongoDB (server version unknown: mongodump ${tools})`;
+    throw new DumpError(`no MongoDB version in what the container printed: ${out.slice(0, 200)}`);
   }
 
   override estimateSize(): Promise<number | undefined> {

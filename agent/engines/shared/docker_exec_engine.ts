@@ -31,6 +31,8 @@ export interface ExecTarget {
   database: string;
   username: string;
   password?: Secret<string>;
+  /** MongoDB: the database that holds the user (admin unless a docker:// URL's ?authSource= says). */
+  authSource?: string;
 }
 
 /** An exec environment: values are plain or secret. */

@@ -36,6 +36,8 @@ export interface ConnectionExtras {
   omitDefiner?: boolean;
   /** PostgreSQL sslmode (sslrootcert goes in sslCa). */
   pgSslMode?: "disable" | "prefer" | "require" | "verify-ca" | "verify-full";
+  /** MongoDB through docker exec: the database that holds the user (`?authSource=`). */
+  authSource?: string;
   /** MongoDB: the URL's hosts (a replica set's seeds), SRV, and driver options. */
   mongo?: { hosts: string[]; srv: boolean; options: Record<string, string>; snapshot?: boolean };
 }
