@@ -28,6 +28,7 @@ import {
 import type { BackupManifest } from "../manifest/backup_manifest.ts";
 import { compareObjects } from "./compare_manifest.ts";
 import type { VerifyCheck } from "./verify_structure.ts";
+import { withStreamManifest } from "./stream_manifest.ts";
 
 /** What a restore check needs. */
 export interface RestoreCheckRequest {
@@ -45,7 +46,8 @@ export const RESTORABLE_ENGINES: readonly string[] = SCRATCH_RESTORABLE_ENGINES;
 
 /** Whether a backup of `engine` needs a scratch server to be restored (not a file). */
 export function needsScratch(engine: string): boolean {
-  return isEngineName(engine) && engineModule(engine).scratchRestore === "database";
+  const kind = isEngineName(engine) ? engineModule(engine).scratchRestore : undefined;
+  return kind === "database" || kind === "server";
 }
 
 /** Whether a scratch server of engine `scratch` can take a backup of `backup`. */
@@ -101,8 +103,9 @@ export async function restoreFrom(
 }
 
 /** Dumps `engine` again and returns the objects its manifest counted. */
-async function reread(engine: Engine, signal: AbortSignal) {
-  const dump = await engine.dump(signal, { manifest: true });
+async function reread(engine: Engine, signal: AbortSignal, tempDir: string) {
+  // Engines that collect no manifest while dumping (Redis) have one read from their bytes.
+  const dump = await withStreamManifest(await engine.dump(signal, { manifest: true }), tempDir);
   await dump.readable.pipeTo(new WritableStream());
   await dump.finished;
   return (await dump.manifest!)!.objects;
@@ -138,7 +141,7 @@ export async function restoreCheck(request: RestoreCheckRequest): Promise<Verify
       );
       restoredAt = performance.now();
       size = await engine.estimateSize().catch(() => undefined);
-      found = await reread(engine, request.signal);
+      found = await reread(engine, request.signal, request.tempDir);
     } finally {
       // The file and what SQLite keeps beside it.
       for (const suffix of ["", "-wal", "-shm"]) await Deno.remove(path + suffix).catch(() => {});
@@ -182,11 +185,50 @@ export async function restoreCheck(request: RestoreCheckRequest): Promise<Verify
       );
       restoredAt = performance.now();
       size = await engine.estimateSize().catch(() => undefined);
-      found = await reread(engine, request.signal);
+      found = await reread(engine, request.signal, request.tempDir);
     } finally {
       await engine.dropDatabase?.(database);
       globalThis.removeEventListener("error", swallow);
       globalThis.removeEventListener("unhandledrejection", swallow);
+    }
+  } else if (family?.scratchRestore === "server") {
+    const scheme = Object.keys(family.schemes)[0];
+    if (!request.scratch) {
+      return fail(
+        `restoring a ${manifest.engine} backup needs an empty scratch server ` +
+          `(--scratch ${scheme}//..., or BACKUPY_VERIFY_SCRATCH in service mode)`,
+      );
+    }
+    const target = targetFromEngineUrl(request.scratch);
+    if (
+      engineName(target.type) === undefined ||
+      !sameFamily(manifest.engine, engineName(target.type)!)
+    ) {
+      return fail(`the scratch server must be a ${scheme}// URL for a ${manifest.engine} backup`);
+    }
+    const engine = await createEngine(
+      target,
+      { tempDir: request.tempDir },
+      urlExtras(request.scratch),
+    );
+    // Everything on the server is emptied afterwards: it must have held nothing before.
+    if (await engine.holdsData!()) {
+      return fail(
+        "the scratch server holds data: give an empty server (everything on it is removed after the check)",
+      );
+    }
+    try {
+      await restoreFrom(
+        request.input,
+        request.key,
+        request.signal,
+        (s) => engine.restore!(s, request.signal),
+      );
+      restoredAt = performance.now();
+      size = await engine.estimateSize().catch(() => undefined);
+      found = await reread(engine, request.signal, request.tempDir);
+    } finally {
+      await engine.empty!();
     }
   } else {
     return fail(

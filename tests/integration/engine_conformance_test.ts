@@ -88,7 +88,10 @@ for (const family of ENGINES) {
         : "verify --level restore: refused without a container, naming what it takes",
       async () => {
         const args = ["verify", "--in", out, "--key-file", key, "--level", "restore"];
-        if (family.scratchRestore === "database") args.push("--scratch", subject.scratch!);
+        await using scratch = family.scratchRestore === "file" || !family.scratchRestore
+          ? undefined
+          : await subject.scratch!(dir.path);
+        if (scratch) args.push("--scratch", scratch.url);
         const verified = await runAgent(args);
         if (family.scratchRestore) {
           assertEquals(verified.code, 0, verified.stderr);

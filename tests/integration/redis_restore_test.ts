@@ -200,6 +200,35 @@ Deno.test("restore failures: nobody listening, a refused login; the password is 
   assertEquals(right.code, 0, right.stderr);
 });
 
+Deno.test("verify --level restore --scratch: restored into an empty server, compared, and emptied again; a server with data is refused", async () => {
+  await using dir = await tempDir("backupy-redis-verify-");
+  await using source = await startRedis(dir.path);
+  await using scratch = await startRedis(dir.path);
+  await fill(source);
+  const out = join(dir.path, "b.enc");
+  const key = join(dir.path, "b.key");
+  assertEquals(
+    (await runAgent(["backup", "--target", source.url, "--out", out, "--generate-key", key])).code,
+    0,
+  );
+  const args = ["verify", "--in", out, "--key-file", key, "--level", "restore"];
+  const verified = await runAgent([...args, "--scratch", scratch.url]);
+  assertEquals(verified.code, 0, verified.stderr);
+  assertMatch(verified.stderr, /restore: restored in [\d.]+ s .*: 2 objects equal the manifest's/);
+  assertEquals(await scratch.cli("DBSIZE"), "0");
+  assertEquals(await scratch.cli("FUNCTION", "LIST"), "");
+
+  await scratch.cli("SET", "precious", "keep me");
+  const refused = await runAgent([...args, "--scratch", scratch.url]);
+  assertEquals(refused.code, 1, refused.stderr);
+  assertStringIncludes(refused.stderr, "the scratch server holds data");
+  assertEquals(await scratch.cli("GET", "precious"), "keep me");
+
+  const none = await runAgent(args);
+  assertEquals(none.code, 1);
+  assertStringIncludes(none.stderr, "needs an empty scratch server (--scratch redis://");
+});
+
 Deno.test("rdbVersionFor: the RDB version each Redis release reads at most", () => {
   assertEquals(rdbVersionFor("7.4.1"), 12);
   assertEquals(rdbVersionFor("7.2.4"), 11);

@@ -28,7 +28,12 @@ export interface ConformanceSubject {
   /** The database's schema and data as the engine's own tools show them. */
   picture(database: SubjectDatabase): Promise<string>;
   /** `verify --level restore --scratch` for families that restore on a scratch server. */
-  scratch?: string;
+  scratch?(dir: string): Promise<SubjectDatabase>;
+}
+
+/** A shared test server as a scratch server (the check makes and drops its own database there). */
+function sharedServer(url: string): SubjectDatabase {
+  return { url, env: {}, [Symbol.asyncDispose]: () => Promise.resolve() };
 }
 
 function randomName(prefix: string): string {
@@ -75,7 +80,8 @@ const postgres: ConformanceSubject = {
     // PostgreSQL 15.14+ writes a random key to \restrict lines: not part of the database.
     return dump.split("\n").filter((line) => !/^\\(un)?restrict /.test(line)).join("\n");
   },
-  scratch: `postgres://backupy:${TEST_PASSWORD}@127.0.0.1:5432/`,
+  scratch: () =>
+    Promise.resolve(sharedServer(`postgres://backupy:${TEST_PASSWORD}@127.0.0.1:5432/`)),
 };
 
 function mysqlDatabase(name: string): SubjectDatabase {
@@ -116,7 +122,7 @@ const mysql: ConformanceSubject = {
       name,
     ], { MYSQL_PWD: TEST_PASSWORD });
   },
-  scratch: `mysql://backupy:${TEST_PASSWORD}@127.0.0.1:3306/`,
+  scratch: () => Promise.resolve(sharedServer(`mysql://backupy:${TEST_PASSWORD}@127.0.0.1:3306/`)),
 };
 
 const mongodb: ConformanceSubject = {
@@ -173,6 +179,8 @@ const redis: ConformanceSubject = {
   },
   restoreTarget: (dir) => privateRedis(dir),
   picture: (database) => redisPicture(redisServers.get(database.url)!),
+  // A whole server, emptied afterwards: a private one.
+  scratch: (dir) => privateRedis(dir),
 };
 
 function sqliteFile(path: string): SubjectDatabase {

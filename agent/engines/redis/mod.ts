@@ -39,6 +39,7 @@ export const REDIS: EngineModule = {
   }],
   dockerRestore: REDIS_DOCKER_RESTORE,
   restoreOptions: ["replace"],
+  scratchRestore: "server",
   targetFromUrl: redisTarget,
   urlExtras: redisUrlExtras,
   async native({ connection, extras }) {

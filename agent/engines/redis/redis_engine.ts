@@ -122,6 +122,22 @@ export class RedisEngine implements Engine {
     }
   }
 
+  /** Whether any logical database holds a key (INFO keyspace lists only those that do). */
+  async holdsData(): Promise<boolean> {
+    return /^db\d+:keys=/m.test(await this.#info("keyspace"));
+  }
+
+  /** FLUSHALL: only for a scratch server that held nothing before the restore. */
+  async empty(): Promise<void> {
+    const redis = await RespPipeline.connect(this.#endpoint);
+    try {
+      const [reply] = await redis.send([["FLUSHALL"], ["FUNCTION", "FLUSH"]]);
+      if (reply instanceof Error) throw new DumpError(`FLUSHALL failed: ${reply.message}`);
+    } finally {
+      redis.close();
+    }
+  }
+
   /** The RDB snapshot through SYNC, validated to its last byte. */
   async dump(signal: AbortSignal): Promise<DumpStream> {
     const snapshot = await syncSnapshot(this.#endpoint, signal);

@@ -93,6 +93,12 @@ export interface Engine {
    * restore` made); absent for engines without databases to drop.
    */
   dropDatabase?(name: string): Promise<void>;
+  /**
+   * For a whole scratch server (`scratchRestore: "server"`): whether it holds
+   * no data at all, and emptying it again after a restore was verified there.
+   */
+  holdsData?(): Promise<boolean>;
+  empty?(): Promise<void>;
 }
 
 /** How a restore treats the target (PostgreSQL reads them; other engines refuse them). */

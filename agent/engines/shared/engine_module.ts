@@ -98,10 +98,11 @@ export interface EngineModule {
   };
   /**
    * How `verify --level restore` restores a backup without Docker: into a
-   * temporary file, or into a temporary database on a scratch server of its
-   * family. Absent: not in this build.
+   * temporary file, into a temporary database on a scratch server of its
+   * family, or into a whole scratch server that must be empty (and is
+   * emptied again afterwards). Absent: not in this build.
    */
-  readonly scratchRestore?: "file" | "database";
+  readonly scratchRestore?: "file" | "database" | "server";
   /**
    * For a family `backupy-agent restore` cannot restore yet: what to do
    * instead, with the engine's own tool. Absent when it restores natively.
