@@ -570,7 +570,8 @@ Deno.test("failures: the backend killed mid-dump fails the dump; a full disk fai
   })();
   const failure = rest ?? await finished;
   assert(failure, "a dump whose backend was killed must not end cleanly");
-  assertMatch(failure.message, /terminat|connection|closed|ECONNRESET/i);
+  // The driver's words vary with the moment the backend died.
+  assertMatch(failure.message, /terminat|connection|closed|ECONNRESET|ended by the other party/i);
   assertEquals((await finished) !== null, true);
 
   // A staging directory on a full file system.
