@@ -179,12 +179,31 @@ export class ControlPlane implements AsyncDisposable {
       const value = condition();
       if (value) return value;
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+      if (left <= 0) {
+        throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; ${this.#story()}`);
+      }
       await Promise.race([
         this.#changed.wait(),
         new Promise((r) => setTimeout(r, Math.min(left, 200))),
       ]);
     }
+  }
+
+  /** What the agent said so far, for a timeout's message: the payloads, and every run's last step. */
+  #story(): string {
+    const cases = this.received.map((r) => r.envelope.payload.case);
+    const updates = this.received.flatMap((r) =>
+      r.envelope.payload.case === "jobUpdate" ? [r.envelope.payload.value] : []
+    );
+    const last = new Map(
+      updates.map((u) => [u.runId, `${u.currentStep} ${u.errorMessage}`.trim()]),
+    );
+    const logs = this.received.flatMap((r) =>
+      r.envelope.payload.case === "log" ? [r.envelope.payload.value.message] : []
+    );
+    return `received ${cases.join(", ") || "nothing"}; runs: ${
+      [...last].map(([run, step]) => `${run} at ${step || "?"}`).join("; ") || "none"
+    }; logs: ${logs.slice(-5).join(" | ") || "none"}`;
   }
 
   /** Stops the server. */
