@@ -102,6 +102,24 @@ export async function restoreFrom(
   await restoring;
 }
 
+/**
+ * Restores the backup into `engine`, then reads it back: when the restore
+ * ended, the restored copy's size as the engine reports it, and the objects
+ * its dump counted.
+ */
+async function restoreAndReread(engine: Engine, request: RestoreCheckRequest) {
+  await restoreFrom(
+    request.input,
+    request.key,
+    request.signal,
+    (s) => engine.restore!(s, request.signal),
+  );
+  const restoredAt = performance.now();
+  const size = await engine.estimateSize().catch(() => undefined);
+  const found = await reread(engine, request.signal, request.tempDir);
+  return { restoredAt, size, found };
+}
+
 /** Dumps `engine` again and returns the objects its manifest counted. */
 async function reread(engine: Engine, signal: AbortSignal, tempDir: string) {
   // Engines that collect no manifest while dumping (Redis) have one read from their bytes.
@@ -120,7 +138,7 @@ export async function restoreCheck(request: RestoreCheckRequest): Promise<Verify
   }
   const started = performance.now();
   let restoredAt = started;
-  let found;
+  let found: Awaited<ReturnType<typeof reread>> | undefined;
   // How big the restored copy is, as the engine sizes a database it dumps.
   let size: number | undefined;
   const family = isEngineName(manifest.engine) ? engineModule(manifest.engine) : undefined;
@@ -133,15 +151,7 @@ export async function restoreCheck(request: RestoreCheckRequest): Promise<Verify
     });
     const engine = await createEngine(target, { tempDir: request.tempDir });
     try {
-      await restoreFrom(
-        request.input,
-        request.key,
-        request.signal,
-        (s) => engine.restore!(s, request.signal),
-      );
-      restoredAt = performance.now();
-      size = await engine.estimateSize().catch(() => undefined);
-      found = await reread(engine, request.signal, request.tempDir);
+      ({ restoredAt, size, found } = await restoreAndReread(engine, request));
     } finally {
       // The file and what SQLite keeps beside it.
       for (const suffix of ["", "-wal", "-shm"]) await Deno.remove(path + suffix).catch(() => {});
@@ -177,15 +187,7 @@ export async function restoreCheck(request: RestoreCheckRequest): Promise<Verify
     globalThis.addEventListener("error", swallow);
     globalThis.addEventListener("unhandledrejection", swallow);
     try {
-      await restoreFrom(
-        request.input,
-        request.key,
-        request.signal,
-        (s) => engine.restore!(s, request.signal),
-      );
-      restoredAt = performance.now();
-      size = await engine.estimateSize().catch(() => undefined);
-      found = await reread(engine, request.signal, request.tempDir);
+      ({ restoredAt, size, found } = await restoreAndReread(engine, request));
     } finally {
       await engine.dropDatabase?.(database);
       globalThis.removeEventListener("error", swallow);
@@ -218,15 +220,7 @@ export async function restoreCheck(request: RestoreCheckRequest): Promise<Verify
       );
     }
     try {
-      await restoreFrom(
-        request.input,
-        request.key,
-        request.signal,
-        (s) => engine.restore!(s, request.signal),
-      );
-      restoredAt = performance.now();
-      size = await engine.estimateSize().catch(() => undefined);
-      found = await reread(engine, request.signal, request.tempDir);
+      ({ restoredAt, size, found } = await restoreAndReread(engine, request));
     } finally {
       await engine.empty!();
     }

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { RowDigest } from "../../agent/manifest/row_digest.ts";
 import { RdbKeys } from "../../agent/engines/redis/rdb_keys.ts";
 import { tempDir } from "../support/agent_fixtures.ts";
+import { EVERY_TYPE_LUA } from "../support/redis_server.ts";
 
 const DB = "12";
 
@@ -25,29 +26,7 @@ async function redis(...args: string[]): Promise<string> {
 
 Deno.test("RDB walk: every key of every type, each database's count and digest equal SCAN and TYPE", async () => {
   const prefix = `rk:${crypto.randomUUID().slice(0, 8)}:`;
-  await redis(
-    "eval",
-    `local p = ARGV[1]
-     for i = 1, 300 do redis.call('SET', p .. 's' .. i, string.rep('x', i % 40)) end
-     redis.call('SET', p .. 'int', '-123456')
-     redis.call('SET', p .. 'long-' .. string.rep('compressible', 20), string.rep('abc', 50000))
-     for i = 1, 300 do redis.call('RPUSH', p .. 'list:big', 'item' .. i) end
-     redis.call('RPUSH', p .. 'list:small', 'a', 'b')
-     for i = 1, 600 do redis.call('SADD', p .. 'set:big', 'm' .. i) end
-     redis.call('SADD', p .. 'set:int', 1, 2, 3)
-     redis.call('SADD', p .. 'set:small', 'a', 'b')
-     for i = 1, 200 do redis.call('ZADD', p .. 'zset:big', i / 3, 'z' .. i) end
-     redis.call('ZADD', p .. 'zset:small', 1.5, 'a')
-     for i = 1, 600 do redis.call('HSET', p .. 'hash:big', 'f' .. i, 'v' .. i) end
-     redis.call('HSET', p .. 'hash:small', 'a', '1')
-     redis.call('SET', p .. 'expiring', 'v', 'EX', '1000')
-     for i = 1, 50 do redis.call('XADD', p .. 'stream', '*', 'k', 'v' .. i) end
-     redis.call('XGROUP', 'CREATE', p .. 'stream', 'g1', '0')
-     redis.call('XREADGROUP', 'GROUP', 'g1', 'c1', 'COUNT', '5', 'STREAMS', p .. 'stream', '>')
-     return 1`,
-    "0",
-    prefix,
-  );
+  await redis("eval", EVERY_TYPE_LUA, "0", prefix);
   await using dir = await tempDir("backupy-rdb-keys-");
   try {
     const file = join(dir.path, "dump.rdb");

@@ -101,6 +101,25 @@ async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
   for (let at = 0; at < bytes.length;) at += await conn.write(bytes.subarray(at));
 }
 
+/** A TCP (or TLS, for rediss://) connection to the server; a DumpError naming it when refused. */
+export async function connectRedis(endpoint: RedisEndpoint): Promise<Deno.Conn> {
+  try {
+    return endpoint.tls
+      ? await Deno.connectTls({
+        hostname: endpoint.hostname,
+        port: endpoint.port,
+        caCerts: endpoint.caCerts,
+      })
+      : await Deno.connect({ hostname: endpoint.hostname, port: endpoint.port });
+  } catch (error) {
+    throw new DumpError(
+      `cannot connect to Redis at ${endpoint.hostname}:${endpoint.port}: ${
+        (error as Error).message
+      }`,
+    );
+  }
+}
+
 /**
  * Opens a replication connection and returns the snapshot as a stream.
  */
@@ -109,18 +128,7 @@ export async function syncSnapshot(
   signal: AbortSignal,
 ): Promise<ReadableStream<Uint8Array>> {
   const where = `${endpoint.hostname}:${endpoint.port}`;
-  let conn: Deno.Conn;
-  try {
-    conn = endpoint.tls
-      ? await Deno.connectTls({
-        hostname: endpoint.hostname,
-        port: endpoint.port,
-        caCerts: endpoint.caCerts,
-      })
-      : await Deno.connect({ hostname: endpoint.hostname, port: endpoint.port });
-  } catch (error) {
-    throw new DumpError(`cannot connect to Redis at ${where}: ${(error as Error).message}`);
-  }
+  const conn = await connectRedis(endpoint);
   const close = () => {
     try {
       conn.close();

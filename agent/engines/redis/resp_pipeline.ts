@@ -9,7 +9,7 @@
  */
 import { ByteBuilder } from "../../bytes/byte_builder.ts";
 import { DumpError } from "../shared/engine.ts";
-import type { RedisEndpoint } from "./redis_sync.ts";
+import { connectRedis, type RedisEndpoint } from "./redis_sync.ts";
 
 /** One reply: a simple or bulk string, an integer, null, an array, or the server's error. */
 export type RespReply = string | number | null | Uint8Array | RespReply[] | Error;
@@ -37,19 +37,7 @@ export class RespPipeline {
   /** Connects (TLS for rediss://) and authenticates. */
   static async connect(endpoint: RedisEndpoint): Promise<RespPipeline> {
     const where = `${endpoint.hostname}:${endpoint.port}`;
-    let conn: Deno.Conn;
-    try {
-      conn = endpoint.tls
-        ? await Deno.connectTls({
-          hostname: endpoint.hostname,
-          port: endpoint.port,
-          caCerts: endpoint.caCerts,
-        })
-        : await Deno.connect({ hostname: endpoint.hostname, port: endpoint.port });
-    } catch (error) {
-      throw new DumpError(`cannot connect to Redis at ${where}: ${(error as Error).message}`);
-    }
-    const redis = new RespPipeline(conn, where);
+    const redis = new RespPipeline(await connectRedis(endpoint), where);
     if (endpoint.password) {
       const password = endpoint.password.reveal();
       const [reply] = await redis.send([
