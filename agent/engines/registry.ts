@@ -130,12 +130,14 @@ export const SCRATCH_RESTORABLE_ENGINES: readonly EngineName[] = ENGINES.filter(
 /** The families whose databases are files (SQLite). */
 export const FILE_ENGINES: readonly EngineModule[] = ENGINES.filter((e) => e.fileDatabase);
 
-/** Local mode's URL schemes of every engine ("postgres:", ...). */
-export const ENGINE_SCHEMES: readonly string[] = ENGINES.flatMap((e) => Object.keys(e.schemes));
+/** A URL's scheme with its colon, lowercased ("postgres:"). */
+function schemeOf(url: string): string | undefined {
+  return /^([a-z][a-z0-9+.-]*:)/i.exec(url)?.[1]?.toLowerCase();
+}
 
 /** The family whose URL scheme `url` has; undefined for any other. */
 function familyOfUrl(url: string): EngineModule | undefined {
-  const scheme = /^([a-z][a-z0-9+.-]*:)/i.exec(url)?.[1]?.toLowerCase();
+  const scheme = schemeOf(url);
   return scheme ? ENGINES.find((e) => scheme in e.schemes) : undefined;
 }
 
@@ -149,9 +151,10 @@ export function targetFromEngineUrl(
 ): Target {
   const family = familyOfUrl(url);
   if (!family) {
-    const scheme = /^([a-z][a-z0-9+.-]*:)/i.exec(url)?.[1]?.toLowerCase();
     throw new UsageError(
-      `--target must be a URL such as sqlite:///path/to/file.db (got scheme ${scheme ?? "none"})`,
+      `--target must be a URL such as sqlite:///path/to/file.db (got scheme ${
+        schemeOf(url) ?? "none"
+      })`,
     );
   }
   return family.targetFromUrl(url, env);

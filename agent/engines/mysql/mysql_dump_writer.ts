@@ -415,7 +415,7 @@ const SESSION_SETTINGS = [
  * `body` wrapped in the object's own session settings (`row` is its SHOW
  * CREATE row), each saved before and put back after.
  */
-export function withSession(row: Record<string, unknown>, body: string): string {
+function withSession(row: Record<string, unknown>, body: string): string {
   const settings = SESSION_SETTINGS.filter(([, column]) =>
     row[column] !== undefined && row[column] !== null
   );

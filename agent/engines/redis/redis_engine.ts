@@ -103,14 +103,7 @@ export class RedisEngine implements Engine {
         const replies = await redis.send(list);
         return replies.map((reply) => (reply instanceof Error ? reply : null));
       },
-      async serverVersion() {
-        const [info] = await redis.send([["INFO", "server"]]);
-        if (info instanceof Error) throw new DumpError(`INFO failed: ${info.message}`);
-        const text = info instanceof Uint8Array ? new TextDecoder().decode(info) : String(info);
-        const version = infoField(text, "redis_version");
-        if (!version) throw new DumpError("Redis did not report redis_version");
-        return version;
-      },
+      serverVersion: async () => (await this.version()).replace(/^Redis /, ""),
     };
     const onAbort = () => redis.close();
     signal.addEventListener("abort", onAbort, { once: true });

@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { concatBytes } from "../../../decrypt/concat_bytes.ts";
 import { Crc64Jones } from "../../bytes/crc64.ts";
 import { DumpError, type RestoreResult } from "../shared/engine.ts";
 import type { RdbEntry, RdbExtra } from "./rdb_keys.ts";
@@ -50,7 +51,7 @@ export function restorePayload(entry: RdbEntry, rdbVersion: number): Uint8Array 
   return payload;
 }
 
-/** The commands the restore sends, one pipeline at a time (an ioredis client in production). */
+/** The commands the restore sends, one round trip at a time (a RespPipeline in production). */
 export interface RedisCommands {
   /** Runs `commands` in one round trip; each result, or the server's error for it. */
   pipeline(commands: (string | Uint8Array)[][]): Promise<(Error | null)[]>;
@@ -158,7 +159,7 @@ export async function restoreRedis(
   for await (let chunk of source) {
     signal.throwIfAborted();
     if (rdbVersion < 0) {
-      header = concat(header, chunk);
+      header = concatBytes([header, chunk]);
       if (header.length < 9) continue;
       rdbVersion = await checkVersion(redis, header);
       chunk = header;
@@ -211,11 +212,4 @@ function unreadable(walker: RdbKeys): DumpError {
         ? "; load the RDB file into a server instead (see the README, Restoring, engine by engine)"
         : ""),
   );
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }
