@@ -30,8 +30,8 @@ import {
   processesMatching,
   startContainer,
 } from "../support/docker_fixtures.ts";
-import { freePort, waitForPort } from "../support/free_port.ts";
 import { waitUntil } from "../support/wait.ts";
+import { startRedis } from "../support/redis_server.ts";
 
 const host = new DockerHost(DOCKER_SOCKET);
 
@@ -333,44 +333,17 @@ Deno.test("DOCKER_EXEC Redis: redis-cli --rdb, to stdout and through a file, loa
       const leftovers = await redis.run(["sh", "-c", "ls /tmp | grep '^backupy-' || true"]);
       assertEquals(leftovers.trim(), "", "the temporary file in the container was removed");
 
-      const port = freePort();
-      const server = new Deno.Command("redis-server", {
-        args: [
-          "--port",
-          String(port),
-          "--bind",
-          "127.0.0.1",
-          "--dir",
-          dir.path,
-          "--dbfilename",
-          "dump.rdb",
-          "--save",
-          "",
-        ],
-        stdout: "null",
-        stderr: "null",
-      }).spawn();
-      try {
-        await waitForPort(port, 10_000, "redis-server");
-        await waitUntil(
-          "the RDB to load",
-          async () => (await run(["redis-cli", "-p", String(port), "PING"])).trim() === "PONG",
-          10_000,
-          100,
-        );
-        assertEquals((await run(["redis-cli", "-p", String(port), "DBSIZE"])).trim(), "2002");
-        assertEquals(
-          (await run(["redis-cli", "-p", String(port), "GET", "key:1999"])).trim(),
-          "value 1999 ✓",
-        );
-        assertEquals(
-          (await run(["redis-cli", "-p", String(port), "LRANGE", "list", "0", "-1"])).trim(),
-          "a\nb\nc",
-        );
-      } finally {
-        server.kill();
-        await server.status;
-      }
+      // A redis-server of its own loads the dump as it starts.
+      await using loaded = await startRedis(dir.path, ["--dbfilename", "dump.rdb"]);
+      await waitUntil(
+        "the RDB to load",
+        async () => (await loaded.cli("PING").catch(() => "")) === "PONG",
+        10_000,
+        100,
+      );
+      assertEquals(await loaded.cli("DBSIZE"), "2002");
+      assertEquals(await loaded.cli("GET", "key:1999"), "value 1999 ✓");
+      assertEquals(await loaded.cli("LRANGE", "list", "0", "-1"), "a\nb\nc");
     });
   }
 

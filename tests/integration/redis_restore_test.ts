@@ -28,23 +28,21 @@ async function fill(redis: { cli(...args: string[]): Promise<string> }) {
   await redis.cli("FUNCTION", "LOAD", LIBRARY);
 }
 
+/** `backupy-agent backup` of the server at `url` into `dir`: the backup and its new key. */
+async function backupOf(url: string, dir: string): Promise<{ out: string; key: string }> {
+  const out = join(dir, "b.enc");
+  const key = join(dir, "b.key");
+  const backup = await runAgent(["backup", "--target", url, "--out", out, "--generate-key", key]);
+  assertEquals(backup.code, 0, backup.stderr);
+  return { out, key };
+}
+
 Deno.test("restore: every type, TTL, database and function comes back equal; existing keys need --replace", async () => {
   await using dir = await tempDir("backupy-redis-restore-");
   await using source = await startRedis(dir.path);
   await using target = await startRedis(dir.path);
   await fill(source);
-  const out = join(dir.path, "b.enc");
-  const key = join(dir.path, "b.key");
-  const backup = await runAgent([
-    "backup",
-    "--target",
-    source.url,
-    "--out",
-    out,
-    "--generate-key",
-    key,
-  ]);
-  assertEquals(backup.code, 0, backup.stderr);
+  const { out, key } = await backupOf(source.url, dir.path);
 
   const restored = await runAgent([
     "restore",
@@ -161,12 +159,7 @@ Deno.test("restore failures: nobody listening, a refused login; the password is 
   await using dir = await tempDir("backupy-redis-restore-fail-");
   await using source = await startRedis(dir.path);
   await source.cli("SET", "a", "1");
-  const out = join(dir.path, "b.enc");
-  const key = join(dir.path, "b.key");
-  assertEquals(
-    (await runAgent(["backup", "--target", source.url, "--out", out, "--generate-key", key])).code,
-    0,
-  );
+  const { out, key } = await backupOf(source.url, dir.path);
   const nobody = await runAgent([
     "restore",
     "--target",
@@ -205,12 +198,7 @@ Deno.test("verify --level restore --scratch: restored into an empty server, comp
   await using source = await startRedis(dir.path);
   await using scratch = await startRedis(dir.path);
   await fill(source);
-  const out = join(dir.path, "b.enc");
-  const key = join(dir.path, "b.key");
-  assertEquals(
-    (await runAgent(["backup", "--target", source.url, "--out", out, "--generate-key", key])).code,
-    0,
-  );
+  const { out, key } = await backupOf(source.url, dir.path);
   const args = ["verify", "--in", out, "--key-file", key, "--level", "restore"];
   const verified = await runAgent([...args, "--scratch", scratch.url]);
   assertEquals(verified.code, 0, verified.stderr);
