@@ -29,88 +29,9 @@ import { ProgressLine } from "../decrypt/progress_line.ts";
 import { Logger } from "./log/logger.ts";
 import { runService } from "./service.ts";
 import { superviseUpdate } from "./update/self_update.ts";
+import { usageText } from "./commands/usage_text.ts";
 
-const USAGE = `backupy-agent ${VERSION}: the Backupy database backup agent
-
-Usage: backupy-agent [COMMAND] [FLAGS]
-
-Commands:
-  run            the service (default): connect to the control plane, take commands,
-                 run backups, until SIGTERM. Configured by the environment:
-                 BACKUPY_AGENT_KEY (or _FILE), BACKUPY_SERVER_URL, BACKUPY_STATE_DIR, ...
-  backup         one backup without a control plane:
-                   --target URL        sqlite:///path/to/file.db,
-                                       postgres://user[:password]@host[:port]/[database]
-                                       (password also from PGPASSWORD),
-                                       mysql://user[:password]@host[:port]/[database] (or
-                                       mariadb://; password also from MYSQL_PWD),
-                                       redis://[user:password@]host[:port] (rediss:// for TLS;
-                                       password also from REDISCLI_AUTH),
-                                       docker://CONTAINER[/DATABASE|/PATH/FILE.db][?type=ENGINE]
-                                       (the engine's own dump tool inside the container,
-                                       credentials from its environment)
-                   --out FILE|-        where the encrypted backup goes
-                   --key-file F        the DEK (32 bytes, 64 hex chars or base64), or
-                   --generate-key F    write a fresh DEK to F (mode 0600, refused if F exists)
-                   --compression C     zstd (default), gzip or none
-                   --with-privileges   PostgreSQL: owners and grants too (the roles must
-                                       exist where it is restored); off by default
-                   --no-manifest       write no OUT.manifest (it costs a quarter to a third
-                                       more CPU while dumping; verify --level manifest and
-                                       restore need it)
-                   -q, --quiet         no progress meter and no report (errors still print)
-                   --json              the result as one JSON object on stdout instead of
-                                       prose (not with --out -)
-  restore        put a local-mode backup back (SQLite, MySQL/MariaDB, PostgreSQL, Redis),
-                 verified first:
-                   --target URL        as for backup (a SQLite path must not exist yet)
-                   --in FILE           the encrypted backup
-                   --key-file F        its key
-                   --sha256 HEX        its checksum (printed by backup)
-                   --skip-decompress   for backups made with --compression none
-                   --clean             PostgreSQL: drop and recreate a target database
-                                       that already has tables (otherwise refused)
-                   --no-single-transaction
-                                       PostgreSQL: commit statement by statement
-                   --replace           Redis: overwrite keys that exist in the target
-                                       (otherwise they are left alone and named)
-                   -q, --quiet, --json as for backup
-  version        print version, commit, Deno version and target
-  health-check   exit 0 when the agent running with this BACKUPY_STATE_DIR is healthy
-  dump-state     print the state store as JSON; secrets as <sealed N bytes>
-                   --allow-secrets     open them (needs BACKUPY_AGENT_KEY)
-  verify         prove a backup is whole without restoring it: every frame, the
-                 compressed stream, the SHA-256, and the dump by its own format
-                   --in FILE           the encrypted backup
-                   --key-file F        its key (with --sha256 HEX, printed by backup), or
-                   --token JWT / --token-file F   the server's decryption token
-                   --level L           structure (default): frames, compression, SHA-256, the
-                                       dump's format; manifest: also every object's rows
-                                       and digest against the manifest made at backup time
-                                       restore: also restore it (SQLite: a temporary file;
-                                       PostgreSQL: a temporary database on --scratch),
-                                       read it back and compare with the manifest
-                   --manifest F        the manifest (default: FILE.manifest, beside the backup)
-                   --scratch URL       level restore, PostgreSQL: postgres://user@host/ of a
-                                       server where the user may create databases
-                                       (MySQL/MariaDB: mysql:// or mariadb://)
-                   --docker-image IMG  level restore: restore instead in a throwaway container of
-                                       IMG (no network) with the engine's own tools, re-read
-                                       with its dump tool, compare; the container is removed
-                                       (PostgreSQL, MySQL/MariaDB, Redis; DOCKER_HOST or
-                                       BACKUPY_DOCKER_SOCKET)
-                   --allow-expired     accept an expired token
-                   --json              the report as one JSON object
-  manifest       the manifests kept by service mode (BACKUPY_VERIFY=manifest), newest first
-                   --run ID --out F    write that run's manifest (encrypted with the run's
-                                       DEK, needs BACKUPY_AGENT_KEY) for verify --manifest F
-                   --json              the list as JSON
-  discover       find the database containers on this Docker host (DOCKER_HOST or
-                 BACKUPY_DOCKER_SOCKET) and print names, types, ports, env hint keys
-                   --json              as JSON
-
-Every command takes --help. Exit codes: 0 success, 1 failure, 2 usage error.
-`;
+const USAGE = usageText(VERSION);
 
 const COMMANDS = [
   "run",

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { EngineName } from "../engines/shared/engine.ts";
+import type { EngineName } from "../engines/registry.ts";
 import { engineForRepository, isEngineName } from "../engines/registry.ts";
 
 /**

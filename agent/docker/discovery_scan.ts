@@ -7,7 +7,7 @@
  * @module
  */
 import type { ContainerFacts } from "../engines/shared/container_exec.ts";
-import type { EngineName } from "../engines/shared/engine.ts";
+import type { EngineName } from "../engines/registry.ts";
 import { ENV_HINT_KEYS, FILE_ENGINES } from "../engines/registry.ts";
 import { containerType } from "./container_type.ts";
 

@@ -21,6 +21,9 @@ import { REDIS } from "./redis/mod.ts";
 import type { ContainerRuntime } from "./shared/container_exec.ts";
 import type { ExecTarget } from "./shared/docker_exec_engine.ts";
 import { DumpError, type DumpFormat, type Engine, type EngineName } from "./shared/engine.ts";
+
+/** Every registered engine name (each family declares its own in its mod.ts). */
+export type { EngineName };
 import type {
   ConnectionExtras,
   DumpFormatModule,

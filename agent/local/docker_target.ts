@@ -10,7 +10,7 @@ import { DbType } from "@backupy/gen/backup/v1/common_pb.ts";
 import { type Target, TargetSchema } from "@backupy/gen/backup/v1/server_to_agent_pb.ts";
 import { BackupyError } from "../../decrypt/errors.ts";
 import type { ContainerFacts, ContainerRuntime } from "../engines/shared/container_exec.ts";
-import type { EngineName } from "../engines/shared/engine.ts";
+import type { EngineName } from "../engines/registry.ts";
 import { containerType } from "../docker/container_type.ts";
 import {
   dbTypeOf,

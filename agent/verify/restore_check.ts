@@ -10,7 +10,8 @@
 import { join } from "node:path";
 import { decryptBackup } from "../../decrypt/decrypt_backup.ts";
 import { fileSource } from "../../decrypt/file_source.ts";
-import type { Engine, EngineName } from "../engines/shared/engine.ts";
+import type { Engine } from "../engines/shared/engine.ts";
+import type { EngineName } from "../engines/registry.ts";
 import { create } from "@bufbuild/protobuf";
 import { ConnectionConfigSchema, TargetSchema } from "@backupy/gen/backup/v1/server_to_agent_pb.ts";
 import {

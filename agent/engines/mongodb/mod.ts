@@ -10,11 +10,22 @@ import type { EngineModule } from "../shared/engine_module.ts";
 import { MONGO_ARCHIVE_FORMAT } from "./mongo_archive_format.ts";
 import { mongoTarget, mongoUrlExtras } from "./mongo_url.ts";
 
+declare module "../shared/engine.ts" {
+  /** This family's engine names (see EngineNames). */
+  interface EngineNames {
+    mongodb: true;
+  }
+}
+
 /** MongoDB's entry in the registry. */
 export const MONGODB: EngineModule = {
   family: "mongodb",
   title: "MongoDB",
   names: [{ name: "mongodb", dbType: DbType.MONGODB }],
+  urlForms: [
+    "mongodb://[user[:password]@]host[:port][,host...]/",
+    "[database][?options] (or mongodb+srv://)",
+  ],
   schemes: { "mongodb:": "mongodb", "mongodb+srv:": "mongodb" },
   images: { "mongo": "mongodb", "bitnami/mongodb": "mongodb" },
   envHintKeys: [

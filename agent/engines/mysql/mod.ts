@@ -12,11 +12,23 @@ import { MYSQL_FORMAT } from "./mysql_format.ts";
 import { mysqlTarget, mysqlUrlExtras } from "./mysql_url.ts";
 import { MYSQL_DOCKER_RESTORE } from "./docker_restore_recipe.ts";
 
+declare module "../shared/engine.ts" {
+  /** This family's engine names (see EngineNames). */
+  interface EngineNames {
+    mysql: true;
+    mariadb: true;
+  }
+}
+
 /** MySQL/MariaDB's entry in the registry. */
 export const MYSQL: EngineModule = {
   family: "mysql",
   title: "MySQL/MariaDB",
   names: [{ name: "mysql", dbType: DbType.MYSQL }, { name: "mariadb", dbType: DbType.MARIADB }],
+  urlForms: [
+    "mysql://user[:password]@host[:port]/[database] (or",
+    "mariadb://; password also from MYSQL_PWD)",
+  ],
   schemes: { "mysql:": "mysql", "mariadb:": "mariadb" },
   // MariaDB's images before MySQL's: both answer to "mysql" in places.
   images: {

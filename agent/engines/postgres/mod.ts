@@ -12,11 +12,22 @@ import { PG_CUSTOM_FORMAT, POSTGRES_FORMAT } from "./postgres_format.ts";
 import { postgresTarget, postgresUrlExtras } from "./postgres_url.ts";
 import { POSTGRES_DOCKER_RESTORE } from "./docker_restore_recipe.ts";
 
+declare module "../shared/engine.ts" {
+  /** This family's engine names (see EngineNames). */
+  interface EngineNames {
+    postgresql: true;
+  }
+}
+
 /** PostgreSQL's entry in the registry. */
 export const POSTGRES: EngineModule = {
   family: "postgres",
   title: "PostgreSQL",
   names: [{ name: "postgresql", dbType: DbType.POSTGRESQL }],
+  urlForms: [
+    "postgres://user[:password]@host[:port]/[database]",
+    "(password also from PGPASSWORD)",
+  ],
   schemes: { "postgres:": "postgresql", "postgresql:": "postgresql" },
   images: {
     "postgres": "postgresql",

@@ -12,6 +12,13 @@ import { REDIS_DOCKER_RESTORE } from "./docker_restore_recipe.ts";
 import { RDB_FORMAT } from "./rdb_format.ts";
 import { redisTarget, redisUrlExtras } from "./redis_url.ts";
 
+declare module "../shared/engine.ts" {
+  /** This family's engine names (see EngineNames). */
+  interface EngineNames {
+    redis: true;
+  }
+}
+
 function readPem(path: string): string {
   try {
     return Deno.readTextFileSync(path);
@@ -25,6 +32,10 @@ export const REDIS: EngineModule = {
   family: "redis",
   title: "Redis",
   names: [{ name: "redis", dbType: DbType.REDIS }],
+  urlForms: [
+    "redis://[user:password@]host[:port] (rediss:// for TLS;",
+    "password also from REDISCLI_AUTH)",
+  ],
   schemes: { "redis:": "redis", "rediss:": "redis" },
   images: { "redis": "redis", "bitnami/redis": "redis" },
   envHintKeys: ["REDIS_PASSWORD", "REDIS_USERNAME"],

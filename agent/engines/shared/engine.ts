@@ -12,8 +12,16 @@ import type { DumpManifest } from "../../manifest/backup_manifest.ts";
 
 export type { DumpManifest };
 
-/** Engine names as discovery and the manifest spell them. */
-export type EngineName = "postgresql" | "mysql" | "mariadb" | "mongodb" | "redis" | "sqlite";
+/**
+ * The engine names each family declares for itself: its `mod.ts` adds its
+ * names to this interface (declaration merging), so a name is written only
+ * in its family's folder and adding an engine touches no shared file.
+ */
+// deno-lint-ignore no-empty-interface
+export interface EngineNames {}
+
+/** Engine names as discovery and the manifest spell them ("postgresql", "mariadb", ...). */
+export type EngineName = keyof EngineNames & string;
 
 /** What a dump format promises at its start. */
 export interface DumpFormat {

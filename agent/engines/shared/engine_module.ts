@@ -72,6 +72,8 @@ export interface EngineModule {
   readonly title: string;
   /** The engine names of the family and the wire type each is; the first is the family's own. */
   readonly names: readonly { name: EngineName; dbType: DbType }[];
+  /** How `--target` spells it, one line or more each for the usage text. */
+  readonly urlForms: readonly string[];
   /** Local mode's URL schemes (with the colon) and the engine name each means. */
   readonly schemes: Readonly<Record<string, EngineName>>;
   /** Image repositories (no registry host, tag or digest; lowercase) that run it. */

@@ -11,11 +11,21 @@ import { SQLITE_FORMAT } from "./sqlite_format.ts";
 import { sqliteTarget } from "./sqlite_url.ts";
 import { sqliteFilesInMounts } from "./sqlite_file_finder.ts";
 
+declare module "../shared/engine.ts" {
+  /** This family's engine names (see EngineNames). */
+  interface EngineNames {
+    sqlite: true;
+  }
+}
+
 /** SQLite's entry in the registry. */
 export const SQLITE: EngineModule = {
   family: "sqlite",
   title: "SQLite",
   names: [{ name: "sqlite", dbType: DbType.SQLITE }],
+  urlForms: [
+    "sqlite:///path/to/file.db",
+  ],
   schemes: { "sqlite:": "sqlite" },
   images: {},
   envHintKeys: [],
