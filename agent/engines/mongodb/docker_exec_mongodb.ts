@@ -9,6 +9,7 @@
  *
  * @module
  */
+import "./engine_names.ts";
 import { Secret } from "../../../decrypt/secret.ts";
 import {
   DockerExecEngine,

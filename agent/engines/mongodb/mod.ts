@@ -4,18 +4,12 @@
  *
  * @module
  */
+import "./engine_names.ts";
 import { DbType } from "@backupy/gen/backup/v1/common_pb.ts";
 import { Secret } from "../../../decrypt/secret.ts";
 import type { EngineModule } from "../shared/engine_module.ts";
 import { MONGO_ARCHIVE_FORMAT } from "./mongo_archive_format.ts";
 import { mongoTarget, mongoUrlExtras } from "./mongo_url.ts";
-
-declare module "../shared/engine.ts" {
-  /** This family's engine names (see EngineNames). */
-  interface EngineNames {
-    mongodb: true;
-  }
-}
 
 /** MongoDB's entry in the registry. */
 export const MONGODB: EngineModule = {

@@ -15,6 +15,7 @@
  */
 // The driver and the archive encoder (with BSON) load on first use: an
 // agent with no MongoDB target never pays their ~20 MiB.
+import "./engine_names.ts";
 import type { MongoClient, MongoClientOptions } from "mongodb";
 import type { Secret } from "../../../decrypt/secret.ts";
 import { VERSION } from "../../../decrypt/version.ts";

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import "./engine_names.ts";
 import type { Secret } from "../../../decrypt/secret.ts";
 import { CompletionLineCheck } from "../shared/checked_dump.ts";
 import type { ContainerFacts } from "../shared/container_exec.ts";

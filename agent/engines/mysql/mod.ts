@@ -5,20 +5,13 @@
  *
  * @module
  */
+import "./engine_names.ts";
 import { ConnectionStrategy, DbType } from "@backupy/gen/backup/v1/common_pb.ts";
 import { Secret } from "../../../decrypt/secret.ts";
 import type { EngineModule } from "../shared/engine_module.ts";
 import { MYSQL_FORMAT } from "./mysql_format.ts";
 import { mysqlTarget, mysqlUrlExtras } from "./mysql_url.ts";
 import { MYSQL_DOCKER_RESTORE } from "./docker_restore_recipe.ts";
-
-declare module "../shared/engine.ts" {
-  /** This family's engine names (see EngineNames). */
-  interface EngineNames {
-    mysql: true;
-    mariadb: true;
-  }
-}
 
 /** MySQL/MariaDB's entry in the registry. */
 export const MYSQL: EngineModule = {

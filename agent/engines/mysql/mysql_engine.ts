@@ -7,6 +7,7 @@
  * @module
  */
 // The driver loads on first use: an agent without MySQL targets never pays for it.
+import "./engine_names.ts";
 import type { Connection, ConnectionOptions, RowDataPacket } from "mysql2/promise";
 import { readFileSync } from "node:fs";
 import type { Secret } from "../../../decrypt/secret.ts";

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import "./engine_names.ts";
 import type { ContainerFacts } from "../shared/container_exec.ts";
 import {
   DockerExecEngine,

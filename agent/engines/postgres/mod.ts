@@ -5,19 +5,13 @@
  *
  * @module
  */
+import "./engine_names.ts";
 import { DbType } from "@backupy/gen/backup/v1/common_pb.ts";
 import { Secret } from "../../../decrypt/secret.ts";
 import type { EngineModule } from "../shared/engine_module.ts";
 import { PG_CUSTOM_FORMAT, POSTGRES_FORMAT } from "./postgres_format.ts";
 import { postgresTarget, postgresUrlExtras } from "./postgres_url.ts";
 import { POSTGRES_DOCKER_RESTORE } from "./docker_restore_recipe.ts";
-
-declare module "../shared/engine.ts" {
-  /** This family's engine names (see EngineNames). */
-  interface EngineNames {
-    postgresql: true;
-  }
-}
 
 /** PostgreSQL's entry in the registry. */
 export const POSTGRES: EngineModule = {

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import "./engine_names.ts";
 import type { Options, Sql } from "postgres";
 import { RowDigest } from "../../manifest/row_digest.ts";
 import { ident } from "./postgres_catalog.ts";

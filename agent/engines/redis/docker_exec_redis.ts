@@ -8,6 +8,7 @@
  *
  * @module
  */
+import "./engine_names.ts";
 import {
   DockerExecEngine,
   type ExecEnv,

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import "./engine_names.ts";
 import { DbType } from "@backupy/gen/backup/v1/common_pb.ts";
 import { Secret } from "../../../decrypt/secret.ts";
 import { DumpError } from "../shared/engine.ts";
@@ -11,13 +12,6 @@ import type { EngineModule } from "../shared/engine_module.ts";
 import { REDIS_DOCKER_RESTORE } from "./docker_restore_recipe.ts";
 import { RDB_FORMAT } from "./rdb_format.ts";
 import { redisTarget, redisUrlExtras } from "./redis_url.ts";
-
-declare module "../shared/engine.ts" {
-  /** This family's engine names (see EngineNames). */
-  interface EngineNames {
-    redis: true;
-  }
-}
 
 function readPem(path: string): string {
   try {

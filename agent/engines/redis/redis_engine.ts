@@ -7,6 +7,7 @@
  * @module
  */
 // ioredis loads on first use: an agent without Redis targets never pays for it.
+import "./engine_names.ts";
 import type { Secret } from "../../../decrypt/secret.ts";
 import { checkedDump } from "../shared/checked_dump.ts";
 import {

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import "./engine_names.ts";
 import { DockerExecEngine } from "../shared/docker_exec_engine.ts";
 import { DumpError, type DumpStream } from "../shared/engine.ts";
 import { SqliteFileCheck } from "./sqlite_engine.ts";

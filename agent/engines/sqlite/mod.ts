@@ -5,18 +5,12 @@
  *
  * @module
  */
+import "./engine_names.ts";
 import { DbType } from "@backupy/gen/backup/v1/common_pb.ts";
 import type { EngineModule } from "../shared/engine_module.ts";
 import { SQLITE_FORMAT } from "./sqlite_format.ts";
 import { sqliteTarget } from "./sqlite_url.ts";
 import { sqliteFilesInMounts } from "./sqlite_file_finder.ts";
-
-declare module "../shared/engine.ts" {
-  /** This family's engine names (see EngineNames). */
-  interface EngineNames {
-    sqlite: true;
-  }
-}
 
 /** SQLite's entry in the registry. */
 export const SQLITE: EngineModule = {

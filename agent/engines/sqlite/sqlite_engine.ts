@@ -7,6 +7,7 @@
  *
  * @module
  */
+import "./engine_names.ts";
 import { concatBytes } from "../../../decrypt/concat_bytes.ts";
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
