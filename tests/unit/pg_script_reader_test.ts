@@ -18,6 +18,15 @@ one	two;three
 \.
 COMMENT ON TABLE "we;ird" IS 'it''s; fine';
 SELECT $$a;b$$, $tag$ $$ ; $tag$;
+BEGIN;
+CREATE OR REPLACE FUNCTION billing.total(n integer DEFAULT 1) RETURNS numeric
+    LANGUAGE sql
+BEGIN ATOMIC
+ SELECT CASE WHEN n > 0 THEN sum(amount) ELSE 0 END FROM billing.line_items;
+ SELECT 1;
+END;
+CREATE PROCEDURE p() LANGUAGE sql BEGIN ATOMIC INSERT INTO t VALUES (1); END;
+COMMIT;
 `;
 
 const EXPECTED: ScriptItem[] = [
@@ -37,6 +46,19 @@ const EXPECTED: ScriptItem[] = [
   { kind: "copy-end" },
   { kind: "statement", sql: `COMMENT ON TABLE "we;ird" IS 'it''s; fine'` },
   { kind: "statement", sql: "SELECT $$a;b$$, $tag$ $$ ; $tag$" },
+  // A transaction's BEGIN opens no block; a SQL-standard body is one statement, CASE ... END inside it.
+  { kind: "statement", sql: "BEGIN" },
+  {
+    kind: "statement",
+    sql:
+      "CREATE OR REPLACE FUNCTION billing.total(n integer DEFAULT 1) RETURNS numeric\n    LANGUAGE sql\n" +
+      "BEGIN ATOMIC\n SELECT CASE WHEN n > 0 THEN sum(amount) ELSE 0 END FROM billing.line_items;\n SELECT 1;\nEND",
+  },
+  {
+    kind: "statement",
+    sql: "CREATE PROCEDURE p() LANGUAGE sql BEGIN ATOMIC INSERT INTO t VALUES (1); END",
+  },
+  { kind: "statement", sql: "COMMIT" },
 ];
 
 function read(text: string, size: number): ScriptItem[] {

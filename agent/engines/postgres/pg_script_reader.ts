@@ -1,7 +1,9 @@
 /**
  * Reads a plain-SQL PostgreSQL dump (the kind this agent writes) as psql
- * would: statements end at a `;` outside quotes, dollar quotes and
- * comments, and a `COPY ... FROM stdin;` statement is followed by data lines
+ * would: statements end at a `;` outside quotes, dollar quotes, comments,
+ * parentheses and the `BEGIN ATOMIC ... END` body of a CREATE FUNCTION or
+ * PROCEDURE (psql's own rule: in such a statement BEGIN opens a block,
+ * CASE inside one opens another, END closes one), and a `COPY ... FROM stdin;` statement is followed by data lines
  * up to a line `\.`. Text is processed a whole line at a time, so any
  * chunking of the input gives the same result.
  *
@@ -40,6 +42,10 @@ export class PgScriptReader {
   #parts: string[] = [];
   #partial = "";
   #inCopy = false;
+  /** The statement's first words, as far as they may spell CREATE [OR REPLACE] FUNCTION|PROCEDURE. */
+  #firstWords: string[] = [];
+  #parenDepth = 0;
+  #beginDepth = 0;
 
   /** Feeds text; returns what it completed. */
   push(text: string): ScriptItem[] {
@@ -70,6 +76,19 @@ export class PgScriptReader {
     return out;
   }
 
+  /** Tracks BEGIN ... END blocks in the body of a CREATE FUNCTION or PROCEDURE. */
+  #word(word: string): void {
+    if (this.#firstWords.length < 4) this.#firstWords.push(word);
+    const [a, b, c, d] = this.#firstWords;
+    const routine = (w: string | undefined) => w === "function" || w === "procedure";
+    const createsRoutine = a === "create" &&
+      (routine(b) || (b === "or" && c === "replace" && routine(d)));
+    if (!createsRoutine || this.#parenDepth > 0) return;
+    if (word === "begin") this.#beginDepth++;
+    else if (word === "case" && this.#beginDepth > 0) this.#beginDepth++;
+    else if (word === "end" && this.#beginDepth > 0) this.#beginDepth--;
+  }
+
   #line(line: string, out: ScriptItem[]): void {
     if (this.#inCopy) {
       if (line === "\\.\n" || line === "\\.\r\n") {
@@ -96,8 +115,9 @@ export class PgScriptReader {
       const c = line[i];
       switch (this.#state) {
         case "code":
-          if (c === ";") {
+          if (c === ";" && this.#parenDepth === 0 && this.#beginDepth === 0) {
             keep(i);
+            this.#firstWords = [];
             const sql = this.#parts.join("").trim();
             this.#parts = [];
             from = i + 1;
@@ -109,6 +129,16 @@ export class PgScriptReader {
               return;
             }
             out.push({ kind: "statement", sql });
+          } else if (c === "(") this.#parenDepth++;
+          else if (c === ")") this.#parenDepth = Math.max(0, this.#parenDepth - 1);
+          else if (
+            /[A-Za-z_\u0080-\uffff]/.test(c) &&
+            !/[A-Za-z0-9_$\u0080-\uffff]/.test(line[i - 1] ?? " ")
+          ) {
+            const word =
+              /^[A-Za-z_\u0080-\uffff][A-Za-z0-9_$\u0080-\uffff]*/.exec(line.slice(i))![0];
+            this.#word(word.toLowerCase());
+            i += word.length - 1;
           } else if (c === "'") {
             // E'...' strings take backslash escapes.
             const e = line[i - 1];

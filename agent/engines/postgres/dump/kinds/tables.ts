@@ -1,0 +1,243 @@
+/**
+ * Tables as pg_dump writes them: every table created on its own (a
+ * partition with its own column order, then `ATTACH PARTITION`; a typed
+ * table `OF` its type; zero columns allowed), with what the catalog keeps
+ * per table and column (access method, UNLOGGED, storage parameters and
+ * TOAST's, storage, compression, statistics targets, attribute options,
+ * identity sequences with their options, replica identity), column
+ * defaults as objects of their own after the table (so a default may use
+ * a function that reads the table), row security after the data.
+ *
+ * @module
+ */
+import type { Row } from "postgres";
+import { ident, NOT_EXTENSION_MEMBER, SYSTEM_SCHEMA } from "../../postgres_catalog.ts";
+import type { DumpContext } from "../dump_context.ts";
+import { catalogKey, dumpObject, PRIORITY } from "../dump_object.ts";
+import { SEQUENCE_COLUMNS, sequenceOptions } from "./sequences.ts";
+import { INLINE_CHECK } from "./constraints.ts";
+
+/** A table as the kinds after this one need it (data, constraints, indexes). */
+export interface TableFacts {
+  oid: string;
+  /** schema.name, quoted. */
+  name: string;
+  relkind: string;
+  /** Its columns COPY reads and writes (not generated ones), quoted. */
+  copyColumns: string[];
+}
+
+const STORAGE: Record<string, string> = { p: "PLAIN", e: "EXTERNAL", x: "EXTENDED", m: "MAIN" };
+const COMPRESSION: Record<string, string> = { p: "pglz", l: "lz4" };
+
+/** Every user table (plain and partitioned); returns them for the data and post-data kinds. */
+export async function collectTables(context: DumpContext): Promise<TableFacts[]> {
+  const v = context.versionNum;
+  const tables = await context.q(`SELECT c.oid::text AS oid, n.nspname AS schema, c.relname,
+      c.relkind, c.relpersistence AS persistence, c.reloptions AS options, tc.reloptions AS toast_options,
+      c.relrowsecurity AS rowsecurity, c.relforcerowsecurity AS forcerowsecurity, c.relreplident AS replident,
+      c.relispartition AS ispartition, CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END AS partbound,
+      CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END AS partkey,
+      CASE WHEN c.reloftype <> 0 THEN format_type(c.reloftype, NULL) END AS oftype,
+      (SELECT amname FROM pg_am WHERE oid = c.relam) AS am,
+      (SELECT array_agg(i.inhparent::text ORDER BY i.inhseqno) FROM pg_inherits i WHERE i.inhrelid = c.oid) AS parents
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace LEFT JOIN pg_class tc ON tc.oid = c.reltoastrelid
+    WHERE c.relkind IN ('r', 'p') AND ${SYSTEM_SCHEMA} AND ${
+    NOT_EXTENSION_MEMBER("pg_class", "c.oid")
+  }
+    ORDER BY c.oid`);
+  // Always quoted, as the COPY lines and the manifest name them.
+  for (const table of tables) table.name = `${ident(table.schema)}.${ident(table.relname)}`;
+  const columns = await context.q(
+    `SELECT a.attrelid::text AS table_oid, a.attnum, quote_ident(a.attname) AS name,
+      format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull AS notnull, a.attidentity AS identity,
+      a.attgenerated AS generated, a.attislocal AS local, a.attstorage AS storage, t.typstorage AS type_storage,
+      ${
+      v >= 140000 ? "a.attcompression" : "''"
+    } AS compression, a.attstattarget AS stattarget, a.attoptions AS options,
+      d.oid::text AS default_oid, pg_get_expr(d.adbin, d.adrelid) AS def,
+      CASE WHEN a.attcollation <> 0 AND a.attcollation <> t.typcollation
+        THEN (SELECT quote_ident(cn.nspname) || '.' || quote_ident(co.collname) FROM pg_collation co
+              JOIN pg_namespace cn ON cn.oid = co.collnamespace WHERE co.oid = a.attcollation) END AS collation,
+      seq.name AS seq_name, seq.persistence AS seq_persistence, to_jsonb(seq) AS seq
+    FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+    JOIN pg_type t ON t.oid = a.atttypid
+    LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+    LEFT JOIN LATERAL (SELECT quote_ident(sn.nspname) || '.' || quote_ident(sc.relname) AS name,
+        sc.relpersistence AS persistence, ${SEQUENCE_COLUMNS}
+      FROM pg_depend dep JOIN pg_class sc ON sc.oid = dep.objid JOIN pg_namespace sn ON sn.oid = sc.relnamespace
+      JOIN pg_sequence s ON s.seqrelid = sc.oid
+      WHERE a.attidentity <> '' AND dep.classid = 'pg_class'::regclass AND dep.refclassid = 'pg_class'::regclass
+        AND dep.refobjid = a.attrelid AND dep.refobjsubid = a.attnum AND dep.deptype = 'i') seq ON true
+    WHERE c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped AND ${SYSTEM_SCHEMA}
+    ORDER BY a.attrelid, a.attnum`,
+  );
+  const columnsOf = new Map<string, Row[]>();
+  for (const column of columns) {
+    const list = columnsOf.get(column.table_oid);
+    if (list) list.push(column);
+    else columnsOf.set(column.table_oid, [column]);
+  }
+  const nameOf = new Map(tables.map((t) => [t.oid as string, t.name as string]));
+  const checksOf = new Map<string, string[]>();
+  for (
+    const c of await context.q(`SELECT c.oid::text AS oid, c.conrelid::text AS table_oid,
+      'CONSTRAINT ' || quote_ident(c.conname) || ' ' || pg_get_constraintdef(c.oid) AS def
+    FROM pg_constraint c WHERE ${INLINE_CHECK("c")} ORDER BY c.conname`)
+  ) {
+    if (!nameOf.has(c.table_oid)) continue;
+    context.alias(catalogKey("pg_constraint", c.oid), catalogKey("pg_class", c.table_oid));
+    checksOf.set(c.table_oid, [...checksOf.get(c.table_oid) ?? [], `    ${c.def}`]);
+  }
+
+  const facts: TableFacts[] = [];
+  for (const table of tables) {
+    // Lock as pg_dump does: ACCESS SHARE never blocks writers, only DDL; lock_timeout names the table.
+    await context.sql.unsafe(`LOCK TABLE ${table.name} IN ACCESS SHARE MODE`).catch(
+      (error: Error) => {
+        throw new Error(`cannot lock table ${table.schema}.${table.relname}: ${error.message}`);
+      },
+    );
+    const key = catalogKey("pg_class", table.oid);
+    const own = columnsOf.get(table.oid) ?? [];
+    const parentColumns = ((table.parents as string[] | null) ?? []).flatMap((p) =>
+      columnsOf.get(p) ?? []
+    );
+    context.add(dumpObject({
+      key,
+      label: `TABLE ${table.name}`,
+      priority: PRIORITY.table,
+      sortName: table.name,
+      write: () => createTable(table, own, parentColumns, nameOf, checksOf.get(table.oid) ?? []),
+    }));
+    if (table.ispartition) {
+      const parent = (table.parents as string[])[0];
+      context.add(dumpObject({
+        key: `attach:${key}`,
+        label: `TABLE ATTACH ${table.name}`,
+        priority: PRIORITY.tableAttach,
+        sortName: table.name,
+        needs: [key, catalogKey("pg_class", parent)],
+        write: () =>
+          `ALTER TABLE ONLY ${
+            nameOf.get(parent)
+          } ATTACH PARTITION ${table.name} ${table.partbound};\n`,
+      }));
+    }
+    for (const column of own) {
+      if (column.default_oid === null) continue;
+      const defaultKey = catalogKey("pg_attrdef", column.default_oid);
+      if (column.generated !== "") {
+        context.alias(defaultKey, key);
+        continue;
+      }
+      context.add(dumpObject({
+        key: defaultKey,
+        label: `DEFAULT ${table.name}.${column.name}`,
+        priority: PRIORITY.columnDefault,
+        sortName: `${table.name}.${column.name}`,
+        needs: [key],
+        write: () =>
+          `ALTER TABLE ONLY ${table.name} ALTER COLUMN ${column.name} SET DEFAULT ${column.def};\n`,
+      }));
+    }
+    if (table.rowsecurity || table.forcerowsecurity) {
+      context.add(dumpObject({
+        key: `row security:${key}`,
+        label: `ROW SECURITY ${table.name}`,
+        priority: PRIORITY.policy,
+        sortName: table.name,
+        section: "post-data",
+        needs: [key],
+        write: () =>
+          (table.rowsecurity ? `ALTER TABLE ${table.name} ENABLE ROW LEVEL SECURITY;\n` : "") +
+          (table.forcerowsecurity ? `ALTER TABLE ${table.name} FORCE ROW LEVEL SECURITY;\n` : ""),
+      }));
+    }
+    facts.push({
+      oid: table.oid,
+      name: table.name,
+      relkind: table.relkind,
+      copyColumns: own.filter((c) => c.generated === "").map((c) => c.name),
+    });
+  }
+  return facts;
+}
+
+/** CREATE TABLE and the ALTERs that say what CREATE TABLE cannot. */
+function createTable(
+  table: Row,
+  columns: Row[],
+  parentColumns: Row[],
+  nameOf: Map<string, string>,
+  checks: string[],
+): string {
+  const unlogged = table.persistence === "u" ? "UNLOGGED " : "";
+  // A partition is written whole, then attached; a child of inheritance has only its own columns.
+  const written = table.oftype ? [] : columns.filter((c) => table.ispartition || c.local);
+  let sql = `CREATE ${unlogged}TABLE ${table.name}`;
+  // A child's column that a parent generates takes the parent's expression (none may be given).
+  const definitions = [
+    ...written.map((c) =>
+      columnDefinition(
+        c,
+        !table.ispartition && parentColumns.some((p) => p.name === c.name && p.generated),
+      )
+    ),
+    ...checks,
+  ];
+  const list = `(${definitions.length ? `\n${definitions.join(",\n")}\n` : ""})`;
+  if (table.oftype) sql += ` OF ${table.oftype}${checks.length ? ` ${list}` : ""}`;
+  else sql += ` ${list}`;
+  const parents = table.ispartition ? [] : (table.parents as string[] | null) ?? [];
+  if (parents.length) sql += `\nINHERITS (${parents.map((p) => nameOf.get(p)).join(", ")})`;
+  if (table.partkey) sql += `\nPARTITION BY ${table.partkey}`;
+  if (table.am && table.am !== "heap" && table.relkind === "r") sql += `\nUSING ${ident(table.am)}`;
+  const options = [
+    ...(table.options as string[] | null) ?? [],
+    ...((table.toast_options as string[] | null) ?? []).map((o) => `toast.${o}`),
+  ];
+  if (options.length) sql += `\nWITH (${options.join(", ")})`;
+  sql += ";\n";
+
+  const alter = `ALTER TABLE ONLY ${table.name}`;
+  for (const c of columns) {
+    const column = `${alter} ALTER COLUMN ${c.name}`;
+    const notWritten = !written.includes(c);
+    // NOT NULL that neither the CREATE nor a parent gives.
+    if (c.notnull && notWritten && !parentColumns.some((p) => p.name === c.name && p.notnull)) {
+      sql += `${column} SET NOT NULL;\n`;
+    }
+    if (c.stattarget !== null && c.stattarget >= 0) {
+      sql += `${column} SET STATISTICS ${c.stattarget};\n`;
+    }
+    if (c.storage !== c.type_storage) sql += `${column} SET STORAGE ${STORAGE[c.storage]};\n`;
+    if (c.compression) sql += `${column} SET COMPRESSION ${COMPRESSION[c.compression]};\n`;
+    if (c.options) sql += `${column} SET (${(c.options as string[]).join(", ")});\n`;
+    // An identity sequence's persistence follows its table unless changed since.
+    if (c.seq_name && (c.seq_persistence === "u") !== (table.persistence === "u")) {
+      sql += `ALTER SEQUENCE ${c.seq_name} SET ${
+        c.seq_persistence === "u" ? "UNLOGGED" : "LOGGED"
+      };\n`;
+    }
+  }
+  if (table.replident === "n") sql += `${alter} REPLICA IDENTITY NOTHING;\n`;
+  if (table.replident === "f") sql += `${alter} REPLICA IDENTITY FULL;\n`;
+  return `${sql}\n`;
+}
+
+/** One column of CREATE TABLE: type, collation, generation (unless inherited) or identity, NOT NULL. */
+function columnDefinition(c: Row, generationInherited: boolean): string {
+  let text = `    ${c.name} ${c.type}`;
+  if (c.collation) text += ` COLLATE ${c.collation}`;
+  if (c.generated === "s") {
+    if (!generationInherited) text += ` GENERATED ALWAYS AS (${c.def}) STORED`;
+  } else if (c.identity) {
+    text += ` GENERATED ${c.identity === "a" ? "ALWAYS" : "BY DEFAULT"} AS IDENTITY`;
+    if (c.seq_name) {
+      text += ` (\n        SEQUENCE NAME ${c.seq_name} ${sequenceOptions(c.seq, false)}\n    )`;
+    }
+  }
+  if (c.notnull) text += " NOT NULL";
+  return text;
+}
