@@ -20,6 +20,9 @@ const LAYERS: readonly (readonly string[])[] = [
   ["agent/config"],
   ["agent/manifest"],
   ["agent/engines/shared"],
+  // PostgreSQL's dump: the object graph, then the object kinds that fill it.
+  ["agent/engines/postgres/dump"],
+  ["agent/engines/postgres/dump/kinds"],
   [
     "agent/engines/postgres",
     "agent/engines/mysql",

@@ -9,7 +9,7 @@
 import "./engine_names.ts";
 import type { Options, Sql } from "postgres";
 import { RowDigest } from "../../manifest/row_digest.ts";
-import { ident } from "./postgres_catalog.ts";
+import { ident } from "./dump/catalog_sql.ts";
 import type postgres from "postgres";
 
 /** The driver, loaded on first use: an agent without PostgreSQL targets never pays for it. */

@@ -14,7 +14,7 @@ import {
   ident,
   NOT_EXTENSION_MEMBER,
   SYSTEM_SCHEMA,
-} from "./postgres_catalog.ts";
+} from "./dump/catalog_sql.ts";
 
 /**
  * Objects with owner and access list. `kind` is the word ALTER ... OWNER

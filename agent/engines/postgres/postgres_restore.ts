@@ -12,7 +12,7 @@
 import type { ReservedSql, Sql } from "postgres";
 import { finished } from "node:stream/promises";
 import { DumpError, type RestoreOptions, type RestoreResult } from "../shared/engine.ts";
-import { ident } from "./postgres_catalog.ts";
+import { ident } from "./dump/catalog_sql.ts";
 import { PgScriptReader, type ScriptItem } from "./pg_script_reader.ts";
 import { refuseWhenLost } from "./postgres_snapshot.ts";
 

@@ -7,7 +7,7 @@
  * @module
  */
 import type { ReservedSql, Sql } from "postgres";
-import { ident, literal } from "./postgres_catalog.ts";
+import { ident, literal } from "./dump/catalog_sql.ts";
 
 /** What the dump writer needs to know about the server and database. */
 export interface SnapshotInfo {

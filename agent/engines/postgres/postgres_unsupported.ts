@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type CatalogQuery, NOT_EXTENSION_MEMBER, SYSTEM_SCHEMA } from "./postgres_catalog.ts";
+import { type CatalogQuery, NOT_EXTENSION_MEMBER, SYSTEM_SCHEMA } from "./dump/catalog_sql.ts";
 
 /** `[what, query counting user objects of that kind]`; queries use alias n for the schema. */
 function checks() {
@@ -44,6 +44,19 @@ function checks() {
       }`,
     ],
     ["publication(s)", `SELECT count(*) FROM pg_publication`],
+    [
+      "foreign data wrapper(s)",
+      `SELECT count(*) FROM pg_foreign_data_wrapper w WHERE ${
+        NOT_EXTENSION_MEMBER("pg_foreign_data_wrapper", "w.oid")
+      }`,
+    ],
+    [
+      "foreign server(s)",
+      `SELECT count(*) FROM pg_foreign_server s WHERE ${
+        NOT_EXTENSION_MEMBER("pg_foreign_server", "s.oid")
+      }`,
+    ],
+    ["user mapping(s)", `SELECT count(*) FROM pg_user_mappings`],
     [
       "user-defined cast(s)",
       `SELECT count(*) FROM pg_cast c WHERE c.oid >= 16384 AND ${

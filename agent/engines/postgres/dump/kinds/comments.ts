@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { literal, SYSTEM_SCHEMA } from "../../postgres_catalog.ts";
+import { literal, SYSTEM_SCHEMA } from "../catalog_sql.ts";
 import type { DumpContext } from "../dump_context.ts";
 import { catalogKey, dumpObject, PRIORITY } from "../dump_object.ts";
 

@@ -7,8 +7,8 @@
  *
  * @module
  */
-import { NOT_EXTENSION_MEMBER, SYSTEM_SCHEMA } from "../../postgres_catalog.ts";
-import { aggregateQuery, createAggregate } from "../../postgres_aggregates.ts";
+import { NOT_EXTENSION_MEMBER, SYSTEM_SCHEMA } from "../catalog_sql.ts";
+import { aggregateQuery, createAggregate } from "./aggregates.ts";
 import type { DumpContext } from "../dump_context.ts";
 import { catalogKey, dumpObject, PRIORITY } from "../dump_object.ts";
 

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { NOT_EXTENSION_MEMBER, SYSTEM_SCHEMA } from "../../postgres_catalog.ts";
+import { NOT_EXTENSION_MEMBER, SYSTEM_SCHEMA } from "../catalog_sql.ts";
 import type { DumpContext } from "../dump_context.ts";
 import { catalogKey, dumpObject, PRIORITY } from "../dump_object.ts";
 

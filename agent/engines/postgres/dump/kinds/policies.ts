@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { ident, SYSTEM_SCHEMA } from "../../postgres_catalog.ts";
+import { ident, SYSTEM_SCHEMA } from "../catalog_sql.ts";
 import type { DumpContext } from "../dump_context.ts";
 import { catalogKey, dumpObject, PRIORITY } from "../dump_object.ts";
 

@@ -11,7 +11,7 @@
  * @module
  */
 import type { Row } from "postgres";
-import { ident, NOT_EXTENSION_MEMBER, SYSTEM_SCHEMA } from "../../postgres_catalog.ts";
+import { ident, NOT_EXTENSION_MEMBER, SYSTEM_SCHEMA } from "../catalog_sql.ts";
 import type { DumpContext } from "../dump_context.ts";
 import { catalogKey, dumpObject, PRIORITY } from "../dump_object.ts";
 import { SEQUENCE_COLUMNS, sequenceOptions } from "./sequences.ts";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { SYSTEM_SCHEMA } from "../../postgres_catalog.ts";
+import { SYSTEM_SCHEMA } from "../catalog_sql.ts";
 import type { DumpContext } from "../dump_context.ts";
 import { catalogKey, dumpObject, PRIORITY } from "../dump_object.ts";
 
