@@ -1,0 +1,173 @@
+/**
+ * Our PostgreSQL backup of a database nobody here wrote - PostgreSQL's own
+ * regression database, what `make installcheck` leaves behind - held to
+ * pg_dump: restored with psql it must give zero errors, the same schema as
+ * a pg_dump round trip (`pg_dump --schema-only` of both copies) and the same
+ * rows in every table.
+ *
+ * Runs only when BACKUPY_TEST_PG_REGRESS_DB is the URL of such a database
+ * (a superuser on a server where it may create two scratch databases, which
+ * are dropped afterwards): the corpus is built beside the project from the
+ * PostgreSQL source and is never committed. docs/engines.md section 4 says
+ * how to build it.
+ */
+import postgres from "postgres";
+import { join } from "node:path";
+import { tempDir } from "../support/agent_fixtures.ts";
+import { assertEquals } from "../support/assert.ts";
+import { runAgent, runDecrypt } from "../support/programs.ts";
+
+const corpus = Deno.env.get("BACKUPY_TEST_PG_REGRESS_DB");
+
+/** psql or pg_dump against `database` on the corpus's server. */
+async function client(program: string, database: string, args: string[]) {
+  const url = new URL(corpus!);
+  url.pathname = `/${database}`;
+  const output = await new Deno.Command(program, {
+    args: [...args, url.href],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return {
+    code: output.code,
+    out: new TextDecoder().decode(output.stdout),
+    err: new TextDecoder().decode(output.stderr),
+  };
+}
+
+/** The schema as pg_dump sees it, one sorted line each: comments, blank lines and \restrict keys dropped. */
+async function schemaLines(database: string): Promise<string[]> {
+  const dumped = await client("pg_dump", database, [
+    "--schema-only",
+    "--no-owner",
+    "--no-privileges",
+  ]);
+  assertEquals(dumped.code, 0, dumped.err);
+  return dumped.out.split("\n").filter((l) =>
+    l.trim() !== "" && !l.startsWith("--") && !/^\\(un)?restrict /.test(l)
+  )
+    .sort();
+}
+
+/** Every table's row count and an ordered digest of its rows. */
+async function tableDigests(database: string): Promise<Record<string, string>> {
+  const url = new URL(corpus!);
+  url.pathname = `/${database}`;
+  const sql = postgres(url.href, { max: 1, onnotice: () => {} });
+  try {
+    const tables =
+      await sql`SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS t FROM pg_class c
+      JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r'
+      AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%' ORDER BY 1`;
+    const out: Record<string, string> = {};
+    for (const { t } of tables) {
+      const [row] = await sql.unsafe(
+        `SELECT count(*)::text AS n, md5(coalesce(string_agg(x::text, '|' ORDER BY x::text), '')) AS d FROM ${t} x`,
+      );
+      out[t] = `${row.n} ${row.d}`;
+    }
+    return out;
+  } finally {
+    await sql.end();
+  }
+}
+
+/** The lines of `a` that `b` lacks, counting repeats. */
+function without(a: string[], b: string[]): string[] {
+  const left = new Map<string, number>();
+  for (const line of b) left.set(line, (left.get(line) ?? 0) + 1);
+  return a.filter((line) => {
+    const n = left.get(line) ?? 0;
+    if (n > 0) left.set(line, n - 1);
+    return n === 0;
+  });
+}
+
+Deno.test({
+  name:
+    "PostgreSQL's regression database: restored with psql, zero errors, schema and rows as a pg_dump round trip",
+  ignore: !corpus,
+  async fn() {
+    const source = new URL(corpus!).pathname.slice(1);
+    const ours = "backupy_corpus_ours";
+    const reference = "backupy_corpus_pg_dump";
+    await using dir = await tempDir("backupy-pg-corpus-");
+    const recreate = async (database: string) => {
+      const made = await client("psql", "postgres", [
+        "-X",
+        "-q",
+        "-c",
+        `DROP DATABASE IF EXISTS ${database}`,
+        "-c",
+        `CREATE DATABASE ${database} TEMPLATE template0`,
+      ]);
+      assertEquals(made.code, 0, made.err);
+    };
+    try {
+      const backup = await runAgent([
+        "backup",
+        "--target",
+        corpus!,
+        "--out",
+        join(dir.path, "corpus.enc"),
+        "--generate-key",
+        join(dir.path, "corpus.key"),
+      ]);
+      assertEquals(backup.code, 0, backup.stderr);
+      const sha = /--sha256 ([0-9a-f]{64})/.exec(backup.stderr)![1];
+      const decrypted = await runDecrypt([
+        "--key-file",
+        join(dir.path, "corpus.key"),
+        "--sha256",
+        sha,
+        "--in",
+        join(dir.path, "corpus.enc"),
+        "--out",
+        join(dir.path, "ours.sql"),
+      ]);
+      assertEquals(decrypted.code, 0, decrypted.stderr);
+      await recreate(ours);
+      const restored = await client("psql", ours, ["-X", "-q", "-f", join(dir.path, "ours.sql")]);
+      const errors = restored.err.split("\n").filter((l) => l.includes("ERROR:"));
+      assertEquals(errors, [], "psql restores our backup with no error");
+
+      const pgDump = await client("pg_dump", source, [
+        "--no-owner",
+        "--no-privileges",
+        "-f",
+        join(dir.path, "ref.sql"),
+      ]);
+      assertEquals(pgDump.code, 0, pgDump.err);
+      await recreate(reference);
+      const referenceRestore = await client("psql", reference, [
+        "-X",
+        "-q",
+        "-f",
+        join(dir.path, "ref.sql"),
+      ]);
+      assertEquals(referenceRestore.err.split("\n").filter((l) => l.includes("ERROR:")), []);
+
+      const [expected, actual] = [await schemaLines(reference), await schemaLines(ours)];
+      const [missing, extra] = [without(expected, actual), without(actual, expected)];
+      assertEquals(
+        { missing, extra },
+        { missing: [], extra: [] },
+        "schema as a pg_dump round trip",
+      );
+      assertEquals(await tableDigests(ours), await tableDigests(reference));
+    } finally {
+      await client("psql", "postgres", [
+        "-X",
+        "-q",
+        "-c",
+        `DROP DATABASE IF EXISTS ${ours} WITH (FORCE)`,
+      ]);
+      await client("psql", "postgres", [
+        "-X",
+        "-q",
+        "-c",
+        `DROP DATABASE IF EXISTS ${reference} WITH (FORCE)`,
+      ]);
+    }
+  },
+});
