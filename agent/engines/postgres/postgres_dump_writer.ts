@@ -90,7 +90,6 @@ export async function* writeDatabaseBody(
   const chunkBytes = options.chunkBytes ?? 256 * 1024;
   const objects = new Map<string, DumpObject>();
   const resolver = new ObjectResolver();
-  const redirects = new Map<string, string>();
   const context: DumpContext = {
     sql,
     versionNum: options.versionNum,
@@ -103,7 +102,7 @@ export async function* writeDatabaseBody(
       objects.set(object.key, object);
     },
     alias: (from, to) => resolver.alias(from, to),
-    redirect: (from, on, instead) => redirects.set(`${from}>${on}`, instead),
+    redirect: (from, on, instead) => resolver.redirect(from, on, instead),
   };
 
   await collectSchemas(context);
@@ -149,18 +148,7 @@ export async function* writeDatabaseBody(
       WHERE c.relkind = 'r' AND ${SYSTEM_SCHEMA} AND ${NOT_EXTENSION_MEMBER("pg_class", "c.oid")}`))
     .map((t) => `${ident(t.schema)}.${ident(t.name)}`);
 
-  applyDependencies(await context.q<DependencyRow>(DEPENDENCY_QUERY), objects, resolver, redirects);
-  // Needs the kinds named directly may be parts of other objects too (an index a constraint made).
-  for (const object of objects.values()) {
-    for (const need of [...object.needs]) {
-      const resolved = resolver.resolve(need);
-      if (resolved !== need) {
-        object.needs.delete(need);
-        object.needs.add(resolved);
-      }
-    }
-  }
-
+  applyDependencies(await context.q<DependencyRow>(DEPENDENCY_QUERY), objects, resolver);
   refreshAfterWhatIsRead(objects);
 
   out.text(SESSION_SETTINGS);

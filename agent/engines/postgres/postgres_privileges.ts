@@ -13,6 +13,7 @@ import {
   type CatalogQuery,
   ident,
   NOT_EXTENSION_MEMBER,
+  qualifiedName,
   SYSTEM_SCHEMA,
 } from "./dump/catalog_sql.ts";
 
@@ -29,7 +30,7 @@ function objectQuery(): string {
     UNION ALL
     SELECT CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'S' THEN 'SEQUENCE' ELSE 'TABLE' END,
       CASE c.relkind WHEN 'S' THEN 'SEQUENCE' ELSE 'TABLE' END,
-      quote_ident(n.nspname) || '.' || quote_ident(c.relname), pg_get_userbyid(c.relowner), c.relacl::text[], 2
+      ${qualifiedName("n.nspname", "c.relname")}, pg_get_userbyid(c.relowner), c.relacl::text[], 2
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S') AND ${SYSTEM_SCHEMA}
       AND ${NOT_EXTENSION_MEMBER("pg_class", "c.oid")}
@@ -38,7 +39,7 @@ function objectQuery(): string {
     UNION ALL
     SELECT CASE p.prokind WHEN 'p' THEN 'PROCEDURE' WHEN 'a' THEN 'AGGREGATE' ELSE 'FUNCTION' END,
       CASE p.prokind WHEN 'p' THEN 'PROCEDURE' ELSE 'FUNCTION' END,
-      quote_ident(n.nspname) || '.' || quote_ident(p.proname) || '(' ||
+      ${qualifiedName("n.nspname", "p.proname")} || '(' ||
         CASE WHEN p.prokind = 'a' AND p.pronargs = 0 THEN '*' ELSE pg_get_function_identity_arguments(p.oid) END || ')',
       pg_get_userbyid(p.proowner), p.proacl::text[], 3
     FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
@@ -46,7 +47,7 @@ function objectQuery(): string {
       AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'i')
     UNION ALL
     SELECT CASE t.typtype WHEN 'd' THEN 'DOMAIN' ELSE 'TYPE' END, CASE t.typtype WHEN 'd' THEN 'DOMAIN' ELSE 'TYPE' END,
-      quote_ident(n.nspname) || '.' || quote_ident(t.typname), pg_get_userbyid(t.typowner), t.typacl::text[], 4
+      ${qualifiedName("n.nspname", "t.typname")}, pg_get_userbyid(t.typowner), t.typacl::text[], 4
     FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
     WHERE ${SYSTEM_SCHEMA} AND ${NOT_EXTENSION_MEMBER("pg_type", "t.oid")}
       AND (t.typtype IN ('e', 'd', 'r') OR (t.typtype = 'c' AND (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c'))

@@ -33,10 +33,21 @@ export const DEPENDENCY_QUERY = `SELECT c.relname AS catalog, d.objid::text AS o
 /** Resolves catalog keys to the dump objects that stand for them. */
 export class ObjectResolver {
   readonly #aliases = new Map<string, string>();
+  readonly #redirects = new Map<string, string>();
 
   /** Dependencies on `from` are dependencies on `to`. */
   alias(from: string, to: string): void {
     if (from !== to) this.#aliases.set(from, to);
+  }
+
+  /** `from`'s dependency on `on` is one on `instead` (a base type's I/O functions need its shell type). */
+  redirect(from: string, on: string, instead: string): void {
+    this.#redirects.set(`${from}>${on}`, instead);
+  }
+
+  /** What `from` needs when the catalog says it depends on `on` (both resolved). */
+  needOf(from: string, on: string): string {
+    return this.#redirects.get(`${from}>${on}`) ?? on;
   }
 
   /** The key `key` stands for, following aliases (internal parts, extension members). */
@@ -52,15 +63,15 @@ export class ObjectResolver {
 
 /**
  * Adds every recorded dependency between two dump objects to the first's
- * needs. Internal ('i') and extension ('e') rows only make aliases, unless
- * the dependent is a dump object of its own (a kind that writes it says so
- * with an alias in the other direction).
+ * needs, and resolves the needs the kinds gave (an index a constraint made
+ * stands for that constraint). Internal ('i') and extension ('e') rows only
+ * make aliases, unless the dependent is a dump object of its own (a kind
+ * that writes it says so with an alias in the other direction).
  */
 export function applyDependencies(
   rows: readonly DependencyRow[],
   objects: ReadonlyMap<string, DumpObject>,
   resolver: ObjectResolver,
-  redirects: ReadonlyMap<string, string>,
 ): void {
   for (const row of rows) {
     if (row.type === "i" || row.type === "e") {
@@ -68,11 +79,18 @@ export function applyDependencies(
       if (!objects.has(part)) resolver.alias(part, catalogKey(row.refCatalog, row.refOid));
     }
   }
+  for (const object of objects.values()) {
+    for (const need of [...object.needs]) {
+      const resolved = resolver.resolve(need);
+      if (resolved === need) continue;
+      object.needs.delete(need);
+      object.needs.add(resolved);
+    }
+  }
   for (const row of rows) {
     if (row.type === "e") continue;
     const from = resolver.resolve(catalogKey(row.catalog, row.oid));
-    let to = resolver.resolve(catalogKey(row.refCatalog, row.refOid));
-    to = redirects.get(`${from}>${to}`) ?? to;
+    const to = resolver.needOf(from, resolver.resolve(catalogKey(row.refCatalog, row.refOid)));
     const object = objects.get(from);
     if (object && from !== to && objects.has(to)) object.needs.add(to);
   }

@@ -20,6 +20,11 @@ export function literal(text: string): string {
   return `'${text.replaceAll("'", "''")}'`;
 }
 
+/** SQL for `schema.name`, each part quoted only where it must be (`quote_ident`). */
+export function qualifiedName(schema: string, name: string): string {
+  return `quote_ident(${schema}) || '.' || quote_ident(${name})`;
+}
+
 /** Objects outside the system schemas; the schema's alias is `n`. */
 export const SYSTEM_SCHEMA = `n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
   AND n.nspname NOT LIKE 'pg_temp_%' AND n.nspname NOT LIKE 'pg_toast_temp_%'`;

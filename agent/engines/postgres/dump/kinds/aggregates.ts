@@ -10,14 +10,14 @@
  * @module
  */
 import type { Row } from "postgres";
-import { literal, NOT_EXTENSION_MEMBER, SYSTEM_SCHEMA } from "../catalog_sql.ts";
+import { literal, NOT_EXTENSION_MEMBER, qualifiedName, SYSTEM_SCHEMA } from "../catalog_sql.ts";
 
 const MODIFY: Record<string, string> = { r: "READ_ONLY", s: "SHAREABLE", w: "READ_WRITE" };
 const PARALLEL: Record<string, string> = { s: "SAFE", r: "RESTRICTED", u: "UNSAFE" };
 
 /** The catalog query for every user-defined aggregate. */
 export function aggregateQuery(): string {
-  return `SELECT p.oid::text AS oid, quote_ident(n.nspname) || '.' || quote_ident(p.proname) AS name,
+  return `SELECT p.oid::text AS oid, ${qualifiedName("n.nspname", "p.proname")} AS name,
       pg_get_function_arguments(p.oid) AS args, a.aggkind AS kind, p.proparallel AS parallel,
       a.aggtransfn::text AS sfunc, format_type(a.aggtranstype, NULL) AS stype, a.aggtransspace AS sspace,
       nullif(a.aggfinalfn::text, '-') AS finalfunc, a.aggfinalextra AS finalextra, a.aggfinalmodify AS finalmodify,

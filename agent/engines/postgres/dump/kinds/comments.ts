@@ -7,21 +7,18 @@
  *
  * @module
  */
-import { literal, SYSTEM_SCHEMA } from "../catalog_sql.ts";
+import { literal, qualifiedName, SYSTEM_SCHEMA } from "../catalog_sql.ts";
 import type { DumpContext } from "../dump_context.ts";
 import { catalogKey, dumpObject, PRIORITY } from "../dump_object.ts";
-
-const qualified = (schema: string, name: string) =>
-  `quote_ident(${schema}) || '.' || quote_ident(${name})`;
 
 /** `target` is what COMMENT ON names; `catalog`/`oid` the object it needs. */
 const COMMENT_QUERY = `
   SELECT 'pg_class' AS catalog, c.oid::text AS oid, d.objsubid AS sub,
-    CASE WHEN d.objsubid > 0 THEN 'COLUMN ' || ${qualified("n.nspname", "c.relname")} || '.' ||
+    CASE WHEN d.objsubid > 0 THEN 'COLUMN ' || ${qualifiedName("n.nspname", "c.relname")} || '.' ||
         quote_ident((SELECT attname FROM pg_attribute WHERE attrelid = c.oid AND attnum = d.objsubid))
       ELSE CASE c.relkind WHEN 'v' THEN 'VIEW ' WHEN 'm' THEN 'MATERIALIZED VIEW ' WHEN 'S' THEN 'SEQUENCE '
         WHEN 'i' THEN 'INDEX ' WHEN 'I' THEN 'INDEX ' ELSE 'TABLE ' END || ${
-  qualified("n.nspname", "c.relname")
+  qualifiedName("n.nspname", "c.relname")
 } END AS target,
     d.description AS text
   FROM pg_description d JOIN pg_class c ON c.oid = d.objoid AND d.classoid = 'pg_class'::regclass
@@ -36,14 +33,16 @@ const COMMENT_QUERY = `
   FROM pg_description d JOIN pg_extension e ON e.oid = d.objoid AND d.classoid = 'pg_extension'::regclass
   WHERE e.extname <> 'plpgsql'
   UNION ALL
-  SELECT 'pg_type', t.oid::text, 0, 'TYPE ' || ${qualified("n.nspname", "t.typname")}, d.description
+  SELECT 'pg_type', t.oid::text, 0, 'TYPE ' || ${
+  qualifiedName("n.nspname", "t.typname")
+}, d.description
   FROM pg_description d JOIN pg_type t ON t.oid = d.objoid AND d.classoid = 'pg_type'::regclass
   JOIN pg_namespace n ON n.oid = t.typnamespace WHERE ${SYSTEM_SCHEMA} AND t.typtype IN ('e', 'd', 'c', 'r', 'b', 'm')
     AND (t.typrelid = 0 OR (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c')
   UNION ALL
   SELECT 'pg_proc', p.oid::text, 0,
     CASE p.prokind WHEN 'p' THEN 'PROCEDURE ' || p.oid::regprocedure::text
-      WHEN 'a' THEN 'AGGREGATE ' || ${qualified("n.nspname", "p.proname")} || '(' ||
+      WHEN 'a' THEN 'AGGREGATE ' || ${qualifiedName("n.nspname", "p.proname")} || '(' ||
         coalesce(nullif(pg_get_function_identity_arguments(p.oid), ''), '*') || ')'
       ELSE 'FUNCTION ' || p.oid::regprocedure::text END, d.description
   FROM pg_description d JOIN pg_proc p ON p.oid = d.objoid AND d.classoid = 'pg_proc'::regclass
@@ -52,21 +51,21 @@ const COMMENT_QUERY = `
   SELECT 'pg_constraint', k.oid::text, 0, 'CONSTRAINT ' || quote_ident(k.conname) || ' ON ' ||
     CASE WHEN k.contypid <> 0 THEN 'DOMAIN ' || k.contypid::regtype::text
       ELSE (SELECT ${
-  qualified("cn.nspname", "c.relname")
+  qualifiedName("cn.nspname", "c.relname")
 } FROM pg_class c JOIN pg_namespace cn ON cn.oid = c.relnamespace
         WHERE c.oid = k.conrelid) END, d.description
   FROM pg_description d JOIN pg_constraint k ON k.oid = d.objoid AND d.classoid = 'pg_constraint'::regclass
   JOIN pg_namespace n ON n.oid = k.connamespace WHERE ${SYSTEM_SCHEMA}
   UNION ALL
   SELECT 'pg_trigger', t.oid::text, 0, 'TRIGGER ' || quote_ident(t.tgname) || ' ON ' || ${
-  qualified("n.nspname", "c.relname")
+  qualifiedName("n.nspname", "c.relname")
 },
     d.description
   FROM pg_description d JOIN pg_trigger t ON t.oid = d.objoid AND d.classoid = 'pg_trigger'::regclass
   JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE ${SYSTEM_SCHEMA}
   UNION ALL
   SELECT 'pg_rewrite', r.oid::text, 0, 'RULE ' || quote_ident(r.rulename) || ' ON ' || ${
-  qualified("n.nspname", "c.relname")
+  qualifiedName("n.nspname", "c.relname")
 },
     d.description
   FROM pg_description d JOIN pg_rewrite r ON r.oid = d.objoid AND d.classoid = 'pg_rewrite'::regclass
@@ -74,7 +73,7 @@ const COMMENT_QUERY = `
   WHERE ${SYSTEM_SCHEMA} AND r.rulename <> '_RETURN'
   UNION ALL
   SELECT 'pg_policy', p.oid::text, 0, 'POLICY ' || quote_ident(p.polname) || ' ON ' || ${
-  qualified("n.nspname", "c.relname")
+  qualifiedName("n.nspname", "c.relname")
 },
     d.description
   FROM pg_description d JOIN pg_policy p ON p.oid = d.objoid AND d.classoid = 'pg_policy'::regclass

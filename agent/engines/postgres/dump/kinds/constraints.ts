@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { NOT_EXTENSION_MEMBER, SYSTEM_SCHEMA } from "../catalog_sql.ts";
+import { NOT_EXTENSION_MEMBER, qualifiedName, SYSTEM_SCHEMA } from "../catalog_sql.ts";
 import type { DumpContext } from "../dump_context.ts";
 import { catalogKey, dumpObject, PRIORITY } from "../dump_object.ts";
 
@@ -29,7 +29,7 @@ export async function collectConstraints(context: DumpContext): Promise<void> {
   const rows = await context.q(
     `SELECT c.oid::text AS oid, c.contype AS type, quote_ident(c.conname) AS name,
       pg_get_constraintdef(c.oid) AS def, c.conislocal AS local, cl.relkind, cl.oid::text AS table_oid,
-      quote_ident(n.nspname) || '.' || quote_ident(cl.relname) AS tbl,
+      ${qualifiedName("n.nspname", "cl.relname")} AS tbl,
       ${context.versionNum >= 110000 ? "c.conparentid <> 0" : "false"} AS inherited_fk
     FROM pg_constraint c JOIN pg_class cl ON cl.oid = c.conrelid JOIN pg_namespace n ON n.oid = cl.relnamespace
     WHERE c.contype IN ('p', 'u', 'c', 'x', 'f') AND NOT ${INLINE_CHECK("c")}

@@ -7,15 +7,16 @@
  *
  * @module
  */
-import { NOT_EXTENSION_MEMBER, SYSTEM_SCHEMA } from "../catalog_sql.ts";
+import type { Row } from "postgres";
+import { NOT_EXTENSION_MEMBER, qualifiedName, SYSTEM_SCHEMA } from "../catalog_sql.ts";
 import type { DumpContext } from "../dump_context.ts";
 import { catalogKey, dumpObject, PRIORITY } from "../dump_object.ts";
 
 /** Indexes and index attachments. */
 export async function collectIndexes(context: DumpContext): Promise<void> {
   const rows = await context.q(`SELECT i.indexrelid::text AS oid, i.indrelid::text AS table_oid,
-      quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS name,
-      quote_ident(n.nspname) || '.' || quote_ident(t.relname) AS tbl, pg_get_indexdef(i.indexrelid) AS def,
+      ${qualifiedName("n.nspname", "c.relname")} AS name,
+      ${qualifiedName("n.nspname", "t.relname")} AS tbl, pg_get_indexdef(i.indexrelid) AS def,
       i.indisclustered AS clustered, i.indisreplident AS replident,
       (SELECT k.oid::text FROM pg_constraint k WHERE k.conindid = i.indexrelid AND k.contype IN ('p', 'u', 'x')
         AND k.conrelid = i.indrelid) AS constraint_oid,
@@ -26,13 +27,14 @@ export async function collectIndexes(context: DumpContext): Promise<void> {
     WHERE t.relkind IN ('r', 'p', 'm') AND ${SYSTEM_SCHEMA} AND ${
     NOT_EXTENSION_MEMBER("pg_class", "t.oid")
   }`);
-  const keyOf = (row: { oid: string; constraint_oid: string | null }) =>
+  // An index a constraint made stands for the constraint.
+  const keyOf = (row: Row) =>
     row.constraint_oid
       ? catalogKey("pg_constraint", row.constraint_oid)
       : catalogKey("pg_class", row.oid);
   const byOid = new Map(rows.map((r) => [r.oid as string, r]));
   for (const index of rows) {
-    const key = keyOf(index as never);
+    const key = keyOf(index);
     const after =
       (index.clustered ? `ALTER TABLE ${index.tbl} CLUSTER ON ${bareName(index.name)};\n` : "") +
       (index.replident
@@ -67,7 +69,7 @@ export async function collectIndexes(context: DumpContext): Promise<void> {
         priority: PRIORITY.indexAttach,
         sortName: index.name,
         section: "post-data",
-        needs: [key, keyOf(parent as never)],
+        needs: [key, keyOf(parent)],
         write: () => `ALTER INDEX ${parent.name} ATTACH PARTITION ${index.name};\n`,
       }));
     }

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { ident, SYSTEM_SCHEMA } from "../catalog_sql.ts";
+import { ident, qualifiedName, SYSTEM_SCHEMA } from "../catalog_sql.ts";
 import type { DumpContext } from "../dump_context.ts";
 import { catalogKey, dumpObject, PRIORITY } from "../dump_object.ts";
 
@@ -11,7 +11,7 @@ import { catalogKey, dumpObject, PRIORITY } from "../dump_object.ts";
 export async function collectPolicies(context: DumpContext): Promise<void> {
   const rows = await context.q(
     `SELECT p.oid::text AS oid, p.polrelid::text AS table_oid, quote_ident(p.polname) AS name,
-      quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS tbl, p.polpermissive AS permissive,
+      ${qualifiedName("n.nspname", "c.relname")} AS tbl, p.polpermissive AS permissive,
       p.polcmd AS cmd, pg_get_expr(p.polqual, p.polrelid) AS qual, pg_get_expr(p.polwithcheck, p.polrelid) AS with_check,
       ARRAY(SELECT CASE WHEN r = 0 THEN 'public' ELSE (SELECT rolname FROM pg_roles WHERE oid = r) END
         FROM unnest(p.polroles) r) AS roles

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { SYSTEM_SCHEMA } from "../catalog_sql.ts";
+import { qualifiedName, SYSTEM_SCHEMA } from "../catalog_sql.ts";
 import type { DumpContext } from "../dump_context.ts";
 import { catalogKey, dumpObject, PRIORITY } from "../dump_object.ts";
 
@@ -12,7 +12,7 @@ import { catalogKey, dumpObject, PRIORITY } from "../dump_object.ts";
 export async function collectRules(context: DumpContext): Promise<void> {
   const rows = await context.q(
     `SELECT r.oid::text AS oid, r.ev_class::text AS table_oid, pg_get_ruledef(r.oid) AS def,
-      quote_ident(r.rulename) || ' ON ' || quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS name
+      quote_ident(r.rulename) || ' ON ' || ${qualifiedName("n.nspname", "c.relname")} AS name
     FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE r.rulename <> '_RETURN' AND ${SYSTEM_SCHEMA}`,
   );

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { literal, NOT_EXTENSION_MEMBER, SYSTEM_SCHEMA } from "../catalog_sql.ts";
+import { literal, NOT_EXTENSION_MEMBER, qualifiedName, SYSTEM_SCHEMA } from "../catalog_sql.ts";
 import type { DumpContext } from "../dump_context.ts";
 import { catalogKey, dumpObject, PRIORITY } from "../dump_object.ts";
 
@@ -28,10 +28,10 @@ export const SEQUENCE_COLUMNS = `format_type(s.seqtypid, NULL) AS type, s.seqsta
 /** Every sequence that is not an identity column's, and every sequence's value. */
 export async function collectSequences(context: DumpContext): Promise<void> {
   const rows = await context.q(
-    `SELECT c.oid::text AS oid, quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS name,
+    `SELECT c.oid::text AS oid, ${qualifiedName("n.nspname", "c.relname")} AS name,
       c.relpersistence AS persistence, ${SEQUENCE_COLUMNS},
       d.deptype AS owner_type, d.refobjid::text AS table_oid,
-      quote_ident(tn.nspname) || '.' || quote_ident(t.relname) || '.' || quote_ident(a.attname) AS owned_by
+      ${qualifiedName("tn.nspname", "t.relname")} || '.' || quote_ident(a.attname) AS owned_by
     FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid JOIN pg_namespace n ON n.oid = c.relnamespace
     LEFT JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = c.oid
       AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')

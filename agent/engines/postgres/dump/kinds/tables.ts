@@ -11,7 +11,7 @@
  * @module
  */
 import type { Row } from "postgres";
-import { ident, NOT_EXTENSION_MEMBER, SYSTEM_SCHEMA } from "../catalog_sql.ts";
+import { ident, NOT_EXTENSION_MEMBER, qualifiedName, SYSTEM_SCHEMA } from "../catalog_sql.ts";
 import type { DumpContext } from "../dump_context.ts";
 import { catalogKey, dumpObject, PRIORITY } from "../dump_object.ts";
 import { SEQUENCE_COLUMNS, sequenceOptions } from "./sequences.ts";
@@ -57,13 +57,13 @@ export async function collectTables(context: DumpContext): Promise<TableFacts[]>
     } AS compression, a.attstattarget AS stattarget, a.attoptions AS options,
       d.oid::text AS default_oid, pg_get_expr(d.adbin, d.adrelid) AS def,
       CASE WHEN a.attcollation <> 0 AND a.attcollation <> t.typcollation
-        THEN (SELECT quote_ident(cn.nspname) || '.' || quote_ident(co.collname) FROM pg_collation co
+        THEN (SELECT ${qualifiedName("cn.nspname", "co.collname")} FROM pg_collation co
               JOIN pg_namespace cn ON cn.oid = co.collnamespace WHERE co.oid = a.attcollation) END AS collation,
       seq.name AS seq_name, seq.persistence AS seq_persistence, to_jsonb(seq) AS seq
     FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
     JOIN pg_type t ON t.oid = a.atttypid
     LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-    LEFT JOIN LATERAL (SELECT quote_ident(sn.nspname) || '.' || quote_ident(sc.relname) AS name,
+    LEFT JOIN LATERAL (SELECT ${qualifiedName("sn.nspname", "sc.relname")} AS name,
         sc.relpersistence AS persistence, ${SEQUENCE_COLUMNS}
       FROM pg_depend dep JOIN pg_class sc ON sc.oid = dep.objid JOIN pg_namespace sn ON sn.oid = sc.relnamespace
       JOIN pg_sequence s ON s.seqrelid = sc.oid

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { SYSTEM_SCHEMA } from "../catalog_sql.ts";
+import { qualifiedName, SYSTEM_SCHEMA } from "../catalog_sql.ts";
 import type { DumpContext } from "../dump_context.ts";
 import { catalogKey, dumpObject, PRIORITY } from "../dump_object.ts";
 
@@ -15,8 +15,8 @@ export async function collectTriggers(context: DumpContext): Promise<void> {
   const clone = context.versionNum >= 130000 ? "t.tgparentid" : "0::oid";
   const rows = await context.q(
     `SELECT t.oid::text AS oid, t.tgrelid::text AS table_oid, pg_get_triggerdef(t.oid) AS def,
-      quote_ident(t.tgname) || ' ON ' || quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS name,
-      t.tgenabled AS enabled, quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS tbl,
+      quote_ident(t.tgname) || ' ON ' || ${qualifiedName("n.nspname", "c.relname")} AS name,
+      t.tgenabled AS enabled, ${qualifiedName("n.nspname", "c.relname")} AS tbl,
       quote_ident(t.tgname) AS tgname, ${clone}::text AS parent_oid,
       (SELECT p.tgenabled FROM pg_trigger p WHERE p.oid = ${clone}) AS parent_enabled
     FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace

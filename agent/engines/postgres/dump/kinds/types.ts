@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { literal, NOT_EXTENSION_MEMBER, SYSTEM_SCHEMA } from "../catalog_sql.ts";
+import { literal, NOT_EXTENSION_MEMBER, qualifiedName, SYSTEM_SCHEMA } from "../catalog_sql.ts";
 import type { DumpContext } from "../dump_context.ts";
 import { catalogKey, dumpObject, PRIORITY } from "../dump_object.ts";
 
@@ -26,7 +26,7 @@ function typeObject(context: DumpContext, oid: string, qualified: string, sql: s
 export async function collectTypes(context: DumpContext): Promise<void> {
   for (
     const t of await context.q(
-      `SELECT t.oid::text AS oid, quote_ident(n.nspname) || '.' || quote_ident(t.typname) AS name,
+      `SELECT t.oid::text AS oid, ${qualifiedName("n.nspname", "t.typname")} AS name,
       array_agg(e.enumlabel ORDER BY e.enumsortorder) FILTER (WHERE e.enumlabel IS NOT NULL) AS labels
     FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace LEFT JOIN pg_enum e ON e.enumtypid = t.oid
     WHERE t.typtype = 'e' AND ${USER_TYPE} GROUP BY 1, 2`,
@@ -37,19 +37,19 @@ export async function collectTypes(context: DumpContext): Promise<void> {
   }
 
   const multirange = context.versionNum >= 140000
-    ? `, (SELECT quote_ident(mn.nspname) || '.' || quote_ident(m.typname) FROM pg_type m
+    ? `, (SELECT ${qualifiedName("mn.nspname", "m.typname")} FROM pg_type m
         JOIN pg_namespace mn ON mn.oid = m.typnamespace WHERE m.oid = r.rngmultitypid) AS multirange,
         (SELECT m.typname FROM pg_type m WHERE m.oid = r.rngmultitypid) AS multirange_name`
     : "";
   for (
     const r of await context.q(
-      `SELECT t.oid::text AS oid, quote_ident(n.nspname) || '.' || quote_ident(t.typname) AS name,
+      `SELECT t.oid::text AS oid, ${qualifiedName("n.nspname", "t.typname")} AS name,
       t.typname, n.nspname, format_type(r.rngsubtype, NULL) AS subtype,
       CASE WHEN r.rngsubopc <> 0 THEN (SELECT quote_ident(on2.nspname) || '.' || quote_ident(o.opcname)
         FROM pg_opclass o JOIN pg_namespace on2 ON on2.oid = o.opcnamespace WHERE o.oid = r.rngsubopc
         AND NOT o.opcdefault) END AS opclass,
       CASE WHEN r.rngcollation <> 0 AND r.rngcollation <> (SELECT typcollation FROM pg_type WHERE oid = r.rngsubtype)
-        THEN (SELECT quote_ident(cn.nspname) || '.' || quote_ident(c.collname) FROM pg_collation c
+        THEN (SELECT ${qualifiedName("cn.nspname", "c.collname")} FROM pg_collation c
           JOIN pg_namespace cn ON cn.oid = c.collnamespace WHERE c.oid = r.rngcollation) END AS collation,
       CASE WHEN r.rngcanonical <> 0 THEN r.rngcanonical::regproc::text END AS canonical,
       CASE WHEN r.rngsubdiff <> 0 THEN r.rngsubdiff::regproc::text END AS subdiff ${multirange}
@@ -76,10 +76,10 @@ export async function collectTypes(context: DumpContext): Promise<void> {
 
   for (
     const d of await context.q(
-      `SELECT t.oid::text AS oid, quote_ident(n.nspname) || '.' || quote_ident(t.typname) AS name,
+      `SELECT t.oid::text AS oid, ${qualifiedName("n.nspname", "t.typname")} AS name,
       format_type(t.typbasetype, t.typtypmod) AS base, t.typnotnull AS notnull, t.typdefault AS def,
       CASE WHEN t.typcollation <> 0 AND t.typcollation <> bt.typcollation
-        THEN (SELECT quote_ident(cn.nspname) || '.' || quote_ident(c.collname) FROM pg_collation c
+        THEN (SELECT ${qualifiedName("cn.nspname", "c.collname")} FROM pg_collation c
               JOIN pg_namespace cn ON cn.oid = c.collnamespace WHERE c.oid = t.typcollation) END AS collation,
       (SELECT array_agg(c.oid::text ORDER BY c.conname) FROM pg_constraint c WHERE c.contypid = t.oid
         AND c.contype = 'c' AND c.convalidated) AS check_oids,
@@ -105,10 +105,10 @@ export async function collectTypes(context: DumpContext): Promise<void> {
 
   for (
     const c of await context.q(
-      `SELECT t.oid::text AS oid, quote_ident(n.nspname) || '.' || quote_ident(t.typname) AS name,
+      `SELECT t.oid::text AS oid, ${qualifiedName("n.nspname", "t.typname")} AS name,
       array_agg(quote_ident(a.attname) || ' ' || format_type(a.atttypid, a.atttypmod) ||
         CASE WHEN a.attcollation <> 0 AND a.attcollation <> at.typcollation THEN ' COLLATE ' ||
-          (SELECT quote_ident(cn.nspname) || '.' || quote_ident(co.collname) FROM pg_collation co
+          (SELECT ${qualifiedName("cn.nspname", "co.collname")} FROM pg_collation co
             JOIN pg_namespace cn ON cn.oid = co.collnamespace WHERE co.oid = a.attcollation) ELSE '' END
         ORDER BY a.attnum) FILTER (WHERE a.attnum IS NOT NULL) AS columns
     FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace JOIN pg_class cl ON cl.oid = t.typrelid
@@ -130,7 +130,7 @@ export async function collectTypes(context: DumpContext): Promise<void> {
   for (
     const c of await context.q(
       `SELECT c.oid::text AS oid, c.contypid::text AS domain_oid, quote_ident(c.conname) AS name,
-      quote_ident(n.nspname) || '.' || quote_ident(t.typname) AS domain, pg_get_constraintdef(c.oid) AS def
+      ${qualifiedName("n.nspname", "t.typname")} AS domain, pg_get_constraintdef(c.oid) AS def
     FROM pg_constraint c JOIN pg_type t ON t.oid = c.contypid JOIN pg_namespace n ON n.oid = t.typnamespace
     WHERE c.contype = 'c' AND NOT c.convalidated AND ${USER_TYPE}`,
     )
@@ -149,7 +149,7 @@ export async function collectTypes(context: DumpContext): Promise<void> {
   // Shell types nothing defined yet (CREATE TYPE name;).
   for (
     const t of await context.q(
-      `SELECT t.oid::text AS oid, quote_ident(n.nspname) || '.' || quote_ident(t.typname) AS name
+      `SELECT t.oid::text AS oid, ${qualifiedName("n.nspname", "t.typname")} AS name
     FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
     WHERE t.typtype = 'p' AND NOT t.typisdefined AND ${USER_TYPE}`,
     )
@@ -173,7 +173,7 @@ const STORAGE: Record<string, string> = { p: "plain", e: "external", x: "extende
 async function collectBaseTypes(context: DumpContext): Promise<void> {
   const fn = (column: string) => `CASE WHEN t.${column} <> 0 THEN t.${column}::regproc::text END`;
   const rows = await context.q(
-    `SELECT t.oid::text AS oid, quote_ident(n.nspname) || '.' || quote_ident(t.typname) AS name,
+    `SELECT t.oid::text AS oid, ${qualifiedName("n.nspname", "t.typname")} AS name,
       t.typlen AS len, t.typbyval AS byval, t.typalign AS align, t.typstorage AS storage, t.typcategory AS category,
       t.typispreferred AS preferred, t.typdelim AS delim, t.typdefault AS def, t.typcollation <> 0 AS collatable,
       CASE WHEN t.typelem <> 0 AND (SELECT e.typarray FROM pg_type e WHERE e.oid = t.typelem) <> t.oid

@@ -7,14 +7,14 @@
  *
  * @module
  */
-import { NOT_EXTENSION_MEMBER, SYSTEM_SCHEMA } from "../catalog_sql.ts";
+import { NOT_EXTENSION_MEMBER, qualifiedName, SYSTEM_SCHEMA } from "../catalog_sql.ts";
 import type { DumpContext } from "../dump_context.ts";
 import { catalogKey, dumpObject, PRIORITY } from "../dump_object.ts";
 
 /** Views, materialized views and their refreshes. */
 export async function collectViews(context: DumpContext): Promise<void> {
   const rows = await context.q(
-    `SELECT c.oid::text AS oid, quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS name,
+    `SELECT c.oid::text AS oid, ${qualifiedName("n.nspname", "c.relname")} AS name,
       c.relkind, pg_get_viewdef(c.oid) AS def, c.relispopulated AS populated, c.reloptions AS options,
       (SELECT amname FROM pg_am WHERE oid = c.relam) AS am
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
