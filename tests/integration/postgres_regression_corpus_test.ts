@@ -19,12 +19,15 @@ import { runAgent, runDecrypt } from "../support/programs.ts";
 
 const corpus = Deno.env.get("BACKUPY_TEST_PG_REGRESS_DB");
 
-/** psql or pg_dump against `database` on the corpus's server. */
+/** psql or pg_dump against `database` on the corpus's server; a password travels in PGPASSWORD, not argv. */
 async function client(program: string, database: string, args: string[]) {
   const url = new URL(corpus!);
   url.pathname = `/${database}`;
+  const password = decodeURIComponent(url.password);
+  url.password = "";
   const output = await new Deno.Command(program, {
     args: [...args, url.href],
+    env: password ? { PGPASSWORD: password } : {},
     stdout: "piped",
     stderr: "piped",
   }).output();
