@@ -19,7 +19,12 @@ import { checkAllDumped } from "../shared/catalog_check.ts";
 import { ident, NOT_EXTENSION_MEMBER, SYSTEM_SCHEMA } from "./dump/catalog_sql.ts";
 import { writeLargeObjects } from "./postgres_large_objects.ts";
 import { allPrivilegeStatements } from "./postgres_privileges.ts";
-import { unsupportedObjects } from "./postgres_unsupported.ts";
+import {
+  type CatalogObject,
+  checkCoverage,
+  coverageQuery,
+  uncoveredObjects,
+} from "./dump/object_coverage.ts";
 import {
   applyDependencies,
   DEPENDENCY_QUERY,
@@ -30,7 +35,16 @@ import type { DumpContext } from "./dump/dump_context.ts";
 import { type DumpObject, dumpObject, PRIORITY } from "./dump/dump_object.ts";
 import { sortObjects } from "./dump/object_sort.ts";
 import { collectAccessMethods } from "./dump/kinds/access_methods.ts";
-import { collectComments } from "./dump/kinds/comments.ts";
+import { collectCasts } from "./dump/kinds/casts.ts";
+import { collectCollations } from "./dump/kinds/collations.ts";
+import { collectEventTriggers } from "./dump/kinds/event_triggers.ts";
+import { collectForeignData } from "./dump/kinds/foreign_data.ts";
+import { collectLanguages } from "./dump/kinds/languages.ts";
+import { collectOperatorClasses, collectOperators } from "./dump/kinds/operators.ts";
+import { collectPublications } from "./dump/kinds/publications.ts";
+import { collectStatistics } from "./dump/kinds/statistics.ts";
+import { collectTextSearch } from "./dump/kinds/text_search.ts";
+import { collectCommentsAndLabels } from "./dump/kinds/comments_and_labels.ts";
 import { collectConstraints } from "./dump/kinds/constraints.ts";
 import { collectFunctions } from "./dump/kinds/functions.ts";
 import { collectIndexes } from "./dump/kinds/indexes.ts";
@@ -107,9 +121,16 @@ export async function* writeDatabaseBody(
 
   await collectSchemas(context);
   await collectExtensions(context);
+  await collectLanguages(context);
+  await collectCollations(context);
   await collectTypes(context);
+  await collectCasts(context);
   await collectFunctions(context);
   await collectAccessMethods(context);
+  await collectOperators(context);
+  await collectOperatorClasses(context);
+  await collectTextSearch(context);
+  await collectForeignData(context);
   await collectSequences(context);
   const tables = await collectTables(context);
   const dumped = new Set<string>();
@@ -130,7 +151,10 @@ export async function* writeDatabaseBody(
   await collectTriggers(context);
   await collectRules(context);
   await collectPolicies(context);
-  await collectComments(context);
+  await collectStatistics(context);
+  await collectPublications(context);
+  await collectEventTriggers(context);
+  await collectCommentsAndLabels(context);
   if (context.includePrivileges) {
     const statements = await allPrivilegeStatements(context.q);
     context.add(dumpObject({
@@ -149,6 +173,11 @@ export async function* writeDatabaseBody(
     .map((t) => `${ident(t.schema)}.${ident(t.name)}`);
 
   applyDependencies(await context.q<DependencyRow>(DEPENDENCY_QUERY), objects, resolver);
+  for (const [key, object] of objects) {
+    if (object.decorates && !objects.has(resolver.resolve(object.decorates))) objects.delete(key);
+  }
+  const listed = await context.q<CatalogObject>(coverageQuery(context.versionNum));
+  checkCoverage(options.database, uncoveredObjects(listed, objects, resolver));
   refreshAfterWhatIsRead(objects);
 
   out.text(SESSION_SETTINGS);
@@ -161,9 +190,6 @@ export async function* writeDatabaseBody(
   }
   checkAllDumped(`database ${options.database}`, catalog, dumped);
 
-  for (const message of await unsupportedObjects(context.q)) {
-    options.warn(`database ${options.database}: ${message}`);
-  }
   yield out.take();
 }
 

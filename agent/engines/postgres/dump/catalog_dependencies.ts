@@ -4,7 +4,8 @@
  * stand for the object they are part of: whatever is internal to another
  * object (a table's row type and TOAST table, a view's rule, an identity
  * column's sequence, a constraint's index, an array or multirange type, a
- * range type's constructors) resolves to that object, and extension
+ * range type's constructors) resolves to that object, a partition's clone
+ * of its parent's trigger or foreign key to the parent's, and extension
  * members to their extension (docs/engines.md section 4).
  *
  * @module
@@ -28,7 +29,7 @@ export const DEPENDENCY_QUERY = `SELECT c.relname AS catalog, d.objid::text AS o
     rc.relname AS "refCatalog", d.refobjid::text AS "refOid", d.deptype AS type
   FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_class c ON c.oid = d.classid
   JOIN pg_catalog.pg_class rc ON rc.oid = d.refclassid
-  WHERE d.deptype IN ('n', 'a', 'i', 'e') AND d.objid >= 16384 AND d.refobjid >= 16384`;
+  WHERE d.deptype IN ('n', 'a', 'i', 'e', 'P', 'S') AND d.objid >= 16384 AND d.refobjid >= 16384`;
 
 /** Resolves catalog keys to the dump objects that stand for them. */
 export class ObjectResolver {
@@ -64,19 +65,24 @@ export class ObjectResolver {
 /**
  * Adds every recorded dependency between two dump objects to the first's
  * needs, and resolves the needs the kinds gave (an index a constraint made
- * stands for that constraint). Internal ('i') and extension ('e') rows only
- * make aliases, unless the dependent is a dump object of its own (a kind
- * that writes it says so with an alias in the other direction).
+ * stands for that constraint). Internal ('i'), partition-clone ('P') and
+ * extension ('e') rows only make aliases, unless the dependent is a dump
+ * object of its own (a kind that writes it says so with an alias in the
+ * other direction).
  */
 export function applyDependencies(
   rows: readonly DependencyRow[],
   objects: ReadonlyMap<string, DumpObject>,
   resolver: ObjectResolver,
 ): void {
-  for (const row of rows) {
-    if (row.type === "i" || row.type === "e") {
+  // A partition's constraint index is its constraint's part before it is a clone of the parent's.
+  for (const types of ["ie", "P"]) {
+    for (const row of rows) {
+      if (!types.includes(row.type)) continue;
       const part = catalogKey(row.catalog, row.oid);
-      if (!objects.has(part)) resolver.alias(part, catalogKey(row.refCatalog, row.refOid));
+      if (!objects.has(part) && resolver.resolve(part) === part) {
+        resolver.alias(part, catalogKey(row.refCatalog, row.refOid));
+      }
     }
   }
   for (const object of objects.values()) {

@@ -32,3 +32,28 @@ export const SYSTEM_SCHEMA = `n.nspname NOT IN ('pg_catalog', 'information_schem
 /** Objects that belong to an extension are created by CREATE EXTENSION. */
 export const NOT_EXTENSION_MEMBER = (classId: string, oid: string): string =>
   `NOT EXISTS (SELECT 1 FROM pg_depend x WHERE x.classid = '${classId}'::regclass AND x.objid = ${oid} AND x.deptype = 'e')`;
+
+/**
+ * SQL for a function's qualified name without its arguments (NULL for
+ * none): what CREATE OPERATOR, text search objects and conversions take,
+ * the server finding the function by the argument types it expects.
+ */
+export function functionName(oid: string): string {
+  return `(SELECT quote_ident(fn.nspname) || '.' || quote_ident(fp.proname) FROM pg_proc fp
+    JOIN pg_namespace fn ON fn.oid = fp.pronamespace WHERE fp.oid = ${oid})`;
+}
+
+/**
+ * SQL for an `OPTIONS (...)` list's inside from a `text[]` of `name=value`
+ * (foreign data wrappers, servers, user mappings, foreign tables and their
+ * columns), in the order the catalog keeps; empty for none.
+ */
+export function optionList(options: string): string {
+  return `array_to_string(ARRAY(SELECT quote_ident(option_name) || ' ' || quote_literal(option_value)
+    FROM pg_options_to_table(${options})), E',\\n    ')`;
+}
+
+/** ` OPTIONS (\n    a 'b'\n)` for a non-empty list from optionList(), else nothing. */
+export function optionsClause(list: string | null): string {
+  return list ? ` OPTIONS (\n    ${list}\n)` : "";
+}

@@ -82,6 +82,11 @@ export interface DumpObject {
   /** Its statements; absent for an object that only carries dependencies. */
   write?: ObjectWriter;
   /**
+   * For a comment or security label, the object it describes: written
+   * only if that object is (one on an extension's member is the extension's).
+   */
+  readonly decorates?: string;
+  /**
    * What a dependency loop through this object may do to break it (object_sort.ts):
    * `postpone`: it may move to post-data (views, materialized views and
    * functions that need a constraint or index).

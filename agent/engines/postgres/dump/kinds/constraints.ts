@@ -33,10 +33,11 @@ export async function collectConstraints(context: DumpContext): Promise<void> {
       ${context.versionNum >= 110000 ? "c.conparentid <> 0" : "false"} AS inherited_fk
     FROM pg_constraint c JOIN pg_class cl ON cl.oid = c.conrelid JOIN pg_namespace n ON n.oid = cl.relnamespace
     WHERE c.contype IN ('p', 'u', 'c', 'x', 'f') AND NOT ${INLINE_CHECK("c")}
-      AND cl.relkind IN ('r', 'p') AND ${SYSTEM_SCHEMA}
+      AND cl.relkind IN ('r', 'p', 'f') AND ${SYSTEM_SCHEMA}
       AND ${NOT_EXTENSION_MEMBER("pg_class", "cl.oid")}`,
   );
   for (const c of rows) {
+    // An inherited CHECK is the parent's copy, made when the parent's is.
     if (c.type === "c" && !c.local) continue;
     if (c.type === "f" && c.inherited_fk) continue;
     const only = c.type === "c" || (c.type === "f" && c.relkind === "p") ? "" : "ONLY ";

@@ -6,12 +6,20 @@
  * TOAST's, storage, compression, statistics targets, attribute options,
  * identity sequences with their options, replica identity), column
  * defaults as objects of their own after the table (so a default may use
- * a function that reads the table), row security after the data.
+ * a function that reads the table), row security after the data. A
+ * foreign table is a table with a server and options instead of storage.
  *
  * @module
  */
 import type { Row } from "postgres";
-import { ident, NOT_EXTENSION_MEMBER, qualifiedName, SYSTEM_SCHEMA } from "../catalog_sql.ts";
+import {
+  ident,
+  NOT_EXTENSION_MEMBER,
+  optionList,
+  optionsClause,
+  qualifiedName,
+  SYSTEM_SCHEMA,
+} from "../catalog_sql.ts";
 import type { DumpContext } from "../dump_context.ts";
 import { catalogKey, dumpObject, PRIORITY } from "../dump_object.ts";
 import { SEQUENCE_COLUMNS, sequenceOptions } from "./sequences.ts";
@@ -30,7 +38,7 @@ export interface TableFacts {
 const STORAGE: Record<string, string> = { p: "PLAIN", e: "EXTERNAL", x: "EXTENDED", m: "MAIN" };
 const COMPRESSION: Record<string, string> = { p: "pglz", l: "lz4" };
 
-/** Every user table (plain and partitioned); returns them for the data and post-data kinds. */
+/** Every user table (plain, partitioned, foreign); returns them for the data and post-data kinds. */
 export async function collectTables(context: DumpContext): Promise<TableFacts[]> {
   const v = context.versionNum;
   const tables = await context.q(`SELECT c.oid::text AS oid, n.nspname AS schema, c.relname,
@@ -40,9 +48,12 @@ export async function collectTables(context: DumpContext): Promise<TableFacts[]>
       CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END AS partkey,
       CASE WHEN c.reloftype <> 0 THEN format_type(c.reloftype, NULL) END AS oftype,
       (SELECT amname FROM pg_am WHERE oid = c.relam) AS am,
-      (SELECT array_agg(i.inhparent::text ORDER BY i.inhseqno) FROM pg_inherits i WHERE i.inhrelid = c.oid) AS parents
+      (SELECT array_agg(i.inhparent::text ORDER BY i.inhseqno) FROM pg_inherits i WHERE i.inhrelid = c.oid) AS parents,
+      (SELECT srvname FROM pg_foreign_server WHERE oid = ft.ftserver) AS server,
+      ${optionList("ft.ftoptions")} AS foreign_options
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace LEFT JOIN pg_class tc ON tc.oid = c.reltoastrelid
-    WHERE c.relkind IN ('r', 'p') AND ${SYSTEM_SCHEMA} AND ${
+    LEFT JOIN pg_foreign_table ft ON ft.ftrelid = c.oid
+    WHERE c.relkind IN ('r', 'p', 'f') AND ${SYSTEM_SCHEMA} AND ${
     NOT_EXTENSION_MEMBER("pg_class", "c.oid")
   }
     ORDER BY c.oid`);
@@ -51,10 +62,7 @@ export async function collectTables(context: DumpContext): Promise<TableFacts[]>
   const columns = await context.q(
     `SELECT a.attrelid::text AS table_oid, a.attnum, quote_ident(a.attname) AS name,
       format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull AS notnull, a.attidentity AS identity,
-      a.attgenerated AS generated, a.attislocal AS local, a.attstorage AS storage, t.typstorage AS type_storage,
-      ${
-      v >= 140000 ? "a.attcompression" : "''"
-    } AS compression, a.attstattarget AS stattarget, a.attoptions AS options,
+      a.attgenerated AS generated, a.attislocal AS local, ${COLUMN_SETTINGS(v)},
       d.oid::text AS default_oid, pg_get_expr(d.adbin, d.adrelid) AS def,
       CASE WHEN a.attcollation <> 0 AND a.attcollation <> t.typcollation
         THEN (SELECT ${qualifiedName("cn.nspname", "co.collname")} FROM pg_collation co
@@ -69,7 +77,7 @@ export async function collectTables(context: DumpContext): Promise<TableFacts[]>
       JOIN pg_sequence s ON s.seqrelid = sc.oid
       WHERE a.attidentity <> '' AND dep.classid = 'pg_class'::regclass AND dep.refclassid = 'pg_class'::regclass
         AND dep.refobjid = a.attrelid AND dep.refobjsubid = a.attnum AND dep.deptype = 'i') seq ON true
-    WHERE c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped AND ${SYSTEM_SCHEMA}
+    WHERE c.relkind IN ('r', 'p', 'f') AND a.attnum > 0 AND NOT a.attisdropped AND ${SYSTEM_SCHEMA}
     ORDER BY a.attrelid, a.attnum`,
   );
   const columnsOf = new Map<string, Row[]>();
@@ -175,7 +183,8 @@ function createTable(
   const unlogged = table.persistence === "u" ? "UNLOGGED " : "";
   // A partition is written whole, then attached; a child of inheritance has only its own columns.
   const written = table.oftype ? [] : columns.filter((c) => table.ispartition || c.local);
-  let sql = `CREATE ${unlogged}TABLE ${table.name}`;
+  const foreign = table.relkind === "f" ? "FOREIGN " : "";
+  let sql = `CREATE ${unlogged}${foreign}TABLE ${table.name}`;
   // A child's column that a parent generates takes the parent's expression (none may be given).
   const definitions = [
     ...written.map((c) =>
@@ -198,9 +207,10 @@ function createTable(
     ...((table.toast_options as string[] | null) ?? []).map((o) => `toast.${o}`),
   ];
   if (options.length) sql += `\nWITH (${options.join(", ")})`;
+  if (table.server) sql += `\nSERVER ${ident(table.server)}${optionsClause(table.foreign_options)}`;
   sql += ";\n";
 
-  const alter = `ALTER TABLE ONLY ${table.name}`;
+  const alter = `ALTER ${foreign}TABLE ONLY ${table.name}`;
   for (const c of columns) {
     const column = `${alter} ALTER COLUMN ${c.name}`;
     const notWritten = !written.includes(c);
@@ -208,12 +218,7 @@ function createTable(
     if (c.notnull && notWritten && !parentColumns.some((p) => p.name === c.name && p.notnull)) {
       sql += `${column} SET NOT NULL;\n`;
     }
-    if (c.stattarget !== null && c.stattarget >= 0) {
-      sql += `${column} SET STATISTICS ${c.stattarget};\n`;
-    }
-    if (c.storage !== c.type_storage) sql += `${column} SET STORAGE ${STORAGE[c.storage]};\n`;
-    if (c.compression) sql += `${column} SET COMPRESSION ${COMPRESSION[c.compression]};\n`;
-    if (c.options) sql += `${column} SET (${(c.options as string[]).join(", ")});\n`;
+    sql += columnSettings(column, c);
     // An identity sequence's persistence follows its table unless changed since.
     if (c.seq_name && (c.seq_persistence === "u") !== (table.persistence === "u")) {
       sql += `ALTER SEQUENCE ${c.seq_name} SET ${
@@ -224,6 +229,32 @@ function createTable(
   if (table.replident === "n") sql += `${alter} REPLICA IDENTITY NOTHING;\n`;
   if (table.replident === "f") sql += `${alter} REPLICA IDENTITY FULL;\n`;
   return `${sql}\n`;
+}
+
+/**
+ * SQL selecting what columnSettings() reads of a column `a` of type `t`
+ * (as pg_attribute and pg_type) on server version `v`.
+ */
+export const COLUMN_SETTINGS = (v: number) =>
+  `a.attstorage AS storage, t.typstorage AS type_storage,
+  ${v >= 140000 ? "a.attcompression" : "''"} AS compression, a.attstattarget AS stattarget,
+  a.attoptions AS options, ${optionList("a.attfdwoptions")} AS foreign_options`;
+
+/**
+ * What CREATE cannot say of a column, as statements starting with
+ * `column` (`ALTER TABLE ONLY t ALTER COLUMN c`): statistics target,
+ * storage, compression, attribute options, foreign table options.
+ */
+export function columnSettings(column: string, c: Row): string {
+  let sql = "";
+  if (c.stattarget !== null && c.stattarget >= 0) {
+    sql += `${column} SET STATISTICS ${c.stattarget};\n`;
+  }
+  if (c.storage !== c.type_storage) sql += `${column} SET STORAGE ${STORAGE[c.storage]};\n`;
+  if (c.compression) sql += `${column} SET COMPRESSION ${COMPRESSION[c.compression]};\n`;
+  if (c.options) sql += `${column} SET (${(c.options as string[]).join(", ")});\n`;
+  if (c.foreign_options) sql += `${column}${optionsClause(c.foreign_options)};\n`;
+  return sql;
 }
 
 /** One column of CREATE TABLE: type, collation, generation (unless inherited) or identity, NOT NULL. */

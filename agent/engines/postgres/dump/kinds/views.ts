@@ -3,13 +3,17 @@
  * (the server records that for the view's rule); a materialized view is
  * created WITH NO DATA and refreshed at the very end of the dump, when
  * everything it reads holds its rows. Either moves to post-data when its
- * query needs a constraint (GROUP BY a primary key).
+ * query needs a constraint (GROUP BY a primary key). A view's column may
+ * have a default (for inserts through it) and a materialized view's
+ * columns the settings a table's have.
  *
  * @module
  */
+import type { Row } from "postgres";
 import { NOT_EXTENSION_MEMBER, qualifiedName, SYSTEM_SCHEMA } from "../catalog_sql.ts";
 import type { DumpContext } from "../dump_context.ts";
 import { catalogKey, dumpObject, PRIORITY } from "../dump_object.ts";
+import { COLUMN_SETTINGS, columnSettings } from "./tables.ts";
 
 /** Views, materialized views and their refreshes. */
 export async function collectViews(context: DumpContext): Promise<void> {
@@ -22,8 +26,34 @@ export async function collectViews(context: DumpContext): Promise<void> {
       NOT_EXTENSION_MEMBER("pg_class", "c.oid")
     }`,
   );
+  const columns = await context.q(
+    `SELECT a.attrelid::text AS view_oid, quote_ident(a.attname) AS name,
+      ${
+      COLUMN_SETTINGS(context.versionNum)
+    }, d.oid::text AS default_oid, pg_get_expr(d.adbin, d.adrelid) AS def
+    FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_type t ON t.oid = a.atttypid
+    JOIN pg_namespace n ON n.oid = c.relnamespace
+    LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+    WHERE c.relkind IN ('v', 'm') AND ${SYSTEM_SCHEMA} AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
+  );
+  const columnsOf = new Map<string, Row[]>();
+  for (const c of columns) columnsOf.set(c.view_oid, [...columnsOf.get(c.view_oid) ?? [], c]);
   for (const v of rows) {
     const key = catalogKey("pg_class", v.oid);
+    const settings = (columnsOf.get(v.oid) ?? []).map((c) =>
+      columnSettings(`ALTER TABLE ONLY ${v.name} ALTER COLUMN ${c.name}`, c)
+    ).join("");
+    for (const c of columnsOf.get(v.oid) ?? []) {
+      if (c.default_oid === null) continue;
+      context.add(dumpObject({
+        key: catalogKey("pg_attrdef", c.default_oid),
+        label: `DEFAULT ${v.name}.${c.name}`,
+        priority: PRIORITY.columnDefault,
+        sortName: `${v.name}.${c.name}`,
+        needs: [key],
+        write: () => `ALTER TABLE ONLY ${v.name} ALTER COLUMN ${c.name} SET DEFAULT ${c.def};\n`,
+      }));
+    }
     const withOptions = v.options ? ` WITH (${(v.options as string[]).join(", ")})` : "";
     const query = String(v.def).trimEnd().replace(/;$/, "");
     const materialized = v.relkind === "m";
@@ -37,8 +67,8 @@ export async function collectViews(context: DumpContext): Promise<void> {
         materialized
           ? `CREATE MATERIALIZED VIEW ${v.name}${
             v.am && v.am !== "heap" ? ` USING ${v.am}` : ""
-          }${withOptions} AS\n${query}\n  WITH NO DATA;\n\n`
-          : `CREATE VIEW ${v.name}${withOptions} AS\n${query};\n\n`,
+          }${withOptions} AS\n${query}\n  WITH NO DATA;\n${settings}\n`
+          : `CREATE VIEW ${v.name}${withOptions} AS\n${query};\n${settings}\n`,
     }));
     if (materialized && v.populated) {
       context.add(dumpObject({
