@@ -101,11 +101,14 @@ export async function collectTables(context: DumpContext): Promise<TableFacts[]>
   const facts: TableFacts[] = [];
   for (const table of tables) {
     // Lock as pg_dump does: ACCESS SHARE never blocks writers, only DDL; lock_timeout names the table.
-    await context.sql.unsafe(`LOCK TABLE ${table.name} IN ACCESS SHARE MODE`).catch(
-      (error: Error) => {
-        throw new Error(`cannot lock table ${table.schema}.${table.relname}: ${error.message}`);
-      },
-    );
+    // (LOCK takes no foreign table, and pg_dump locks none.)
+    if (table.relkind !== "f") {
+      await context.sql.unsafe(`LOCK TABLE ${table.name} IN ACCESS SHARE MODE`).catch(
+        (error: Error) => {
+          throw new Error(`cannot lock table ${table.schema}.${table.relname}: ${error.message}`);
+        },
+      );
+    }
     const key = catalogKey("pg_class", table.oid);
     const own = columnsOf.get(table.oid) ?? [];
     const parentColumns = ((table.parents as string[] | null) ?? []).flatMap((p) =>
@@ -226,7 +229,8 @@ function createTable(
       };\n`;
     }
   }
-  if (table.replident === "n") sql += `${alter} REPLICA IDENTITY NOTHING;\n`;
+  // A foreign table has no replica identity to set (the catalog says NOTHING).
+  if (table.replident === "n" && !foreign) sql += `${alter} REPLICA IDENTITY NOTHING;\n`;
   if (table.replident === "f") sql += `${alter} REPLICA IDENTITY FULL;\n`;
   return `${sql}\n`;
 }
