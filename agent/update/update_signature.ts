@@ -51,8 +51,15 @@ function derToRaw(der: Uint8Array): Uint8Array {
 /** The raw 64-byte signature from raw, DER, or base64 text of either. */
 export function rawSignature(signature: Uint8Array): Uint8Array {
   if (signature.length === 64) return signature;
-  // A DER SEQUENCE says its own length; base64 text may start with "0" (0x30) too.
-  if (signature[0] === 0x30 && signature[1] === signature.length - 2) return derToRaw(signature);
+  // A DER SEQUENCE says its own length; base64 text may start with "0" (0x30) too, even
+  // followed by the byte that would be that length ("0W" before 87 more characters).
+  if (signature[0] === 0x30 && signature[1] === signature.length - 2) {
+    try {
+      return derToRaw(signature);
+    } catch (error) {
+      if (!(error instanceof SignatureFormatError)) throw error;
+    }
+  }
   const text = new TextDecoder().decode(signature).trim();
   if (/^[A-Za-z0-9+/=\s]+$/.test(text) && text.length > 0) {
     let decoded: Uint8Array;

@@ -48,6 +48,15 @@ Deno.test("base64 text that starts with 0 (the DER tag's byte) is still read as 
   throw new Error("no signature's base64 started with 0 in 2000 tries");
 });
 
+Deno.test("base64 text whose first two bytes look like a DER header is still read as base64", () => {
+  // "0W" is 0x30 0x57: DER's SEQUENCE tag and a length of 87, what 88 base64 characters and a newline leave.
+  const raw = new Uint8Array(64).map((_, i) => (i * 37 + 5) & 0xff);
+  raw.set([0xd1, 0x60]);
+  const text = `${raw.toBase64()}\n`;
+  assertEquals(text.slice(0, 2), "0W");
+  assertEquals(rawSignature(new TextEncoder().encode(text)), raw);
+});
+
 Deno.test("unreadable signatures are a clear error", async () => {
   assertThrows(() => rawSignature(new Uint8Array(10)), SignatureFormatError);
   assertThrows(() => rawSignature(new Uint8Array([0x30, 5, 2, 1, 1, 2, 1])), SignatureFormatError);
