@@ -40,11 +40,10 @@ async function client(program: string, database: string, args: string[]) {
 }
 
 /** The schema as pg_dump sees it, one sorted line each: comments, blank lines and \restrict keys dropped. */
-async function schemaLines(database: string): Promise<string[]> {
+async function schemaLines(database: string, privileges: boolean): Promise<string[]> {
   const dumped = await client("pg_dump", database, [
     "--schema-only",
-    "--no-owner",
-    "--no-privileges",
+    ...privileges ? [] : ["--no-owner", "--no-privileges"],
   ]);
   assertEquals(dumped.code, 0, dumped.err);
   return dumped.out.split("\n").filter((l) =>
@@ -94,92 +93,101 @@ function without(a: string[], b: string[]): string[] {
   });
 }
 
-Deno.test({
-  name:
-    "PostgreSQL's regression database: restored with psql, zero errors, schema and rows as a pg_dump round trip",
-  ignore: !corpus,
-  async fn() {
-    const source = new URL(corpus!).pathname.slice(1);
-    const ours = "backupy_corpus_ours";
-    const reference = "backupy_corpus_pg_dump";
-    await using dir = await tempDir("backupy-pg-corpus-");
-    const recreate = async (database: string) => {
-      const made = await client("psql", "postgres", [
-        "-X",
-        "-q",
-        "-c",
-        `DROP DATABASE IF EXISTS ${database}`,
-        "-c",
-        `CREATE DATABASE ${database} TEMPLATE template0`,
-      ]);
-      assertEquals(made.code, 0, made.err);
-    };
-    try {
-      const backup = await runAgent([
-        "backup",
-        "--target",
-        corpus!,
-        "--out",
-        join(dir.path, "corpus.enc"),
-        "--generate-key",
-        join(dir.path, "corpus.key"),
-      ]);
-      assertEquals(backup.code, 0, backup.stderr);
-      assertEquals(backup.stderr.includes("warning"), false, backup.stderr);
-      const sha = /--sha256 ([0-9a-f]{64})/.exec(backup.stderr)![1];
-      const decrypted = await runDecrypt([
-        "--key-file",
-        join(dir.path, "corpus.key"),
-        "--sha256",
-        sha,
-        "--in",
-        join(dir.path, "corpus.enc"),
-        "--out",
-        join(dir.path, "ours.sql"),
-      ]);
-      assertEquals(decrypted.code, 0, decrypted.stderr);
-      await recreate(ours);
-      const restored = await client("psql", ours, ["-X", "-q", "-f", join(dir.path, "ours.sql")]);
-      const errors = restored.err.split("\n").filter((l) => l.includes("ERROR:"));
-      assertEquals(errors, [], "psql restores our backup with no error");
+for (const privileges of [false, true]) {
+  Deno.test({
+    name: `PostgreSQL's regression database${
+      privileges ? " with owners and grants" : ""
+    }: restored with psql, zero errors, schema and rows as a pg_dump round trip`,
+    ignore: !corpus,
+    fn: () => roundTrip(privileges),
+  });
+}
 
-      const pgDump = await client("pg_dump", source, [
-        "--no-owner",
-        "--no-privileges",
-        "-f",
-        join(dir.path, "ref.sql"),
-      ]);
-      assertEquals(pgDump.code, 0, pgDump.err);
-      await recreate(reference);
-      const referenceRestore = await client("psql", reference, [
-        "-X",
-        "-q",
-        "-f",
-        join(dir.path, "ref.sql"),
-      ]);
-      assertEquals(referenceRestore.err.split("\n").filter((l) => l.includes("ERROR:")), []);
+/** Our backup and a pg_dump of the corpus, each restored by psql into a scratch database, compared. */
+async function roundTrip(privileges: boolean): Promise<void> {
+  const source = new URL(corpus!).pathname.slice(1);
+  const ours = "backupy_corpus_ours";
+  const reference = "backupy_corpus_pg_dump";
+  await using dir = await tempDir("backupy-pg-corpus-");
+  const recreate = async (database: string) => {
+    const made = await client("psql", "postgres", [
+      "-X",
+      "-q",
+      "-c",
+      `DROP DATABASE IF EXISTS ${database}`,
+      "-c",
+      `CREATE DATABASE ${database} TEMPLATE template0`,
+    ]);
+    assertEquals(made.code, 0, made.err);
+  };
+  try {
+    const backup = await runAgent([
+      "backup",
+      "--target",
+      corpus!,
+      "--out",
+      join(dir.path, "corpus.enc"),
+      "--generate-key",
+      join(dir.path, "corpus.key"),
+      ...privileges ? ["--with-privileges"] : [],
+    ]);
+    assertEquals(backup.code, 0, backup.stderr);
+    assertEquals(backup.stderr.includes("warning"), false, backup.stderr);
+    const sha = /--sha256 ([0-9a-f]{64})/.exec(backup.stderr)![1];
+    const decrypted = await runDecrypt([
+      "--key-file",
+      join(dir.path, "corpus.key"),
+      "--sha256",
+      sha,
+      "--in",
+      join(dir.path, "corpus.enc"),
+      "--out",
+      join(dir.path, "ours.sql"),
+    ]);
+    assertEquals(decrypted.code, 0, decrypted.stderr);
+    await recreate(ours);
+    const restored = await client("psql", ours, ["-X", "-q", "-f", join(dir.path, "ours.sql")]);
+    const errors = restored.err.split("\n").filter((l) => l.includes("ERROR:"));
+    assertEquals(errors, [], "psql restores our backup with no error");
 
-      const [expected, actual] = [await schemaLines(reference), await schemaLines(ours)];
-      const [missing, extra] = [without(expected, actual), without(actual, expected)];
-      assertEquals(
-        { missing, extra },
-        { missing: [], extra: [] },
-        "schema as a pg_dump round trip",
-      );
-      assertEquals(await tableDigests(ours), await tableDigests(reference));
-    } finally {
-      await client("psql", "postgres", [
-        "-X",
-        "-q",
-        "-c",
-        `DROP DATABASE IF EXISTS ${ours} WITH (FORCE)`,
-      ]);
-      await client("psql", "postgres", [
-        "-X",
-        "-q",
-        "-c",
-        `DROP DATABASE IF EXISTS ${reference} WITH (FORCE)`,
-      ]);
-    }
-  },
-});
+    const pgDump = await client("pg_dump", source, [
+      ...privileges ? [] : ["--no-owner", "--no-privileges"],
+      "-f",
+      join(dir.path, "ref.sql"),
+    ]);
+    assertEquals(pgDump.code, 0, pgDump.err);
+    await recreate(reference);
+    const referenceRestore = await client("psql", reference, [
+      "-X",
+      "-q",
+      "-f",
+      join(dir.path, "ref.sql"),
+    ]);
+    assertEquals(referenceRestore.err.split("\n").filter((l) => l.includes("ERROR:")), []);
+
+    const [expected, actual] = [
+      await schemaLines(reference, privileges),
+      await schemaLines(ours, privileges),
+    ];
+    const [missing, extra] = [without(expected, actual), without(actual, expected)];
+    assertEquals(
+      { missing, extra },
+      { missing: [], extra: [] },
+      "schema as a pg_dump round trip",
+    );
+    assertEquals(await tableDigests(ours), await tableDigests(reference));
+  } finally {
+    await client("psql", "postgres", [
+      "-X",
+      "-q",
+      "-c",
+      `DROP DATABASE IF EXISTS ${ours} WITH (FORCE)`,
+    ]);
+    await client("psql", "postgres", [
+      "-X",
+      "-q",
+      "-c",
+      `DROP DATABASE IF EXISTS ${reference} WITH (FORCE)`,
+    ]);
+  }
+}

@@ -18,7 +18,7 @@ import type { RowDigest } from "../../manifest/row_digest.ts";
 import { checkAllDumped } from "../shared/catalog_check.ts";
 import { ident, NOT_EXTENSION_MEMBER, SYSTEM_SCHEMA } from "./dump/catalog_sql.ts";
 import { writeLargeObjects } from "./postgres_large_objects.ts";
-import { allPrivilegeStatements } from "./postgres_privileges.ts";
+import { allPrivilegeStatements } from "./dump/kinds/privileges.ts";
 import {
   type CatalogObject,
   checkCoverage,
