@@ -56,28 +56,27 @@ function variant(reflectedPoly: bigint, inverted: boolean): Variant {
 const JONES = variant(0x95ac9329ac4bc9b5n, false);
 const XZ = variant(0xc96c5795d7870f42n, true);
 
+/** The running [low, high] halves while {@linkcode advance} works: no array, no allocation per call. */
+let runLo = 0;
+let runHi = 0;
+
 /**
- * Runs `bytes` through the CRC whose running [low, high] halves are in
- * `state` (the one loop both the incremental class and the per-row function
- * use): eight bytes a step, then byte by byte.
+ * Runs `bytes` through the CRC whose running halves are `runLo`/`runHi`
+ * (the one loop both the incremental class and the per-row functions use):
+ * eight bytes a step, then byte by byte. Bytes are read one by one: a
+ * DataView per call would cost more than the CRC of a short row, and rows
+ * are most of what goes through here.
  */
-function advance(v: Variant, state: Int32Array, bytes: Uint8Array): void {
+function advance(v: Variant, bytes: Uint8Array): void {
   const L = v.tableLo;
   const H = v.tableHi;
-  let lo = state[0];
-  let hi = state[1];
+  let lo = runLo;
+  let hi = runHi;
   let i = 0;
   const end8 = bytes.length - 7;
-  // Rows are often a few dozen bytes: a DataView per call would cost more than the CRC.
-  const view = end8 >= 64 ? new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength) : null;
   for (; i < end8; i += 8) {
-    if (view) {
-      lo ^= view.getInt32(i, true);
-      hi ^= view.getInt32(i + 4, true);
-    } else {
-      lo ^= bytes[i] | (bytes[i + 1] << 8) | (bytes[i + 2] << 16) | (bytes[i + 3] << 24);
-      hi ^= bytes[i + 4] | (bytes[i + 5] << 8) | (bytes[i + 6] << 16) | (bytes[i + 7] << 24);
-    }
+    lo ^= bytes[i] | (bytes[i + 1] << 8) | (bytes[i + 2] << 16) | (bytes[i + 3] << 24);
+    hi ^= bytes[i + 4] | (bytes[i + 5] << 8) | (bytes[i + 6] << 16) | (bytes[i + 7] << 24);
     const a = 7 * 256 + (lo & 0xff), b = 6 * 256 + ((lo >>> 8) & 0xff);
     const c = 5 * 256 + ((lo >>> 16) & 0xff), d = 4 * 256 + (lo >>> 24);
     const e = 3 * 256 + (hi & 0xff), f = 2 * 256 + ((hi >>> 8) & 0xff);
@@ -90,8 +89,8 @@ function advance(v: Variant, state: Int32Array, bytes: Uint8Array): void {
     lo = ((lo >>> 8) | (hi << 24)) ^ L[index];
     hi = (hi >>> 8) ^ H[index];
   }
-  state[0] = lo;
-  state[1] = hi;
+  runLo = lo;
+  runHi = hi;
 }
 
 /** An incremental reflected CRC-64. */
@@ -107,7 +106,11 @@ class Crc64 {
 
   /** Adds `bytes`. */
   update(bytes: Uint8Array): void {
-    advance(this.#v, this.#state, bytes);
+    runLo = this.#state[0];
+    runHi = this.#state[1];
+    advance(this.#v, bytes);
+    this.#state[0] = runLo;
+    this.#state[1] = runHi;
   }
 
   /** The checksum so far. */
@@ -151,18 +154,16 @@ export class Crc64Xz extends Crc64 {
   }
 }
 
-/** Scratch state for {@linkcode crc64XzInto}: no allocation per call. */
-const xzScratch = new Int32Array(2);
-
 /**
  * CRC-64/XZ of `bytes` into `out` as [low, high] 32-bit halves, without an
  * object or a BigInt: for per-row digests, called once per row.
  */
 export function crc64XzInto(bytes: Uint8Array, out: Uint32Array): void {
-  xzScratch.fill(-1);
-  advance(XZ, xzScratch, bytes);
-  out[0] = ~xzScratch[0];
-  out[1] = ~xzScratch[1];
+  runLo = -1;
+  runHi = -1;
+  advance(XZ, bytes);
+  out[0] = ~runLo;
+  out[1] = ~runHi;
 }
 
 /**
@@ -170,9 +171,10 @@ export function crc64XzInto(bytes: Uint8Array, out: Uint32Array): void {
  * them (a row made of a prefix and a name, per key of a large database).
  */
 export function crc64XzPairInto(first: Uint8Array, second: Uint8Array, out: Uint32Array): void {
-  xzScratch.fill(-1);
-  advance(XZ, xzScratch, first);
-  advance(XZ, xzScratch, second);
-  out[0] = ~xzScratch[0];
-  out[1] = ~xzScratch[1];
+  runLo = -1;
+  runHi = -1;
+  advance(XZ, first);
+  advance(XZ, second);
+  out[0] = ~runLo;
+  out[1] = ~runHi;
 }
