@@ -79,8 +79,13 @@ export class ByteBuilder {
 
   /** The bytes so far, leaving the builder empty. */
   take(): Uint8Array {
-    const out = this.#buffer.slice(0, this.#length);
+    const length = this.#length;
     this.#length = 0;
+    // A mostly full buffer is handed over whole (no copy of every dumped byte) and
+    // replaced; a mostly empty one keeps its room and gives a copy of what it holds.
+    if (length < this.#buffer.length / 2) return this.#buffer.slice(0, length);
+    const out = this.#buffer.subarray(0, length);
+    this.#buffer = new Uint8Array(this.#buffer.length);
     return out;
   }
 }

@@ -100,8 +100,9 @@ export async function* writeDatabaseBody(
   sql: ReservedSql,
   options: PostgresDumpOptions,
 ): AsyncGenerator<Uint8Array> {
-  const out = new ByteBuilder();
   const chunkBytes = options.chunkBytes ?? 256 * 1024;
+  // Room for a piece and the row that completes it: each piece is then handed on without a copy.
+  const out = new ByteBuilder(chunkBytes + chunkBytes / 4);
   const objects = new Map<string, DumpObject>();
   const resolver = new ObjectResolver();
   const context: DumpContext = {
