@@ -116,7 +116,8 @@ const decorationQuery = (source: string, text: string, provider: string) => `
   JOIN (VALUES ${
   Object.entries(IDENTIFIED).map(([catalog, keyword]) => `('${catalog}', '${keyword}')`).join(", ")
 }) k(catalog, keyword) ON k.catalog = k0.relname
-  WHERE d.objoid >= 16384 OR k.catalog = 'pg_largeobject'
+  WHERE d.objoid >= 16384 OR k.catalog = 'pg_largeobject' OR EXISTS (SELECT 1 FROM pg_depend x
+    WHERE x.classid = d.classoid AND x.objid = d.objoid AND x.deptype = 'e')
   UNION ALL
   SELECT 'pg_policy', p.oid::text, 0, 'POLICY ' || quote_ident(p.polname) || ' ON ' || ${
   qualifiedName("n.nspname", "c.relname")
@@ -137,14 +138,27 @@ export async function collectCommentsAndLabels(context: DumpContext): Promise<vo
     );
   }
   const labels = await context.q(decorationQuery("pg_seclabel", "d.label", "d.provider"));
+  const members = new Set(
+    (await context.q(`SELECT x.classid::regclass::text || ':' || x.objid AS key FROM pg_depend x
+      JOIN pg_seclabel l ON l.classoid = x.classid AND l.objoid = x.objid WHERE x.deptype = 'e'`))
+      .map((m) => m.key),
+  );
   for (const l of labels) {
+    l.member = members.has(catalogKey(l.catalog, l.oid));
     const on = `SECURITY LABEL FOR ${ident(l.provider)} ON ${l.target}`;
-    addDecoration(context, l, on, `${on} IS ${literal(l.text)};\n`);
+    // pg_dump keeps labels on an extension's members (the extension's script sets none).
+    addDecoration(context, l, on, `${on} IS ${literal(l.text)};\n`, l.member);
   }
 }
 
 /** A comment or label: post-data, after its object; dropped when the object is not written. */
-function addDecoration(context: DumpContext, row: Row, label: string, sql: string): void {
+function addDecoration(
+  context: DumpContext,
+  row: Row,
+  label: string,
+  sql: string,
+  evenIfNotWritten = false,
+): void {
   // Large objects are one object of the dump, all of them.
   const target = row.catalog === "pg_largeobject"
     ? "large objects"
@@ -156,7 +170,7 @@ function addDecoration(context: DumpContext, row: Row, label: string, sql: strin
     sortName: label,
     section: "post-data",
     needs: [target],
-    decorates: target,
+    decorates: evenIfNotWritten ? undefined : target,
     write: () => sql,
   }));
 }
