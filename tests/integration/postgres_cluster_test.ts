@@ -196,29 +196,72 @@ Deno.test("a server restarted mid-dump fails the dump; the size estimate of a wh
   assert(failure, "a dump across a server restart must not end cleanly");
 });
 
-Deno.test("an object the dump cannot write fails the backup by name, before anything is written", async () => {
+Deno.test("a subscription is written as pg_dump writes it; one the user may not read fails the backup by name", async () => {
   await using cluster = await TempPgCluster.start();
   const sql = postgres(cluster.options());
   await sql.unsafe(`CREATE TABLE t (a int)`);
-  // Subscriptions are replication set-up the native dump does not write.
   await sql.unsafe(
-    `CREATE SUBSCRIPTION mirror_sub CONNECTION 'dbname=nowhere' PUBLICATION p
-      WITH (connect = false, slot_name = NONE, enabled = false)`,
+    `CREATE SUBSCRIPTION mirror_sub CONNECTION 'host=elsewhere dbname=shop' PUBLICATION p1, "P 2"
+      WITH (connect = false, slot_name = 'mirror_slot', binary = true, enabled = false)`,
   );
+  await sql.unsafe(`COMMENT ON SUBSCRIPTION mirror_sub IS 'from the shop'`);
+  // A user who may read every table but not a subscription's connection string.
+  await sql.unsafe(`CREATE ROLE backupy_reader LOGIN; GRANT pg_read_all_data TO backupy_reader`);
   await sql.end();
-  await using dir = await tempDir("backupy-pg-uncovered-");
-  const out = join(dir.path, "u.enc");
-  const result = await runAgent([
-    "backup",
-    "--target",
-    cluster.url("postgres"),
+  await using dir = await tempDir("backupy-pg-subscription-");
+  const backup = (url: string, name: string) =>
+    runAgent([
+      "backup",
+      "--target",
+      url,
+      "--out",
+      join(dir.path, `${name}.enc`),
+      "--generate-key",
+      join(dir.path, `${name}.key`),
+      "--compression",
+      "none",
+    ]);
+
+  const written = await backup(cluster.url("postgres"), "s");
+  assertEquals(written.code, 0, written.stderr);
+  const decrypted = await runDecrypt([
+    "--key-file",
+    join(dir.path, "s.key"),
+    "--in",
+    join(dir.path, "s.enc"),
     "--out",
-    out,
-    "--generate-key",
-    join(dir.path, "u.key"),
+    join(dir.path, "s.sql"),
+    "--skip-decompress",
   ]);
-  assertEquals(result.code, 1, result.stderr);
-  assertStringIncludes(result.stderr, "the dump cannot write 1 object(s): subscription mirror_sub");
-  assertStringIncludes(result.stderr, "docker://");
-  assertEquals(existsSync(out), false, "no partial backup is left behind");
+  assertEquals(decrypted.code, 0, decrypted.stderr);
+  const made = await cluster.psql("postgres", ["-c", "CREATE DATABASE restored"]);
+  assertEquals(made.code, 0, made.stderr);
+  const restored = await cluster.psql("restored", ["-f", join(dir.path, "s.sql")]);
+  assertEquals(restored.code, 0, restored.stderr);
+  const check = postgres(cluster.options("restored"));
+  const [sub] = await check`SELECT s.subname, s.subenabled, s.subslotname, s.subbinary,
+      s.subpublications::text AS publications, s.subconninfo,
+      obj_description(s.oid, 'pg_subscription') AS comment
+    FROM pg_subscription s JOIN pg_database d ON d.oid = s.subdbid WHERE d.datname = 'restored'`;
+  await check.end();
+  assertEquals({ ...sub }, {
+    subname: "mirror_sub",
+    subenabled: false,
+    subslotname: "mirror_slot",
+    subbinary: true,
+    publications: `{p1,"P 2"}`,
+    subconninfo: "host=elsewhere dbname=shop",
+    comment: "from the shop",
+  });
+
+  const url = new URL(cluster.url("postgres"));
+  url.username = "backupy_reader";
+  const refused = await backup(url.href, "r");
+  assertEquals(refused.code, 1, refused.stderr);
+  assertStringIncludes(
+    refused.stderr,
+    "the dump cannot write 1 object(s): subscription mirror_sub",
+  );
+  assertStringIncludes(refused.stderr, "docker://");
+  assertEquals(existsSync(join(dir.path, "r.enc")), false, "no partial backup is left behind");
 });

@@ -43,6 +43,7 @@ import { collectLanguages } from "./dump/kinds/languages.ts";
 import { collectOperatorClasses, collectOperators } from "./dump/kinds/operators.ts";
 import { collectPublications } from "./dump/kinds/publications.ts";
 import { collectStatistics } from "./dump/kinds/statistics.ts";
+import { collectSubscriptions } from "./dump/kinds/subscriptions.ts";
 import { collectTextSearch } from "./dump/kinds/text_search.ts";
 import { collectCommentsAndLabels } from "./dump/kinds/comments_and_labels.ts";
 import { collectConstraints } from "./dump/kinds/constraints.ts";
@@ -154,6 +155,7 @@ export async function* writeDatabaseBody(
   await collectPolicies(context);
   await collectStatistics(context);
   await collectPublications(context);
+  await collectSubscriptions(context);
   await collectEventTriggers(context);
   await collectCommentsAndLabels(context);
   if (context.includePrivileges) {

@@ -39,6 +39,7 @@ const IDENTIFIED: Record<string, string> = {
   pg_event_trigger: "EVENT TRIGGER",
   pg_am: "ACCESS METHOD",
   pg_largeobject: "LARGE OBJECT",
+  pg_subscription: "SUBSCRIPTION",
 };
 
 /**

@@ -93,6 +93,13 @@ const OWNED_ONLY: [string, string, string, string | null, string][] = [
   ["pg_statistic_ext", "STATISTICS", "stxowner", "stxnamespace", "true"],
   ["pg_publication", "PUBLICATION", "pubowner", null, "true"],
   ["pg_event_trigger", "EVENT TRIGGER", "evtowner", null, "true"],
+  [
+    "pg_subscription",
+    "SUBSCRIPTION",
+    "subowner",
+    null,
+    "o.subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())",
+  ],
 ];
 
 /** Columns with grants of their own, on the relations the dump creates. */
