@@ -15,6 +15,7 @@ import { ByteBuilder } from "../../bytes/byte_builder.ts";
 import { RowDigest } from "../../manifest/row_digest.ts";
 import { checkAllDumped } from "../shared/catalog_check.ts";
 import { DumpError } from "../shared/engine.ts";
+import { type PausableStream, pausedStreamPieces } from "../shared/paused_stream_pieces.ts";
 import { appendLiteral, type LiteralKind, literalKind, quoteName } from "./sql_literal.ts";
 
 /** What the writer needs to know. */
@@ -273,7 +274,7 @@ async function* writeTable(
     rowsAsArray: true,
     typeCast: (field: { buffer(): Uint8Array | null }) => field.buffer(),
   });
-  const stream = query.stream({ highWaterMark: 256 }) as unknown as NodeRowStream;
+  const stream = query.stream({ highWaterMark: 256 }) as unknown as RowStream;
   for await (const batch of rowBatches(stream, core)) {
     for (const row of batch) {
       const before = out.length;
@@ -429,14 +430,11 @@ function withSession(row: Record<string, unknown>, body: string): string {
   return `${save.join("")}${set.join("")}${body}${restore.join("")}\n`;
 }
 
+/** A row as mysql2 streams it with `rowsAsArray` and the raw-bytes type cast. */
+type RawRow = (Uint8Array | null)[];
+
 /** The Node stream of rows mysql2 returns for a streaming query. */
-interface NodeRowStream {
-  on(event: "data", listener: (row: (Uint8Array | null)[]) => void): void;
-  on(event: "end" | "close", listener: () => void): void;
-  on(event: "error", listener: (error: Error) => void): void;
-  pause(): void;
-  resume(): void;
-}
+type RowStream = PausableStream<RawRow> & { on(event: "close", listener: () => void): void };
 
 /**
  * Rows in batches: one promise per batch instead of one per row (the
@@ -444,63 +442,31 @@ interface NodeRowStream {
  * paused while a full batch waits, so memory stays bounded.
  */
 async function* rowBatches(
-  stream: NodeRowStream,
+  stream: RowStream,
   connection: CoreConnection,
   size = 512,
-): AsyncGenerator<(Uint8Array | null)[][]> {
-  let batch: (Uint8Array | null)[][] = [];
-  let ended = false;
-  let failure: Error | null = null;
-  let wake: (() => void) | null = null;
-  const notify = () => {
-    wake?.();
-    wake = null;
-  };
-  stream.on("data", (row) => {
-    batch.push(row);
-    if (batch.length >= size) {
-      stream.pause();
-      notify();
-    }
-  });
-  stream.on("end", () => {
-    ended = true;
-    notify();
-  });
-  stream.on("error", (error) => {
-    failure = error;
-    notify();
-  });
+): AsyncGenerator<RawRow[]> {
+  let batch: RawRow[] = [];
   // A lost connection (killed, server gone) may close the stream without an
   // error event, or report it only on the connection; either way the rows will
   // not come, and a paused dump must not wait for them forever.
-  const lost = (error?: Error) => {
-    if (!ended && !failure) {
-      failure = error ?? new Error("the connection closed before the table's rows ended");
-    }
-    notify();
+  const watch = (lost: (error?: Error) => void) => {
+    stream.on("close", () => lost());
+    if (connection._fatalError) lost(connection._fatalError);
+    connection.on("error", lost);
+    connection.on("end", lost);
+    return () => {
+      connection.off("error", lost);
+      connection.off("end", lost);
+    };
   };
-  stream.on("close", () => lost());
-  if (connection._fatalError) lost(connection._fatalError);
-  connection.on("error", lost);
-  connection.on("end", lost);
-  try {
-    for (;;) {
-      if (failure) throw failure;
-      if (batch.length >= size || (ended && batch.length > 0)) {
-        const full = batch;
-        batch = [];
-        yield full;
-        stream.resume();
-        continue;
-      }
-      if (ended) return;
-      await new Promise<void>((resolve) => wake = resolve);
-    }
-  } finally {
-    connection.off("error", lost);
-    connection.off("end", lost);
+  const full = (row: RawRow) => batch.push(row) >= size;
+  for await (const _ of pausedStreamPieces(stream, full, watch)) {
+    const taken = batch;
+    batch = [];
+    yield taken;
   }
+  if (batch.length > 0) yield batch;
 }
 
 /** The callback-style connection under mysql2's promise wrapper (for streaming queries). */

@@ -8,6 +8,7 @@
  */
 import type { ByteBuilder } from "../../../../bytes/byte_builder.ts";
 import { RowDigest } from "../../../../manifest/row_digest.ts";
+import { type PausableStream, pausedStreamPieces } from "../../../shared/paused_stream_pieces.ts";
 import type { DumpContext } from "../dump_context.ts";
 import { catalogKey, dumpObject, PRIORITY } from "../dump_object.ts";
 import type { TableFacts } from "./tables.ts";
@@ -36,7 +37,12 @@ export function collectTableData(
           digest = new RowDigest();
           context.digests.set(table.name, digest);
         }
-        yield* copyData(stream as unknown as CopyStream, out, context.chunkBytes, digest);
+        yield* copyData(
+          stream as unknown as PausableStream<Uint8Array>,
+          out,
+          context.chunkBytes,
+          digest,
+        );
         resumeAfterCopy(stream);
         out.text("\\.\n\n");
         dumped.add(table.name);
@@ -45,61 +51,26 @@ export function collectTableData(
   }
 }
 
-/** The Node readable postgres.js returns for COPY ... TO STDOUT. */
-interface CopyStream {
-  on(event: "data", listener: (chunk: Uint8Array) => void): void;
-  on(event: "end", listener: () => void): void;
-  on(event: "error", listener: (error: Error) => void): void;
-  pause(): void;
-  resume(): void;
-}
-
 /**
  * COPY data appended to `out`, yielded in pieces of `chunkBytes`. postgres.js
  * delivers one chunk per row; taking them as events and yielding per piece
  * (not per row) is what keeps the dump near pg_dump's speed. The stream is
- * paused while a full piece waits, so memory stays bounded.
+ * paused while a full piece waits, so memory stays bounded; what is left at
+ * the end stays in `out` for the caller.
  */
 async function* copyData(
-  stream: CopyStream,
+  stream: PausableStream<Uint8Array>,
   out: ByteBuilder,
   chunkBytes: number,
   digest?: RowDigest,
 ): AsyncGenerator<Uint8Array> {
-  let ended = false;
-  let failure: Error | null = null;
-  let wake: (() => void) | null = null;
-  const notify = () => {
-    wake?.();
-    wake = null;
-  };
-  stream.on("data", (chunk) => {
+  const pieces = pausedStreamPieces(stream, (chunk) => {
     // One chunk per row: the server sends each COPY row as its own message.
     digest?.add(chunk);
     out.bytes(chunk);
-    if (out.length >= chunkBytes) {
-      stream.pause();
-      notify();
-    }
+    return out.length >= chunkBytes;
   });
-  stream.on("end", () => {
-    ended = true;
-    notify();
-  });
-  stream.on("error", (error) => {
-    failure = error;
-    notify();
-  });
-  for (;;) {
-    if (failure) throw failure;
-    if (out.length >= chunkBytes) {
-      yield out.take();
-      stream.resume();
-      continue;
-    }
-    if (ended) return;
-    await new Promise<void>((resolve) => wake = resolve);
-  }
+  for await (const _ of pieces) yield out.take();
 }
 
 /**
