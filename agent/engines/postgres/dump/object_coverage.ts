@@ -10,6 +10,7 @@
  */
 import { DumpError } from "../../shared/engine.ts";
 import { SYSTEM_SCHEMA } from "./catalog_sql.ts";
+import { IDENTIFIED_KINDS } from "./identified_kinds.ts";
 import type { ObjectResolver } from "./catalog_dependencies.ts";
 import { catalogKey, type DumpObject } from "./dump_object.ts";
 
@@ -21,74 +22,49 @@ export interface CatalogObject {
   what: string;
 }
 
-/** `[catalog, oid column, namespace SQL (alias n) or null, extra filter]` per catalog checked. */
-function catalogs(versionNum: number): [string, string, string | null, string][] {
-  const namespaced = (catalog: string, column: string, extra = "true") =>
-    [catalog, "o.oid", `o.${column}`, extra] as [string, string, string, string];
-  const list: [string, string, string | null, string][] = [
-    namespaced("pg_namespace", "oid"),
-    ["pg_extension", "o.oid", null, "true"],
+/** A catalog checked: its name, SQL for an object's schema OID (alias `o`) or null, which rows count. */
+type Checked = [catalog: string, namespace: string | null, filter: string];
+
+/** Every catalog checked on server version `versionNum`. */
+function catalogs(versionNum: number): Checked[] {
+  const ofTable = (column: string) => `(SELECT relnamespace FROM pg_class WHERE oid = o.${column})`;
+  const list: Checked[] = [
+    ["pg_namespace", "o.oid", "true"],
+    ["pg_extension", null, "true"],
     // Composite types are checked as types; TOAST tables are the system's.
-    namespaced("pg_class", "relnamespace", "o.relkind NOT IN ('c', 't')"),
-    namespaced("pg_type", "typnamespace"),
-    namespaced("pg_proc", "pronamespace"),
-    [
-      "pg_attrdef",
-      "o.oid",
-      "(SELECT relnamespace FROM pg_class WHERE oid = o.adrelid)",
-      "true",
-    ],
+    ["pg_class", "o.relnamespace", "o.relkind NOT IN ('c', 't')"],
+    ["pg_type", "o.typnamespace", "true"],
+    ["pg_proc", "o.pronamespace", "true"],
+    ["pg_attrdef", ofTable("adrelid"), "true"],
     // NOT NULL constraints (18) are written with their columns; a CHECK a
     // child inherits is made by its parent's.
-    namespaced(
-      "pg_constraint",
-      "connamespace",
-      "o.contype <> 'n' AND NOT (o.contype = 'c' AND NOT o.conislocal)",
-    ),
-    ["pg_trigger", "o.oid", "(SELECT relnamespace FROM pg_class WHERE oid = o.tgrelid)", "true"],
-    ["pg_rewrite", "o.oid", "(SELECT relnamespace FROM pg_class WHERE oid = o.ev_class)", "true"],
-    ["pg_policy", "o.oid", "(SELECT relnamespace FROM pg_class WHERE oid = o.polrelid)", "true"],
-    // A shell operator (named as a commutator, never defined) is not dumped, as by pg_dump.
-    namespaced("pg_operator", "oprnamespace", "o.oprcode <> 0"),
-    namespaced("pg_opclass", "opcnamespace"),
-    namespaced("pg_opfamily", "opfnamespace"),
-    namespaced("pg_collation", "collnamespace"),
-    namespaced("pg_conversion", "connamespace"),
-    namespaced("pg_ts_parser", "prsnamespace"),
-    namespaced("pg_ts_template", "tmplnamespace"),
-    namespaced("pg_ts_dict", "dictnamespace"),
-    namespaced("pg_ts_config", "cfgnamespace"),
-    namespaced("pg_statistic_ext", "stxnamespace"),
-    ["pg_cast", "o.oid", null, "true"],
-    ["pg_transform", "o.oid", null, "true"],
-    ["pg_language", "o.oid", null, "true"],
-    ["pg_am", "o.oid", null, "true"],
-    ["pg_foreign_data_wrapper", "o.oid", null, "true"],
-    ["pg_foreign_server", "o.oid", null, "true"],
-    ["pg_event_trigger", "o.oid", null, "true"],
-    ["pg_publication", "o.oid", null, "true"],
-    ["pg_publication_rel", "o.oid", null, "true"],
-    // Only this database's subscriptions; oid and subdbid are readable by everyone.
     [
-      "pg_subscription",
-      "o.oid",
-      null,
-      "o.subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())",
+      "pg_constraint",
+      "o.connamespace",
+      "o.contype <> 'n' AND NOT (o.contype = 'c' AND NOT o.conislocal)",
     ],
+    ["pg_trigger", ofTable("tgrelid"), "true"],
+    ["pg_rewrite", ofTable("ev_class"), "true"],
+    ["pg_policy", ofTable("polrelid"), "true"],
+    ["pg_transform", null, "true"],
+    ["pg_publication_rel", null, "true"],
+    ...IDENTIFIED_KINDS.map((
+      k,
+    ): Checked => [k.catalog, k.namespace && `o.${k.namespace}`, k.filter]),
   ];
-  if (versionNum >= 150000) list.push(["pg_publication_namespace", "o.oid", null, "true"]);
+  if (versionNum >= 150000) list.push(["pg_publication_namespace", null, "true"]);
   return list;
 }
 
 /** Lists every object of the database the dump must account for (built-in ones excluded). */
 export function coverageQuery(versionNum: number): string {
-  const parts = catalogs(versionNum).map(([catalog, oid, namespace, extra]) => {
+  const parts = catalogs(versionNum).map(([catalog, namespace, filter]) => {
     const schema = namespace === null
       ? ""
       : ` AND EXISTS (SELECT 1 FROM pg_namespace n WHERE n.oid = ${namespace} AND ${SYSTEM_SCHEMA})`;
-    return `SELECT '${catalog}' AS catalog, ${oid}::text AS oid,
-      pg_describe_object('${catalog}'::regclass, ${oid}, 0) AS what
-    FROM ${catalog} o WHERE ${oid} >= 16384 AND ${extra}${schema}`;
+    return `SELECT '${catalog}' AS catalog, o.oid::text AS oid,
+      pg_describe_object('${catalog}'::regclass, o.oid, 0) AS what
+    FROM ${catalog} o WHERE o.oid >= 16384 AND ${filter}${schema}`;
   });
   // User mappings through the view anyone may read.
   parts.push(`SELECT 'pg_user_mapping', m.umid::text,

@@ -17,29 +17,13 @@
 import { ident, literal, qualifiedName, SYSTEM_SCHEMA } from "../catalog_sql.ts";
 import type { Row } from "postgres";
 import type { DumpContext } from "../dump_context.ts";
+import { IDENTIFIED_KINDS } from "../identified_kinds.ts";
 import { catalogKey, dumpObject, PRIORITY } from "../dump_object.ts";
 
-/** Catalogs whose objects COMMENT ON and SECURITY LABEL name by the server's identity. */
+/** Catalogs whose objects COMMENT ON and SECURITY LABEL name by the server's identity, and their words. */
 const IDENTIFIED: Record<string, string> = {
-  pg_operator: "OPERATOR",
-  pg_opclass: "OPERATOR CLASS",
-  pg_opfamily: "OPERATOR FAMILY",
-  pg_collation: "COLLATION",
-  pg_conversion: "CONVERSION",
-  pg_cast: "CAST",
-  pg_language: "LANGUAGE",
-  pg_ts_parser: "TEXT SEARCH PARSER",
-  pg_ts_template: "TEXT SEARCH TEMPLATE",
-  pg_ts_dict: "TEXT SEARCH DICTIONARY",
-  pg_ts_config: "TEXT SEARCH CONFIGURATION",
-  pg_foreign_data_wrapper: "FOREIGN DATA WRAPPER",
-  pg_foreign_server: "SERVER",
-  pg_statistic_ext: "STATISTICS",
-  pg_publication: "PUBLICATION",
-  pg_event_trigger: "EVENT TRIGGER",
-  pg_am: "ACCESS METHOD",
+  ...Object.fromEntries(IDENTIFIED_KINDS.map((k) => [k.catalog, k.keyword])),
   pg_largeobject: "LARGE OBJECT",
-  pg_subscription: "SUBSCRIPTION",
 };
 
 /**

@@ -19,6 +19,7 @@ import {
   qualifiedName,
   SYSTEM_SCHEMA,
 } from "../catalog_sql.ts";
+import { IDENTIFIED_KINDS } from "../identified_kinds.ts";
 
 /**
  * Objects with owner and access list. `kind` is the word ALTER ... OWNER
@@ -70,37 +71,17 @@ function objectQuery(): string {
     FROM pg_foreign_server s WHERE ${NOT_EXTENSION_MEMBER("pg_foreign_server", "s.oid")}
     UNION ALL
     ${
-    OWNED_ONLY.map(([catalog, keyword, owner, namespace, extra]) => `
+    IDENTIFIED_KINDS.filter((k) => k.ownerOnly).map((
+      { catalog, keyword, ownerOnly, namespace, filter },
+    ) => `
     SELECT '${keyword}', NULL, (pg_identify_object('${catalog}'::regclass, o.oid, 0)).identity,
-      pg_get_userbyid(o.${owner}), NULL, 9
+      pg_get_userbyid(o.${ownerOnly}), NULL, 9
     FROM ${catalog} o ${namespace ? `JOIN pg_namespace n ON n.oid = o.${namespace}` : ""}
-    WHERE o.oid >= 16384 AND ${namespace ? SYSTEM_SCHEMA : "true"} AND ${extra}
+    WHERE o.oid >= 16384 AND ${namespace ? SYSTEM_SCHEMA : "true"} AND ${filter}
       AND ${NOT_EXTENSION_MEMBER(catalog, "o.oid")}`).join("\n    UNION ALL")
   }
     ORDER BY rank, name`;
 }
-
-/** `[catalog, ALTER keyword, owner column, namespace column, filter]` of kinds with an owner and no grants. */
-const OWNED_ONLY: [string, string, string, string | null, string][] = [
-  // Not a shell operator (named as a commutator, never defined): the dump leaves those out.
-  ["pg_operator", "OPERATOR", "oprowner", "oprnamespace", "o.oprcode <> 0"],
-  ["pg_opclass", "OPERATOR CLASS", "opcowner", "opcnamespace", "true"],
-  ["pg_opfamily", "OPERATOR FAMILY", "opfowner", "opfnamespace", "true"],
-  ["pg_collation", "COLLATION", "collowner", "collnamespace", "true"],
-  ["pg_conversion", "CONVERSION", "conowner", "connamespace", "true"],
-  ["pg_ts_dict", "TEXT SEARCH DICTIONARY", "dictowner", "dictnamespace", "true"],
-  ["pg_ts_config", "TEXT SEARCH CONFIGURATION", "cfgowner", "cfgnamespace", "true"],
-  ["pg_statistic_ext", "STATISTICS", "stxowner", "stxnamespace", "true"],
-  ["pg_publication", "PUBLICATION", "pubowner", null, "true"],
-  ["pg_event_trigger", "EVENT TRIGGER", "evtowner", null, "true"],
-  [
-    "pg_subscription",
-    "SUBSCRIPTION",
-    "subowner",
-    null,
-    "o.subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())",
-  ],
-];
 
 /** Columns with grants of their own, on the relations the dump creates. */
 const COLUMN_QUERY = `SELECT ${qualifiedName("n.nspname", "c.relname")} AS name,

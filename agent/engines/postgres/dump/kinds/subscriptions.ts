@@ -11,6 +11,7 @@
 import { ident, literal } from "../catalog_sql.ts";
 import type { DumpContext } from "../dump_context.ts";
 import { catalogKey, dumpObject, PRIORITY } from "../dump_object.ts";
+import { THIS_DATABASE } from "../identified_kinds.ts";
 
 /** Every subscription of the current database, when the dumping user may read them. */
 export async function collectSubscriptions(context: DumpContext): Promise<void> {
@@ -29,7 +30,7 @@ export async function collectSubscriptions(context: DumpContext): Promise<void> 
       ${v >= 160000 ? "s.subpasswordrequired" : "true"} AS password_required,
       ${v >= 160000 ? "s.subrunasowner" : "false"} AS run_as_owner,
       ${v >= 170000 ? "s.subfailover" : "false"} AS failover
-    FROM pg_subscription s WHERE s.subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+    FROM pg_subscription s WHERE s.subdbid = ${THIS_DATABASE}`,
   );
   for (const s of rows) {
     const options = [
