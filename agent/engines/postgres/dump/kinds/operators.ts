@@ -92,12 +92,15 @@ async function membersByOwner(
   context: DumpContext,
   ownerCatalog: "pg_opfamily" | "pg_opclass",
 ): Promise<Map<string, string[]>> {
-  const byOwner = new Map<string, string[]>();
-  for (const m of await context.q(membersQuery(ownerCatalog))) {
+  const members = await context.q(membersQuery(ownerCatalog));
+  for (const m of members) {
     context.alias(catalogKey(m.catalog, m.oid), catalogKey(ownerCatalog, m.owner));
-    byOwner.set(m.owner, [...byOwner.get(m.owner) ?? [], m.line]);
   }
-  return byOwner;
+  return new Map(
+    [...Map.groupBy(members, (m) => m.owner as string)].map((
+      [owner, rows],
+    ) => [owner, rows.map((m) => m.line)]),
+  );
 }
 
 /** Every user operator family (with its loose members), then every operator class. */

@@ -80,12 +80,7 @@ export async function collectTables(context: DumpContext): Promise<TableFacts[]>
     WHERE c.relkind IN ('r', 'p', 'f') AND a.attnum > 0 AND NOT a.attisdropped AND ${SYSTEM_SCHEMA}
     ORDER BY a.attrelid, a.attnum`,
   );
-  const columnsOf = new Map<string, Row[]>();
-  for (const column of columns) {
-    const list = columnsOf.get(column.table_oid);
-    if (list) list.push(column);
-    else columnsOf.set(column.table_oid, [column]);
-  }
+  const columnsOf = Map.groupBy(columns, (column) => column.table_oid as string);
   const nameOf = new Map(tables.map((t) => [t.oid as string, t.name as string]));
   const checksOf = new Map<string, string[]>();
   for (
@@ -142,15 +137,7 @@ export async function collectTables(context: DumpContext): Promise<TableFacts[]>
         context.alias(defaultKey, key);
         continue;
       }
-      context.add(dumpObject({
-        key: defaultKey,
-        label: `DEFAULT ${table.name}.${column.name}`,
-        priority: PRIORITY.columnDefault,
-        sortName: `${table.name}.${column.name}`,
-        needs: [key],
-        write: () =>
-          `ALTER TABLE ONLY ${table.name} ALTER COLUMN ${column.name} SET DEFAULT ${column.def};\n`,
-      }));
+      addColumnDefault(context, table.name, key, column);
     }
     if (table.rowsecurity || table.forcerowsecurity) {
       context.add(dumpObject({
@@ -233,6 +220,28 @@ function createTable(
   if (table.replident === "n" && !foreign) sql += `${alter} REPLICA IDENTITY NOTHING;\n`;
   if (table.replident === "f") sql += `${alter} REPLICA IDENTITY FULL;\n`;
   return `${sql}\n`;
+}
+
+/**
+ * A column's default (`default_oid`, `def`) as an object of its own after
+ * its table or view (`relationKey`), so it may call a function that reads
+ * the relation.
+ */
+export function addColumnDefault(
+  context: DumpContext,
+  relation: string,
+  relationKey: string,
+  column: Row,
+): void {
+  context.add(dumpObject({
+    key: catalogKey("pg_attrdef", column.default_oid),
+    label: `DEFAULT ${relation}.${column.name}`,
+    priority: PRIORITY.columnDefault,
+    sortName: `${relation}.${column.name}`,
+    needs: [relationKey],
+    write: () =>
+      `ALTER TABLE ONLY ${relation} ALTER COLUMN ${column.name} SET DEFAULT ${column.def};\n`,
+  }));
 }
 
 /**

@@ -9,11 +9,10 @@
  *
  * @module
  */
-import type { Row } from "postgres";
 import { NOT_EXTENSION_MEMBER, qualifiedName, SYSTEM_SCHEMA } from "../catalog_sql.ts";
 import type { DumpContext } from "../dump_context.ts";
 import { catalogKey, dumpObject, PRIORITY } from "../dump_object.ts";
-import { COLUMN_SETTINGS, columnSettings } from "./tables.ts";
+import { addColumnDefault, COLUMN_SETTINGS, columnSettings } from "./tables.ts";
 
 /** Views, materialized views and their refreshes. */
 export async function collectViews(context: DumpContext): Promise<void> {
@@ -36,23 +35,14 @@ export async function collectViews(context: DumpContext): Promise<void> {
     LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
     WHERE c.relkind IN ('v', 'm') AND ${SYSTEM_SCHEMA} AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
   );
-  const columnsOf = new Map<string, Row[]>();
-  for (const c of columns) columnsOf.set(c.view_oid, [...columnsOf.get(c.view_oid) ?? [], c]);
+  const columnsOf = Map.groupBy(columns, (c) => c.view_oid as string);
   for (const v of rows) {
     const key = catalogKey("pg_class", v.oid);
     const settings = (columnsOf.get(v.oid) ?? []).map((c) =>
       columnSettings(`ALTER TABLE ONLY ${v.name} ALTER COLUMN ${c.name}`, c)
     ).join("");
     for (const c of columnsOf.get(v.oid) ?? []) {
-      if (c.default_oid === null) continue;
-      context.add(dumpObject({
-        key: catalogKey("pg_attrdef", c.default_oid),
-        label: `DEFAULT ${v.name}.${c.name}`,
-        priority: PRIORITY.columnDefault,
-        sortName: `${v.name}.${c.name}`,
-        needs: [key],
-        write: () => `ALTER TABLE ONLY ${v.name} ALTER COLUMN ${c.name} SET DEFAULT ${c.def};\n`,
-      }));
+      if (c.default_oid !== null) addColumnDefault(context, v.name, key, c);
     }
     const withOptions = v.options ? ` WITH (${(v.options as string[]).join(", ")})` : "";
     const query = String(v.def).trimEnd().replace(/;$/, "");
