@@ -9,7 +9,7 @@ import postgres from "postgres";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "../support/agent_fixtures.ts";
-import { runAgent, runDecrypt } from "../support/programs.ts";
+import { backupToSql, runAgent, runDecrypt } from "../support/programs.ts";
 import { TempPgCluster } from "../support/pg_cluster.ts";
 import { PostgresEngine } from "../../agent/engines/postgres/postgres_engine.ts";
 
@@ -209,34 +209,12 @@ Deno.test("a subscription is written as pg_dump writes it; one the user may not 
   await sql.unsafe(`CREATE ROLE backupy_reader LOGIN; GRANT pg_read_all_data TO backupy_reader`);
   await sql.end();
   await using dir = await tempDir("backupy-pg-subscription-");
-  const backup = (url: string, name: string) =>
-    runAgent([
-      "backup",
-      "--target",
-      url,
-      "--out",
-      join(dir.path, `${name}.enc`),
-      "--generate-key",
-      join(dir.path, `${name}.key`),
-      "--compression",
-      "none",
-    ]);
-
-  const written = await backup(cluster.url("postgres"), "s");
-  assertEquals(written.code, 0, written.stderr);
-  const decrypted = await runDecrypt([
-    "--key-file",
-    join(dir.path, "s.key"),
-    "--in",
-    join(dir.path, "s.enc"),
-    "--out",
-    join(dir.path, "s.sql"),
-    "--skip-decompress",
-  ]);
-  assertEquals(decrypted.code, 0, decrypted.stderr);
+  const { sql: written } = await backupToSql(cluster.url("postgres"), dir.path, "s", {
+    compression: "none",
+  });
   const made = await cluster.psql("postgres", ["-c", "CREATE DATABASE restored"]);
   assertEquals(made.code, 0, made.stderr);
-  const restored = await cluster.psql("restored", ["-f", join(dir.path, "s.sql")]);
+  const restored = await cluster.psql("restored", ["-f", written]);
   assertEquals(restored.code, 0, restored.stderr);
   const check = postgres(cluster.options("restored"));
   const [sub] = await check`SELECT s.subname, s.subenabled, s.subslotname, s.subbinary,
@@ -256,7 +234,15 @@ Deno.test("a subscription is written as pg_dump writes it; one the user may not 
 
   const url = new URL(cluster.url("postgres"));
   url.username = "backupy_reader";
-  const refused = await backup(url.href, "r");
+  const refused = await runAgent([
+    "backup",
+    "--target",
+    url.href,
+    "--out",
+    join(dir.path, "r.enc"),
+    "--generate-key",
+    join(dir.path, "r.key"),
+  ]);
   assertEquals(refused.code, 1, refused.stderr);
   assertStringIncludes(
     refused.stderr,

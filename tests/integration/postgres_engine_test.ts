@@ -18,7 +18,7 @@ import { PostgresEngine } from "../../agent/engines/postgres/postgres_engine.ts"
 import { DumpError } from "../../agent/engines/shared/engine.ts";
 import { Secret } from "../../decrypt/secret.ts";
 import { tempDir } from "../support/agent_fixtures.ts";
-import { runAgent, runDecrypt } from "../support/programs.ts";
+import { backupToSql, runAgent, runDecrypt } from "../support/programs.ts";
 import { POSTGRES_FORMAT } from "../../agent/engines/postgres/postgres_format.ts";
 
 const url = new URL(
@@ -671,34 +671,9 @@ Deno.test("--with-privileges: owners and grants restore as they were; without it
   await using dir = await tempDir("backupy-pg-privs-");
   const env = { PGPASSWORD: server.password };
   const base = `postgres://${server.user}@${server.host}:${server.port}`;
-  const backup = async (name: string, flags: string[]) => {
-    const out = join(dir.path, `${name}.enc`);
-    const result = await runAgent([
-      "backup",
-      "--target",
-      `${base}/${source}`,
-      "--out",
-      out,
-      "--generate-key",
-      join(dir.path, `${name}.key`),
-      "--compression",
-      "none",
-      ...flags,
-    ], env);
-    assertEquals(result.code, 0, result.stderr);
-    const sqlPath = join(dir.path, `${name}.sql`);
-    const decrypted = await runDecrypt([
-      "--key-file",
-      join(dir.path, `${name}.key`),
-      "--in",
-      out,
-      "--out",
-      sqlPath,
-      "--skip-decompress",
-    ]);
-    assertEquals(decrypted.code, 0, decrypted.stderr);
-    return sqlPath;
-  };
+  const backup = async (name: string, flags: string[]) =>
+    (await backupToSql(`${base}/${source}`, dir.path, name, { flags, compression: "none", env }))
+      .sql;
   const plain = await Deno.readTextFile(await backup("plain", []));
   assertEquals(/OWNER TO|GRANT /.test(plain), false, "no owners or grants by default");
 

@@ -16,7 +16,7 @@ import postgres from "postgres";
 import { join } from "node:path";
 import { tempDir } from "../support/agent_fixtures.ts";
 import { assertEquals } from "../support/assert.ts";
-import { runAgent, runDecrypt } from "../support/programs.ts";
+import { backupToSql } from "../support/programs.ts";
 
 const corpus = Deno.env.get("BACKUPY_TEST_PG_REGRESS_DB");
 
@@ -121,32 +121,12 @@ async function roundTrip(privileges: boolean): Promise<void> {
     assertEquals(made.code, 0, made.err);
   };
   try {
-    const backup = await runAgent([
-      "backup",
-      "--target",
-      corpus!,
-      "--out",
-      join(dir.path, "corpus.enc"),
-      "--generate-key",
-      join(dir.path, "corpus.key"),
-      ...privileges ? ["--with-privileges"] : [],
-    ]);
-    assertEquals(backup.code, 0, backup.stderr);
+    const { sql: ourSql, backup } = await backupToSql(corpus!, dir.path, "corpus", {
+      flags: privileges ? ["--with-privileges"] : [],
+    });
     assertEquals(backup.stderr.includes("warning"), false, backup.stderr);
-    const sha = /--sha256 ([0-9a-f]{64})/.exec(backup.stderr)![1];
-    const decrypted = await runDecrypt([
-      "--key-file",
-      join(dir.path, "corpus.key"),
-      "--sha256",
-      sha,
-      "--in",
-      join(dir.path, "corpus.enc"),
-      "--out",
-      join(dir.path, "ours.sql"),
-    ]);
-    assertEquals(decrypted.code, 0, decrypted.stderr);
     await recreate(ours);
-    const restored = await client("psql", ours, ["-X", "-q", "-f", join(dir.path, "ours.sql")]);
+    const restored = await client("psql", ours, ["-X", "-q", "-f", ourSql]);
     const errors = restored.err.split("\n").filter((l) => l.includes("ERROR:"));
     assertEquals(errors, [], "psql restores our backup with no error");
 

@@ -8,12 +8,11 @@
  * server's major version (docs/engines.md section 4); it is never built
  * here.
  */
-import { join } from "node:path";
 import postgres from "postgres";
 import { tempDir } from "../support/agent_fixtures.ts";
 import { assertEquals } from "../support/assert.ts";
 import { TempPgCluster } from "../support/pg_cluster.ts";
-import { runAgent, runDecrypt } from "../support/programs.ts";
+import { backupToSql } from "../support/programs.ts";
 
 const library = Deno.env.get("BACKUPY_TEST_PG_SECLABEL_LIB");
 
@@ -73,27 +72,9 @@ Deno.test({
     assertEquals(expected.length, 15);
 
     await using dir = await tempDir("backupy-pg-labels-");
-    const backup = await runAgent([
-      "backup",
-      "--target",
-      cluster.url("labelled"),
-      "--out",
-      join(dir.path, "l.enc"),
-      "--generate-key",
-      join(dir.path, "l.key"),
-    ]);
-    assertEquals(backup.code, 0, backup.stderr);
-    const decrypted = await runDecrypt([
-      "--key-file",
-      join(dir.path, "l.key"),
-      "--in",
-      join(dir.path, "l.enc"),
-      "--out",
-      join(dir.path, "l.sql"),
-    ]);
-    assertEquals(decrypted.code, 0, decrypted.stderr);
+    const { sql } = await backupToSql(cluster.url("labelled"), dir.path, "l");
     // The restoring session loads the provider too, as it would have to for pg_dump's output.
-    const restored = await cluster.psql("restored", ["-c", load, "-f", join(dir.path, "l.sql")]);
+    const restored = await cluster.psql("restored", ["-c", load, "-f", sql]);
     assertEquals(restored.code, 0, restored.stderr);
     assertEquals(await labels(cluster, "restored"), expected);
   },

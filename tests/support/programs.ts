@@ -5,6 +5,7 @@
  * permissions `deno task compile` bakes in.
  */
 import { fileURLToPath } from "node:url";
+import { assert, assertEquals } from "./assert.ts";
 import {
   AGENT_PERMISSIONS as AGENT_FLAGS,
   DECRYPT_PERMISSIONS as DECRYPT_FLAGS,
@@ -99,4 +100,49 @@ export async function runAgent(
     stdout: output.stdout,
     stderr: new TextDecoder().decode(output.stderr),
   };
+}
+
+/**
+ * A local-mode backup of `target` into `dir` (`name.enc`, a new key in
+ * `name.key`), then decrypted to `name.sql` with its SHA-256 checked; both
+ * programs must succeed. `compression: "none"` makes and reads an
+ * uncompressed backup. Returns the SQL file's path and the backup's output.
+ */
+export async function backupToSql(
+  target: string,
+  dir: string,
+  name: string,
+  options: { flags?: string[]; compression?: "none"; env?: Record<string, string> } = {},
+): Promise<{ sql: string; backup: Finished }> {
+  const [encrypted, key, sql] = [`${name}.enc`, `${name}.key`, `${name}.sql`].map((f) =>
+    `${dir}/${f}`
+  );
+  const none = options.compression === "none";
+  const backup = await runAgent([
+    "backup",
+    "--target",
+    target,
+    "--out",
+    encrypted,
+    "--generate-key",
+    key,
+    ...none ? ["--compression", "none"] : [],
+    ...options.flags ?? [],
+  ], options.env);
+  assertEquals(backup.code, 0, backup.stderr);
+  const sha = /--sha256 ([0-9a-f]{64})/.exec(backup.stderr)?.[1];
+  assert(sha, `the backup names its SHA-256: ${backup.stderr}`);
+  const decrypted = await runDecrypt([
+    "--key-file",
+    key,
+    "--sha256",
+    sha,
+    "--in",
+    encrypted,
+    "--out",
+    sql,
+    ...none ? ["--skip-decompress"] : [],
+  ]);
+  assertEquals(decrypted.code, 0, decrypted.stderr);
+  return { sql, backup };
 }
