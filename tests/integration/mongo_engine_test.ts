@@ -257,7 +257,9 @@ Deno.test("MongoDB: a whole-server archive that a format-only reader accepts, do
   assertEquals(archive.header.version, "0.1");
   assertMatch(String(archive.header.server_version), /^\d+\.\d+\.\d+$/);
   const listed = archive.prelude.map((p) => `${p.db}.${p.collection}:${p.type}`).sort();
-  assertEquals(listed, [
+  // admin is kept whole, as mongodump keeps it (users, roles and the version document).
+  assert(listed.includes("admin.system.version:collection"), listed.join());
+  assertEquals(listed.filter((name) => !name.startsWith("admin.")), [
     "analytics.events:collection",
     "shop.blobs:collection",
     "shop.cheap_orders:view",
@@ -341,9 +343,63 @@ Deno.test("MongoDB: a whole-server archive that a format-only reader accepts, do
       await client.close();
     }
   }
-  // admin, local and config are left out of a whole-server dump, and system.profile everywhere.
-  assert(archive.prelude.every((p) => !["admin", "local", "config"].includes(p.db)));
+  // local and config's session collections are left out, and system.profile everywhere.
+  assert(archive.prelude.every((p) => !["local", "config"].includes(p.db)));
   assert(archive.prelude.every((p) => p.collection !== "system.profile"));
+  // Asked to, a whole-server dump leaves admin and config out.
+  const withoutSystem = new MongoEngine({
+    hosts: s.hosts,
+    username: s.username,
+    password: new Secret(s.password),
+    database: "",
+    systemDatabases: false,
+  });
+  const userDataOnly = readArchive(await dumpAll(withoutSystem));
+  assert(userDataOnly.prelude.every((p) => !["admin", "local", "config"].includes(p.db)));
+  assertEquals(
+    userDataOnly.prelude.length,
+    archive.prelude.filter((p) => p.db !== "admin").length,
+  );
+});
+
+Deno.test("MongoDB: a whole-server dump keeps config's sharding collections (settings) and nothing else of config", async () => {
+  if (REAL_URL) return; // the config database is set up on the test server
+  const raw = (docs: Record<string, unknown>[]) => docs.map((d) => serialize(d));
+  await using wire = MongoWireServer.start({
+    databases: {
+      config: [
+        { name: "settings", documents: raw([{ _id: "balancer", stopped: true }]) },
+        { name: "system.sessions", documents: raw([{ _id: "s" }]) },
+        { name: "transactions", documents: raw([{ _id: "t" }]) },
+        { name: "image_collection", documents: raw([{ _id: "i" }]) },
+      ],
+      admin: [
+        {
+          name: "system.users",
+          documents: raw([{ _id: "admin.root", user: "root", db: "admin" }]),
+        },
+        { name: "system.keys", documents: raw([{ _id: 1 }]) },
+        { name: "app_settings", documents: raw([{ _id: "theme" }]) },
+      ],
+      "__mdb_internal_x": [{ name: "c", documents: raw([{ _id: 1 }]) }],
+    },
+  });
+  const engine = new MongoEngine({ hosts: [`127.0.0.1:${wire.port}`], database: "" });
+  const archive = readArchive(await dumpAll(engine));
+  assertEquals(archive.prelude.map((p) => `${p.db}.${p.collection}`).sort(), [
+    "admin.app_settings",
+    "admin.system.users",
+    "config.settings",
+  ]);
+  // Named on its own, config is dumped whole, as mongodump --db=config does.
+  const config = readArchive(
+    await dumpAll(new MongoEngine({ hosts: [`127.0.0.1:${wire.port}`], database: "config" })),
+  );
+  assertEquals(config.prelude.map((p) => p.collection).sort(), [
+    "image_collection",
+    "settings",
+    "transactions",
+  ]);
 });
 
 Deno.test("MongoDB on a replica set: every collection read at one snapshot point in time", async () => {

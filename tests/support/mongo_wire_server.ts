@@ -3,14 +3,30 @@
  * installed here; docs/engines.md section 3): OP_MSG and the legacy OP_QUERY
  * handshake over TCP, SCRAM-SHA-256 authentication, and the commands a dump
  * needs - hello/isMaster, buildInfo, listDatabases, listCollections,
- * listIndexes, find, getMore, killCursors, dbStats, endSessions, ping -
- * over in-memory collections of raw BSON documents. Tests can kill cursors
+ * listIndexes, find, getMore, killCursors, dbStats, endSessions, ping - and
+ * those a restore needs - create, drop, dropDatabase, insert (documents in
+ * the body or as an OP_MSG document sequence, kept byte for byte),
+ * createIndexes, _mergeAuthzCollections - over in-memory collections of raw
+ * BSON documents. Tests can kill cursors
  * or drop connections mid-dump, and see every command it received.
  */
 import { Binary, deserialize, Long, ObjectId, serialize, Timestamp } from "bson";
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from "node:crypto";
 
 const OP_REPLY = 1;
+/** Where a command's kind 1 sections (raw documents by field name) are handed to #command. */
+const SEQUENCES = Symbol("document sequences");
+/** Fields of a command that are the protocol's, not the command's options. */
+const GENERIC_FIELDS = new Set([
+  "$db",
+  "lsid",
+  "$clusterTime",
+  "$readPreference",
+  "writeConcern",
+  "apiVersion",
+  "txnNumber",
+  "autocommit",
+]);
 const OP_QUERY = 2004;
 const OP_MSG = 2013;
 
@@ -158,6 +174,12 @@ export class MongoWireServer implements AsyncDisposable {
   dropOnGetMore = false;
   /** Set to kill the cursor the next getMore asks for (as an operator's killCursors would). */
   killOnGetMore = false;
+  /** Every namespace `create` made, in order. */
+  readonly created: string[] = [];
+  /** Every insert: where, how many documents, whether it bypassed validation. */
+  readonly inserts: { ns: string; documents: number; bypass: boolean }[] = [];
+  /** Every _mergeAuthzCollections. */
+  readonly merges: { drop: boolean; db: string }[] = [];
 
   private constructor(listener: Deno.Listener, options: WireServerOptions) {
     this.#listener = listener;
@@ -263,13 +285,30 @@ export class MongoWireServer implements AsyncDisposable {
     const end = message.length - (flags & 1 ? 4 : 0);
     let at = 20;
     let body: Record<string, unknown> | null = null;
+    const sequences: Record<string, Uint8Array[]> = {};
     while (at < end) {
       const kind = message[at++];
       const size = new DataView(message.buffer, message.byteOffset + at).getInt32(0, true);
       if (kind === 0) body = deserialize(message.subarray(at, at + size), { promoteLongs: false });
+      else if (kind === 1) {
+        // size, the field's name, then documents to the section's end, kept as sent.
+        let p = at + 4;
+        const nameStart = p;
+        while (message[p] !== 0) p++;
+        const field = new TextDecoder().decode(message.subarray(nameStart, p));
+        p++;
+        const docs: Uint8Array[] = [];
+        while (p < at + size) {
+          const length = new DataView(message.buffer, message.byteOffset + p).getInt32(0, true);
+          docs.push(message.slice(p, p + length));
+          p += length;
+        }
+        sequences[field] = docs;
+      } else throw new Error(`unknown OP_MSG section kind ${kind}`);
       at += size;
     }
     if (!body) throw new Error("OP_MSG without a body section");
+    Object.assign(body, { [SEQUENCES]: sequences });
     const reply = this.#command(body, connectionId, state);
     if (reply === "drop") return "drop";
     if (flags & 2) return null; // moreToCome: no answer
@@ -481,6 +520,94 @@ export class MongoWireServer implements AsyncDisposable {
         const done = cursor.position >= cursor.documents.length;
         if (done) this.#cursors.delete(id);
         return cursorReply("nextBatch", batch, done ? 0n : id, cursor.ns);
+      }
+      case "create": {
+        const name = String(body.create);
+        if (collections(db).some((c) => c.name === name)) {
+          return fail(48, "NamespaceExists", `Collection ${db}.${name} already exists.`);
+        }
+        const options: Record<string, unknown> = {};
+        for (const [key, value] of Object.entries(body)) {
+          if (key !== "create" && key !== "idIndex" && !GENERIC_FIELDS.has(key)) {
+            options[key] = value;
+          }
+        }
+        const type = options.viewOn ? "view" : options.timeseries ? "timeseries" : "collection";
+        const idIndex = body.idIndex as Record<string, unknown> | undefined;
+        const list = this.#options.databases[db] ??= [];
+        list.push({
+          name,
+          type,
+          options,
+          indexes: type === "view"
+            ? []
+            : [{ v: 2, ...(idIndex ?? { key: { _id: 1 }, name: "_id_" }) }],
+          documents: [],
+        });
+        if (type === "timeseries") list.push({ name: `system.buckets.${name}`, documents: [] });
+        this.created.push(`${db}.${name}`);
+        return ok({});
+      }
+      case "drop": {
+        const list = collections(db);
+        const index = list.findIndex((c) => c.name === body.drop);
+        if (index < 0) return fail(26, "NamespaceNotFound", `ns not found ${db}.${body.drop}`);
+        const [dropped] = list.splice(index, 1);
+        if (dropped.type === "timeseries") {
+          const buckets = list.findIndex((c) => c.name === `system.buckets.${dropped.name}`);
+          if (buckets >= 0) list.splice(buckets, 1);
+        }
+        return ok({ ns: `${db}.${body.drop}` });
+      }
+      case "dropDatabase":
+        delete this.#options.databases[db];
+        return ok({ dropped: db });
+      case "insert": {
+        const raw = (body as { [SEQUENCES]?: Record<string, Uint8Array[]> })[SEQUENCES]
+          ?.documents ?? (body.documents as Record<string, unknown>[]).map((d) => serialize(d));
+        const list = this.#options.databases[db] ??= [];
+        let coll = list.find((c) => c.name === body.insert);
+        if (!coll) list.push(coll = { name: String(body.insert), documents: [] });
+        if (coll.type === "view") {
+          return fail(166, "CommandNotSupportedOnView", `Namespace ${db}.${coll.name} is a view`);
+        }
+        (coll.documents ??= []).push(...raw);
+        this.inserts.push({
+          ns: `${db}.${coll.name}`,
+          documents: raw.length,
+          bypass: body.bypassDocumentValidation === true,
+        });
+        return ok({ n: raw.length });
+      }
+      case "createIndexes": {
+        const coll = collections(db).find((c) => c.name === body.createIndexes);
+        if (!coll) {
+          return fail(26, "NamespaceNotFound", `ns does not exist: ${db}.${body.createIndexes}`);
+        }
+        for (const index of body.indexes as Record<string, unknown>[]) {
+          (coll.indexes ??= [{ v: 2, key: { _id: 1 }, name: "_id_" }]).push({ v: 2, ...index });
+        }
+        return ok({ numIndexesBefore: 1, numIndexesAfter: coll.indexes!.length });
+      }
+      case "_mergeAuthzCollections": {
+        if (db !== "admin") return fail(13, "Unauthorized", "_mergeAuthzCollections runs on admin");
+        const admin = this.#options.databases.admin ??= [];
+        for (
+          const [field, target] of [["tempUsersCollection", "system.users"], [
+            "tempRolesCollection",
+            "system.roles",
+          ]]
+        ) {
+          const from = body[field] as string | undefined;
+          if (!from) continue;
+          const temp = admin.find((c) => `admin.${c.name}` === from);
+          let into = admin.find((c) => c.name === target);
+          if (!into) admin.push(into = { name: target, documents: [] });
+          if (body.drop === true) into.documents = [];
+          into.documents!.push(...(temp?.documents ?? []));
+        }
+        this.merges.push({ drop: body.drop === true, db: String(body.db) });
+        return ok({});
       }
       case "killCursors": {
         const ids = (body.cursors as Long[]).map((l) => l.toBigInt());

@@ -3,11 +3,19 @@ import { batchSizeFor, dumpsCollection } from "../../agent/engines/mongodb/mongo
 import { assert, assertEquals } from "../support/assert.ts";
 
 Deno.test("collections a dump takes, as mongodump: no system.* but system.js, no $ names", () => {
-  assert(dumpsCollection("orders"));
-  assert(dumpsCollection("system.js"));
-  assert(!dumpsCollection("system.profile"));
-  assert(!dumpsCollection("system.buckets.temps"));
-  assert(!dumpsCollection("weird$name"));
+  assert(dumpsCollection("shop", "orders"));
+  assert(dumpsCollection("shop", "system.js"));
+  assert(!dumpsCollection("shop", "system.profile"));
+  assert(!dumpsCollection("shop", "system.buckets.temps"));
+  assert(!dumpsCollection("shop", "weird$name"));
+  // admin whole but its signing keys; config's sharding collections in a whole-server dump.
+  assert(dumpsCollection("admin", "system.users") && dumpsCollection("admin", "system.roles"));
+  assert(dumpsCollection("admin", "system.version") && dumpsCollection("admin", "anything"));
+  assert(!dumpsCollection("admin", "system.keys"));
+  assert(dumpsCollection("config", "settings", true) && dumpsCollection("config", "chunks", true));
+  assert(!dumpsCollection("config", "system.sessions", true));
+  assert(!dumpsCollection("config", "transactions", true));
+  assert(dumpsCollection("config", "transactions", false));
 });
 
 Deno.test("find batches are sized for replies of about 256 KiB", () => {

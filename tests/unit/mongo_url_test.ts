@@ -25,6 +25,10 @@ Deno.test("mongodb:// URLs: several hosts, credentials, options; the password ne
     srv: false,
     options: { replicaSet: "rs0" },
     snapshot: false,
+    systemDatabases: undefined,
   });
   assertThrows(() => urlExtras("mongodb://h/?snapshot=maybe"), UsageError);
+  assertEquals(urlExtras("mongodb://h/?systemDatabases=false").mongo?.systemDatabases, false);
+  assertEquals(urlExtras("mongodb://h/?systemDatabases=false").mongo?.options, {});
+  assertThrows(() => urlExtras("mongodb://h/?systemDatabases=no"), UsageError);
 });

@@ -51,6 +51,8 @@ export const MONGODB: EngineModule = {
       database: connection.database,
       options: extras.mongo?.options,
       snapshot: extras.mongo?.snapshot,
+      systemDatabases: extras.mongo?.systemDatabases,
+      databasePrefix: extras.databasePrefix,
     });
   },
   async dockerExec(containers, target) {

@@ -23,9 +23,17 @@ import { garbageReleaser } from "../../../decrypt/garbage_release_stream.ts";
 import { ByteBuilder } from "../../bytes/byte_builder.ts";
 import { RowDigest } from "../../manifest/row_digest.ts";
 import { Crc64Xz } from "../../bytes/crc64.ts";
-import { DumpError, type DumpOptions, type DumpStream, type Engine } from "../shared/engine.ts";
+import {
+  DumpError,
+  type DumpOptions,
+  type DumpStream,
+  type Engine,
+  type RestoreOptions,
+  type RestoreResult,
+} from "../shared/engine.ts";
 import type { PreludeEntry } from "./mongo_archive.ts";
 import { MONGO_ARCHIVE_FORMAT } from "./mongo_archive_format.ts";
+import { describeMongoError } from "./mongo_error_text.ts";
 
 /** Where and how to connect. */
 export interface MongoEndpoint {
@@ -34,12 +42,22 @@ export interface MongoEndpoint {
   srv?: boolean;
   username?: string;
   password?: Secret<string>;
-  /** Empty: every database except admin, local and config. */
+  /** Empty: every database but local (admin and config as mongodump keeps them). */
   database: string;
   /** URL query options the driver understands (authSource, tls, replicaSet, ...). */
   options?: Record<string, string>;
   /** false: never use a snapshot session, even on a replica set. */
   snapshot?: boolean;
+  /**
+   * false: a whole-server dump leaves out admin (users, roles and its
+   * collections) and config, which it otherwise keeps as mongodump does.
+   */
+  systemDatabases?: boolean;
+  /**
+   * Only the databases whose names start with it, as if the prefix were not
+   * there (a scratch restore's databases, read back by `verify`).
+   */
+  databasePrefix?: string;
 }
 
 /**
@@ -50,8 +68,21 @@ export interface MongoEndpoint {
  */
 const AS_STORED = { promoteValues: false, promoteLongs: false, bsonRegExp: true } as const;
 
-/** Databases a full dump leaves out, as mongodump does. */
-const SKIPPED_DATABASES = ["admin", "local", "config"];
+/** The config collections a whole-server dump keeps, as mongodump does (sharding's own). */
+const CONFIG_COLLECTIONS = [
+  "chunks",
+  "collections",
+  "databases",
+  "settings",
+  "shards",
+  "tags",
+  "version",
+];
+
+/** Databases only a dump that names them reads: the oplog's, and the server's internal ones. */
+function wholeServerSkips(name: string): boolean {
+  return name === "local" || name.startsWith("__mdb_internal");
+}
 
 /** Bytes gathered before a chunk goes down the pipeline. */
 const CHUNK = 256 * 1024;
@@ -79,20 +110,17 @@ export function batchSizeFor(avgObjSize: number): number {
   return Math.min(10_000, Math.max(16, Math.round(REPLY_BYTES / avgObjSize)));
 }
 
-/** Whether mongodump would dump collection `name` (system collections and `$` names are skipped). */
-export function dumpsCollection(name: string): boolean {
+/**
+ * Whether mongodump would dump collection `name` of `db`: names with `$`
+ * never; in admin everything but system.keys (users, roles and the version
+ * document included); in config, when the dump is of the whole server, only
+ * sharding's collections; elsewhere system.js but no other system collection.
+ */
+export function dumpsCollection(db: string, name: string, wholeServer = false): boolean {
   if (name.includes("$")) return false;
+  if (db === "admin") return name !== "system.keys";
+  if (db === "config" && wholeServer) return CONFIG_COLLECTIONS.includes(name);
   return !name.startsWith("system.") || name === "system.js";
-}
-
-/** A driver error as a message that names what failed and never a password. */
-function describe(error: unknown): string {
-  const e = error as { codeName?: string; code?: number; message?: string; name?: string };
-  if (e.code === 18 || e.codeName === "AuthenticationFailed") {
-    return "authentication failed (check the user, password and authSource)";
-  }
-  const message = (e.message ?? String(error)).replace(/\/\/[^@/\s]*@/g, "//");
-  return e.codeName ? `${e.codeName}: ${message}` : message;
 }
 
 /** The native MongoDB engine. */
@@ -132,7 +160,7 @@ export class MongoEngine implements Engine {
       return await use(client);
     } catch (error) {
       if (error instanceof DumpError) throw error;
-      throw new DumpError(`MongoDB ${what} failed: ${describe(error)}`);
+      throw new DumpError(`MongoDB ${what} failed: ${describeMongoError(error)}`);
     } finally {
       await client.close().catch(() => {});
     }
@@ -156,11 +184,46 @@ export class MongoEngine implements Engine {
     });
   }
 
+  /**
+   * Replays a mongodump archive (ours or mongodump's) into this server; see
+   * mongo_restore.ts. `drop`, `rename` and `databasePrefix` are honoured.
+   */
+  async restore(
+    source: ReadableStream<Uint8Array>,
+    signal: AbortSignal,
+    options: RestoreOptions = {},
+  ): Promise<RestoreResult> {
+    const [{ restoreMongo }, { parseRename }] = await Promise.all([
+      import("./mongo_restore.ts"),
+      import("./namespace_rename.ts"),
+    ]);
+    const rename = (options.rename ?? []).map(parseRename);
+    return await this.#withClient("restore", (client) =>
+      restoreMongo(client, source, signal, {
+        drop: options.drop,
+        rename,
+        databasePrefix: options.databasePrefix ?? this.#endpoint.databasePrefix,
+      }));
+  }
+
+  /** Drops database `name`, or with a database prefix every database that starts with it. */
+  dropDatabase(name: string): Promise<void> {
+    return this.#withClient(`dropping ${name}`, async (client) => {
+      const prefix = this.#endpoint.databasePrefix;
+      const names = prefix === undefined ? [name] : await this.#databases(client);
+      for (const db of names) await client.db(db).dropDatabase();
+    });
+  }
+
   async #databases(client: MongoClient): Promise<string[]> {
-    if (this.#endpoint.database) return [this.#endpoint.database];
+    const e = this.#endpoint;
+    if (e.database) return [e.database];
     const { databases } = await client.db("admin").admin().listDatabases({ nameOnly: true });
-    return databases.map((d) => d.name).filter((name) => !SKIPPED_DATABASES.includes(name))
-      .sort();
+    const prefix = e.databasePrefix;
+    return databases.map((d) => d.name).filter((name) =>
+      prefix !== undefined ? name.startsWith(prefix) : !wholeServerSkips(name) &&
+        (e.systemDatabases !== false || (name !== "admin" && name !== "config"))
+    ).sort();
   }
 
   /** What the prelude lists for `db`, in name order. */
@@ -169,7 +232,7 @@ export class MongoEngine implements Engine {
       .toArray();
     const entries: PreludeEntry[] = [];
     for (const info of infos.sort((a, b) => a.name.localeCompare(b.name))) {
-      if (!dumpsCollection(info.name)) continue;
+      if (!dumpsCollection(db, info.name, !this.#endpoint.database)) continue;
       const type = info.type === "view"
         ? "view"
         : info.type === "timeseries"
@@ -219,7 +282,7 @@ export class MongoEngine implements Engine {
       prelude = { entries, serverVersion: String(info.version), snapshot, batchSizes };
     } catch (error) {
       await client.close().catch(() => {});
-      throw new DumpError(`MongoDB dump failed: ${describe(error)}`);
+      throw new DumpError(`MongoDB dump failed: ${describeMongoError(error)}`);
     }
     options.warn?.(
       prelude.snapshot
@@ -244,6 +307,9 @@ export class MongoEngine implements Engine {
 
     const batchSizes = prelude.batchSizes;
     const wantManifest = options.manifest === true;
+    const prefix = this.#endpoint.databasePrefix ?? "";
+    const manifestName = (db: string, collection: string) =>
+      `${db.slice(prefix.length)}.${collection}`;
     // Per namespace, as the archive's reader will count them (restore verification).
     const digests = new Map<string, RowDigest>();
     const chunks = async function* (): AsyncGenerator<Uint8Array> {
@@ -252,7 +318,7 @@ export class MongoEngine implements Engine {
       out.bytes(encodePrelude(prelude.serverVersion, `backupy-agent ${VERSION}`, prelude.entries));
       for (const entry of prelude.entries) {
         if (entry.type === "view") {
-          digests.set(`${entry.db}.${entry.collection}`, new RowDigest());
+          digests.set(manifestName(entry.db, entry.collection), new RowDigest());
           out.bytes(encodeBlockHeader(entry.db, entry.collection));
           out.bytes(encodeNamespaceEnd(entry.db, entry.collection, 0n));
           continue;
@@ -263,7 +329,7 @@ export class MongoEngine implements Engine {
           : entry.collection;
         const crc = new Crc64Xz();
         const digest = new RowDigest();
-        digests.set(`${entry.db}.${collection}`, digest);
+        digests.set(manifestName(entry.db, collection), digest);
         out.bytes(encodeBlockHeader(entry.db, collection));
         const cursor = client.db(entry.db).collection(collection).find({}, {
           raw: true,
@@ -309,7 +375,7 @@ export class MongoEngine implements Engine {
           const failure = new DumpError(
             signal.aborted
               ? "the MongoDB dump was cancelled"
-              : `MongoDB dump failed: ${describe(error)}`,
+              : `MongoDB dump failed: ${describeMongoError(error)}`,
           );
           rejectFinished(failure);
           controller.error(failure);

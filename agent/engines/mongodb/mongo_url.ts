@@ -1,7 +1,8 @@
 /**
  * Local mode's MongoDB targets: `mongodb://[user[:password]@]host[:port][,host...]/[database][?options]`
  * and `mongodb+srv://`, parsed by hand because a WHATWG URL holds one host;
- * `?snapshot=true|false` is ours, every other option goes to the driver.
+ * `?snapshot=true|false` and `?systemDatabases=true|false` are ours, every
+ * other option goes to the driver.
  *
  * @module
  */
@@ -74,19 +75,30 @@ export function mongoTarget(url: string): Target {
   });
 }
 
-/** The hosts, SRV and driver options a Target cannot carry; `?snapshot=` checked. */
+/** One of our own true/false options, absent when the URL leaves it out. */
+function flag(name: string, value: string | undefined): boolean | undefined {
+  if (value === undefined) return undefined;
+  if (value !== "true" && value !== "false") {
+    throw new UsageError(`${name} must be true or false, got ${value}`);
+  }
+  return value === "true";
+}
+
+/**
+ * The hosts, SRV and driver options a Target cannot carry, and our own
+ * options: `?snapshot=` and `?systemDatabases=false` (a whole-server dump
+ * without admin and config).
+ */
 export function mongoUrlExtras(url: string): ConnectionExtras {
   const parsed = parseMongoUrl(url);
-  const { snapshot, ...options } = parsed.options;
-  if (snapshot !== undefined && snapshot !== "true" && snapshot !== "false") {
-    throw new UsageError(`snapshot must be true or false, got ${snapshot}`);
-  }
+  const { snapshot, systemDatabases, ...options } = parsed.options;
   return {
     mongo: {
       hosts: parsed.hosts,
       srv: parsed.srv,
       options,
-      snapshot: snapshot === undefined ? undefined : snapshot === "true",
+      snapshot: flag("snapshot", snapshot),
+      systemDatabases: flag("systemDatabases", systemDatabases),
     },
   };
 }

@@ -109,7 +109,7 @@ export interface Engine {
   empty?(): Promise<void>;
 }
 
-/** How a restore treats the target (PostgreSQL reads them; other engines refuse them). */
+/** How a restore treats the target; each engine family lists the ones it honours. */
 export interface RestoreOptions {
   /** One transaction per database (default true). */
   singleTransaction?: boolean;
@@ -117,6 +117,12 @@ export interface RestoreOptions {
   clean?: boolean;
   /** Overwrite keys that exist in the target (Redis). */
   replace?: boolean;
+  /** Drop each collection the backup holds before restoring it (MongoDB). */
+  drop?: boolean;
+  /** `FROM=TO` rules: databases or collections restored under other names (MongoDB). */
+  rename?: readonly string[];
+  /** Put before every database name: a scratch restore's own databases (MongoDB). */
+  databasePrefix?: string;
 }
 
 /** What a restore did. */
@@ -124,7 +130,7 @@ export interface RestoreResult {
   /** Statements executed, keys restored, or bytes written for file-based engines. */
   units: number;
   /** What `units` counts. */
-  unit: "statements" | "keys" | "bytes";
+  unit: "statements" | "keys" | "bytes" | "documents";
 }
 
 /** A dump failed; the message says what and never carries a secret. */

@@ -39,7 +39,16 @@ export interface ConnectionExtras {
   /** MongoDB through docker exec: the database that holds the user (`?authSource=`). */
   authSource?: string;
   /** MongoDB: the URL's hosts (a replica set's seeds), SRV, and driver options. */
-  mongo?: { hosts: string[]; srv: boolean; options: Record<string, string>; snapshot?: boolean };
+  mongo?: {
+    hosts: string[];
+    srv: boolean;
+    options: Record<string, string>;
+    snapshot?: boolean;
+    /** false: a whole-server dump without admin and config. */
+    systemDatabases?: boolean;
+  };
+  /** Only databases whose names start with it (a MongoDB scratch restore's). */
+  databasePrefix?: string;
 }
 
 /** What a native engine is made from. */
