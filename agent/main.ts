@@ -14,7 +14,7 @@
  * @module
  */
 import { dirname, resolve } from "node:path";
-import { parseFlags } from "../decrypt/cli_flags.ts";
+import { type FlagSpec, parseFlags } from "../decrypt/cli_flags.ts";
 import { BackupyError, UsageError } from "../decrypt/errors.ts";
 import { VERSION } from "../decrypt/version.ts";
 import { dumpState } from "./commands/dump_state_command.ts";
@@ -48,7 +48,7 @@ type Command = typeof COMMANDS[number];
 
 const FLAGS: Record<
   Command,
-  Record<string, { type: "string" | "boolean"; short?: string; default?: string | boolean }>
+  Record<string, FlagSpec>
 > = {
   run: { help: { type: "boolean", short: "h" } },
   backup: {
@@ -73,6 +73,8 @@ const FLAGS: Record<
     clean: { type: "boolean", default: false },
     "single-transaction": { type: "boolean", default: true },
     replace: { type: "boolean" },
+    drop: { type: "boolean" },
+    rename: { type: "string", multiple: true },
     quiet: { type: "boolean", short: "q", default: false },
     json: { type: "boolean", default: false },
   },
@@ -122,7 +124,7 @@ async function interruptible<T>(work: (signal: AbortSignal) => Promise<T>): Prom
 }
 
 async function backupCommand(
-  values: Record<string, string | boolean | undefined>,
+  values: Flags,
 ): Promise<number> {
   const target = values.target as string | undefined;
   const out = values.out as string | undefined;
@@ -143,7 +145,7 @@ async function backupCommand(
 
 /** The backup itself, once its flags are checked; prints the report. */
 async function backup(
-  values: Record<string, string | boolean | undefined>,
+  values: Flags,
   target: string,
   out: string,
   compression: string,
@@ -219,12 +221,12 @@ async function backup(
 }
 
 /** A progress meter only for a person: stderr a terminal, neither --quiet nor --json. */
-function showProgress(values: Record<string, string | boolean | undefined>): boolean {
+function showProgress(values: Flags): boolean {
   return values.quiet !== true && values.json !== true && Deno.stderr.isTerminal();
 }
 
 async function restoreCommand(
-  values: Record<string, string | boolean | undefined>,
+  values: Flags,
 ): Promise<number> {
   const target = values.target as string | undefined;
   const input = values.in as string | undefined;
@@ -246,7 +248,7 @@ async function restoreCommand(
 
 /** The restore itself, once its flags are checked; prints the report. */
 async function restore(
-  values: Record<string, string | boolean | undefined>,
+  values: Flags,
   target: string,
   input: string,
   keyFile: string,
@@ -267,6 +269,8 @@ async function restore(
         clean: values.clean === true,
         singleTransaction: values["single-transaction"] !== false,
         replace: values.replace === true,
+        drop: values.drop === true,
+        rename: values.rename as string[] | undefined,
       },
       tempDir,
       signal,
@@ -296,7 +300,7 @@ async function restore(
   }
 }
 
-type Flags = Record<string, string | boolean | undefined>;
+type Flags = Record<string, string | boolean | string[] | undefined>;
 
 async function healthCheckCommand(): Promise<number> {
   const { config } = loadAgentConfig(env, { requireKey: false });

@@ -17,12 +17,14 @@ export interface FlagSpec {
   short?: string;
   /** The value when the flag is absent. */
   default?: string | boolean;
+  /** A string flag that may be given several times: its values in order. */
+  multiple?: boolean;
 }
 
 /** Parsed flags: values by long name, then positional arguments. */
 export interface ParsedFlags {
   /** Flag values by long name. */
-  values: Record<string, string | boolean | undefined>;
+  values: Record<string, string | boolean | string[] | undefined>;
   /** Arguments that are not flags, in order. */
   positionals: string[];
 }

@@ -7,6 +7,7 @@
  * @module
  */
 import { type EngineModule, ENGINES } from "../engines/registry.ts";
+import type { RestoreOption } from "../engines/shared/engine_module.ts";
 
 /** Flag descriptions start in this column. */
 const INDENT = " ".repeat(39);
@@ -28,6 +29,7 @@ function scratchPlaces(): string {
   const places = {
     file: "a temporary file",
     database: "a temporary database on --scratch",
+    prefixed: "temporary databases on --scratch",
     server: "--scratch, an empty server",
   };
   return ENGINES.filter((e) => e.scratchRestore).map((e) =>
@@ -52,10 +54,11 @@ function wrap(text: string, width = 54): string {
 /** The whole usage text for version `version`. */
 export function usageText(version: string): string {
   const restorable = titles((e) => !e.manualRestore);
-  const honours = (option: "clean" | "singleTransaction" | "replace") =>
+  const honours = (option: RestoreOption) =>
     titles((e) => e.restoreOptions?.includes(option) ?? false);
   const scratchSchemes = ENGINES.filter((e) =>
-    e.scratchRestore === "database" || e.scratchRestore === "server"
+    e.scratchRestore === "database" || e.scratchRestore === "prefixed" ||
+    e.scratchRestore === "server"
   )
     .map((e) => `${e.title}: ${Object.keys(e.schemes).map((s) => `${s}//`).join(" or ")}`)
     .join("; ");
@@ -107,6 +110,20 @@ Commands:
       `${
         honours("replace")
       }: overwrite what exists in the target (otherwise it is left alone and named)`,
+    )
+  }
+                   --drop              ${
+    wrap(
+      `${
+        honours("drop")
+      }: drop each collection the backup holds before restoring it (otherwise refused when one exists)`,
+    )
+  }
+                   --rename FROM=TO    ${
+    wrap(
+      `${
+        honours("rename")
+      }: restore database FROM as TO, or collection db.coll as db2.coll2 (repeatable)`,
     )
   }
                    -q, --quiet, --json as for backup

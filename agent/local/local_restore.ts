@@ -12,6 +12,7 @@ import { BackupyError, UsageError } from "../../decrypt/errors.ts";
 import { fileSource } from "../../decrypt/file_source.ts";
 import { readSmallFile } from "../../decrypt/small_file.ts";
 import type { RestoreOptions, RestoreResult } from "../engines/shared/engine.ts";
+import type { RestoreOption } from "../engines/shared/engine_module.ts";
 import { createEngine, engineModule, ENGINES } from "../engines/registry.ts";
 import { targetFromUrl, urlExtras } from "./target_url.ts";
 
@@ -25,7 +26,7 @@ export interface LocalRestoreRequest {
   keyFile: string;
   sha256?: string;
   skipDecompress: boolean;
-  /** --clean and --no-single-transaction; only PostgreSQL takes them. */
+  /** --clean, --no-single-transaction, --replace, --drop, --rename: each family takes its own. */
   restoreOptions?: RestoreOptions;
   tempDir: string;
   signal: AbortSignal;
@@ -38,6 +39,15 @@ async function open(path: string): Promise<ReadableStream<Uint8Array>> {
     throw new BackupyError(`cannot open --in ${path}: ${(error as Error).message}`);
   }
 }
+
+/** Each option some families honour: its flag, and whether the request asks for it. */
+const RESTORE_FLAGS: readonly [RestoreOption, string, (o: RestoreOptions) => boolean][] = [
+  ["clean", "--clean", (o) => o.clean === true],
+  ["singleTransaction", "--no-single-transaction", (o) => o.singleTransaction === false],
+  ["replace", "--replace", (o) => o.replace === true],
+  ["drop", "--drop", (o) => o.drop === true],
+  ["rename", "--rename", (o) => (o.rename?.length ?? 0) > 0],
+];
 
 /** Verifies, then restores; rejects with a typed error. */
 export async function localRestore(request: LocalRestoreRequest): Promise<RestoreResult> {
@@ -57,20 +67,13 @@ export async function localRestore(request: LocalRestoreRequest): Promise<Restor
   }
   const restoreOptions = request.restoreOptions ?? {};
   const honoured = engineModule(engine.name).restoreOptions ?? [];
-  const asked = [
-    ...(restoreOptions.clean ? ["clean" as const] : []),
-    ...(restoreOptions.singleTransaction === false ? ["singleTransaction" as const] : []),
-    ...(restoreOptions.replace ? ["replace" as const] : []),
-  ];
-  if (asked.some((option) => !honoured.includes(option))) {
-    const flag = {
-      clean: "--clean",
-      singleTransaction: "--no-single-transaction",
-      replace: "--replace",
-    };
-    const option = asked.find((o) => !honoured.includes(o))!;
+  const refused = RESTORE_FLAGS.find(([option, , asked]) =>
+    asked(restoreOptions) && !honoured.includes(option)
+  );
+  if (refused) {
+    const [option, flag] = refused;
     const takers = ENGINES.filter((e) => e.restoreOptions?.includes(option)).map((e) => e.title);
-    throw new UsageError(`${flag[option]} applies to ${takers.join(", ")} targets only`);
+    throw new UsageError(`${flag} applies to ${takers.join(", ")} targets only`);
   }
   const key = await importDek(dekFromKeyFile(await readSmallFile(request.keyFile, "key file")));
   const size = (await Deno.stat(request.input).catch(() => ({ size: 0 }))).size;

@@ -13,7 +13,11 @@ import { fileSource } from "../../decrypt/file_source.ts";
 import type { Engine } from "../engines/shared/engine.ts";
 import type { EngineName } from "../engines/registry.ts";
 import { create } from "@bufbuild/protobuf";
-import { ConnectionConfigSchema, TargetSchema } from "@backupy/gen/backup/v1/server_to_agent_pb.ts";
+import {
+  ConnectionConfigSchema,
+  type Target,
+  TargetSchema,
+} from "@backupy/gen/backup/v1/server_to_agent_pb.ts";
 import {
   createEngine,
   dbTypeOf,
@@ -27,6 +31,7 @@ import {
   urlExtras,
 } from "../engines/registry.ts";
 import type { BackupManifest } from "../manifest/backup_manifest.ts";
+import type { EngineModule } from "../engines/shared/engine_module.ts";
 import { compareObjects } from "./compare_manifest.ts";
 import type { VerifyCheck } from "./verify_structure.ts";
 import { withStreamManifest } from "./stream_manifest.ts";
@@ -48,7 +53,7 @@ export const RESTORABLE_ENGINES: readonly string[] = SCRATCH_RESTORABLE_ENGINES;
 /** Whether a backup of `engine` needs a scratch server to be restored (not a file). */
 export function needsScratch(engine: string): boolean {
   const kind = isEngineName(engine) ? engineModule(engine).scratchRestore : undefined;
-  return kind === "database" || kind === "server";
+  return kind === "database" || kind === "prefixed" || kind === "server";
 }
 
 /** Whether a scratch server of engine `scratch` can take a backup of `backup`. */
@@ -130,6 +135,26 @@ async function reread(engine: Engine, signal: AbortSignal, tempDir: string) {
   return (await dump.manifest!)!.objects;
 }
 
+/** The scratch server's Target for a backup of `engine`, or why there is none. */
+function scratchTarget(
+  request: RestoreCheckRequest,
+  family: EngineModule,
+  what: string,
+): Target | string {
+  const scheme = Object.keys(family.schemes)[0];
+  const engine = request.manifest.engine;
+  if (!request.scratch) {
+    return `restoring a ${engine} backup needs ${what} ` +
+      `(--scratch ${scheme}//..., or BACKUPY_VERIFY_SCRATCH in service mode)`;
+  }
+  const target = targetFromEngineUrl(request.scratch);
+  const name = engineName(target.type);
+  if (name === undefined || !sameFamily(engine, name)) {
+    return `the scratch server must be a ${scheme}// URL for a ${engine} backup`;
+  }
+  return target;
+}
+
 /** Restores, re-reads and compares; the check says what it proved or why not. */
 export async function restoreCheck(request: RestoreCheckRequest): Promise<VerifyCheck> {
   const { manifest } = request;
@@ -158,26 +183,14 @@ export async function restoreCheck(request: RestoreCheckRequest): Promise<Verify
       for (const suffix of ["", "-wal", "-shm"]) await Deno.remove(path + suffix).catch(() => {});
     }
   } else if (family?.scratchRestore === "database") {
-    const scheme = Object.keys(family.schemes)[0];
-    if (!request.scratch) {
-      return fail(
-        `restoring a ${manifest.engine} backup needs a scratch server ` +
-          `(--scratch ${scheme}//..., or BACKUPY_VERIFY_SCRATCH in service mode)`,
-      );
-    }
+    const target = scratchTarget(request, family, "a scratch server");
+    if (typeof target === "string") return fail(target);
     const database = `backupy_verify_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
-    const target = targetFromEngineUrl(request.scratch);
-    if (
-      engineName(target.type) === undefined ||
-      !sameFamily(manifest.engine, engineName(target.type)!)
-    ) {
-      return fail(`the scratch server must be a ${scheme}// URL for a ${manifest.engine} backup`);
-    }
     target.connection!.database = database;
     const engine = await createEngine(
       target,
       { tempDir: request.tempDir },
-      urlExtras(request.scratch),
+      urlExtras(request.scratch!),
     );
     // An interrupted restore ends its connections with queries in flight, and
     // postgres.js fails those from a timer, outside any await: that must not
@@ -194,25 +207,29 @@ export async function restoreCheck(request: RestoreCheckRequest): Promise<Verify
       globalThis.removeEventListener("error", swallow);
       globalThis.removeEventListener("unhandledrejection", swallow);
     }
-  } else if (family?.scratchRestore === "server") {
-    const scheme = Object.keys(family.schemes)[0];
-    if (!request.scratch) {
-      return fail(
-        `restoring a ${manifest.engine} backup needs an empty scratch server ` +
-          `(--scratch ${scheme}//..., or BACKUPY_VERIFY_SCRATCH in service mode)`,
-      );
-    }
-    const target = targetFromEngineUrl(request.scratch);
-    if (
-      engineName(target.type) === undefined ||
-      !sameFamily(manifest.engine, engineName(target.type)!)
-    ) {
-      return fail(`the scratch server must be a ${scheme}// URL for a ${manifest.engine} backup`);
-    }
+  } else if (family?.scratchRestore === "prefixed") {
+    const target = scratchTarget(request, family, "a scratch server");
+    if (typeof target === "string") return fail(target);
+    // Each database of the backup under this prefix, read back as if it were not there.
+    const prefix = `backupy_verify_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}_`;
+    target.connection!.database = "";
     const engine = await createEngine(
       target,
       { tempDir: request.tempDir },
-      urlExtras(request.scratch),
+      { ...urlExtras(request.scratch!), databasePrefix: prefix },
+    );
+    try {
+      ({ restoredAt, size, found } = await restoreAndReread(engine, request));
+    } finally {
+      await engine.dropDatabase?.(prefix);
+    }
+  } else if (family?.scratchRestore === "server") {
+    const target = scratchTarget(request, family, "an empty scratch server");
+    if (typeof target === "string") return fail(target);
+    const engine = await createEngine(
+      target,
+      { tempDir: request.tempDir },
+      urlExtras(request.scratch!),
     );
     // Everything on the server is emptied afterwards: it must have held nothing before.
     if (await engine.holdsData!()) {

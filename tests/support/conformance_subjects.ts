@@ -7,9 +7,9 @@
  */
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { BSON } from "bson";
+import { BSON, EJSON } from "bson";
 import { makeSqliteDatabase } from "./agent_fixtures.ts";
-import { MongoWireServer } from "./mongo_wire_server.ts";
+import { MongoWireServer, type WireCollection } from "./mongo_wire_server.ts";
 import { EVERY_TYPE_LUA, type PrivateRedis, redisPicture, startRedis } from "./redis_server.ts";
 import { mariadb, psql, TEST_PASSWORD } from "./sql_clients.ts";
 
@@ -125,31 +125,68 @@ const mysql: ConformanceSubject = {
   scratch: () => Promise.resolve(sharedServer(`mysql://backupy:${TEST_PASSWORD}@127.0.0.1:3306/`)),
 };
 
+/** The wire servers of the MongoDB subject, by URL, for pictures of them. */
+const mongoServers = new Map<string, { server: MongoWireServer; db: string }>();
+
+/** A MongoDB wire server holding `databases`, as a subject database named `db`. */
+function mongoDatabase(
+  databases: Record<string, WireCollection[]>,
+  db: string,
+): SubjectDatabase {
+  const server = MongoWireServer.start({ databases });
+  const url = `mongodb://127.0.0.1:${server.port}/${db}`;
+  mongoServers.set(url, { server, db });
+  return {
+    url,
+    env: {},
+    [Symbol.asyncDispose]: async () => {
+      mongoServers.delete(url);
+      await server[Symbol.asyncDispose]();
+    },
+  };
+}
+
 const mongodb: ConformanceSubject = {
   source() {
     const documents = Array.from(
       { length: 200 },
       (_, i) => BSON.serialize({ _id: i, label: `item ${i}`, tags: ["a", i % 7] }),
     );
-    const server = MongoWireServer.start({
-      databases: {
-        conf: [{ name: "items", documents, indexes: [{ v: 2, key: { _id: 1 }, name: "_id_" }] }],
-      },
-    });
-    return Promise.resolve({
-      url: `mongodb://127.0.0.1:${server.port}/conf`,
-      env: {},
-      [Symbol.asyncDispose]: () => server[Symbol.asyncDispose](),
-    });
+    return Promise.resolve(mongoDatabase({
+      conf: [
+        {
+          name: "items",
+          documents,
+          options: { validator: { label: { $type: "string" } } },
+          indexes: [
+            { v: 2, key: { _id: 1 }, name: "_id_" },
+            { v: 2, key: { label: 1 }, name: "label_1", unique: true },
+          ],
+        },
+        { name: "first_items", type: "view", options: { viewOn: "items", pipeline: [] } },
+      ],
+    }, "conf"));
   },
-  // Nothing is restored (the family restores with mongorestore): the target is never reached.
-  restoreTarget: () =>
-    Promise.resolve({
-      url: "mongodb://127.0.0.1:1/conf_restored",
-      env: {},
-      [Symbol.asyncDispose]: () => Promise.resolve(),
-    }),
-  picture: () => Promise.reject(new Error("MongoDB restores with mongorestore in this build")),
+  restoreTarget: () => Promise.resolve(mongoDatabase({}, "conf_restored")),
+  // What a server holds of the database: each collection's kind, options, indexes and
+  // documents, as the server stores them (byte for byte, hex).
+  picture(database) {
+    const { server, db } = mongoServers.get(database.url)!;
+    const collections = [...server.collections(db)].sort((a, b) => a.name.localeCompare(b.name));
+    return Promise.resolve(JSON.stringify(
+      collections.map((c) => ({
+        name: c.name,
+        type: c.type ?? "collection",
+        options: EJSON.stringify((c.options ?? {}) as never, { relaxed: false }),
+        indexes: EJSON.stringify((c.indexes ?? []) as never, { relaxed: false }),
+        documents: (c.documents ?? []).map((d) => d.toHex()),
+      })),
+      null,
+      1,
+    ));
+  },
+  // A server of its own: the check restores under a prefix there and drops what it made.
+  scratch: () => Promise.resolve(mongoDatabase({}, "")),
 };
 
 /** The private servers of the Redis subject, by URL, for pictures of them. */

@@ -10,7 +10,7 @@
  * BSON documents. Tests can kill cursors
  * or drop connections mid-dump, and see every command it received.
  */
-import { Binary, deserialize, Long, ObjectId, serialize, Timestamp } from "bson";
+import { Binary, deserialize, EJSON, Long, ObjectId, serialize, Timestamp } from "bson";
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from "node:crypto";
 
 const OP_REPLY = 1;
@@ -29,6 +29,11 @@ const GENERIC_FIELDS = new Set([
 ]);
 const OP_QUERY = 2004;
 const OP_MSG = 2013;
+
+/** A document's _id as canonical Extended JSON, to compare. */
+function idOf(doc: Uint8Array): string {
+  return EJSON.stringify(deserialize(doc, { promoteValues: false })._id, { relaxed: false });
+}
 
 /** One collection (or view) the server holds. */
 export interface WireCollection {
@@ -195,6 +200,11 @@ export class MongoWireServer implements AsyncDisposable {
     return new MongoWireServer(listener, options);
   }
 
+  /** The collections (and views) database `db` holds now. */
+  collections(db: string): readonly WireCollection[] {
+    return this.#options.databases[db] ?? [];
+  }
+
   /** The port it listens on. */
   get port(): number {
     return (this.#listener.addr as Deno.NetAddr).port;
@@ -289,7 +299,8 @@ export class MongoWireServer implements AsyncDisposable {
     while (at < end) {
       const kind = message[at++];
       const size = new DataView(message.buffer, message.byteOffset + at).getInt32(0, true);
-      if (kind === 0) body = deserialize(message.subarray(at, at + size), { promoteLongs: false });
+      // Numbers as sent (a double 1.0 stays a double), as a server keeps them.
+      if (kind === 0) body = deserialize(message.subarray(at, at + size), { promoteValues: false });
       else if (kind === 1) {
         // size, the field's name, then documents to the section's end, kept as sent.
         let p = at + 4;
@@ -571,7 +582,25 @@ export class MongoWireServer implements AsyncDisposable {
         if (coll.type === "view") {
           return fail(166, "CommandNotSupportedOnView", `Namespace ${db}.${coll.name} is a view`);
         }
-        (coll.documents ??= []).push(...raw);
+        // Unordered, as sent: every document with a new _id goes in, the others are write errors.
+        const ids = new Set((coll.documents ??= []).map(idOf));
+        const writeErrors: Record<string, unknown>[] = [];
+        raw.forEach((doc, index) => {
+          const id = idOf(doc);
+          if (ids.has(id)) {
+            writeErrors.push({
+              index,
+              code: 11000,
+              errmsg: `E11000 duplicate key error collection: ${db}.${
+                coll!.name
+              } index: _id_ dup key: { _id: ${id} }`,
+            });
+          } else {
+            ids.add(id);
+            coll!.documents!.push(doc);
+          }
+        });
+        if (writeErrors.length) return ok({ n: raw.length - writeErrors.length, writeErrors });
         this.inserts.push({
           ns: `${db}.${coll.name}`,
           documents: raw.length,

@@ -36,8 +36,8 @@ export const MONGODB: EngineModule = {
       return (_, digests) => new MongoArchiveCheck(digests);
     },
   }],
-  manualRestore: "decrypt it and restore it with MongoDB's own tool: " +
-    "backupy-decrypt --key-file KEY --sha256 HEX --in FILE --out - | mongorestore --archive --drop",
+  restoreOptions: ["drop", "rename"],
+  scratchRestore: "prefixed",
   targetFromUrl: mongoTarget,
   urlExtras: mongoUrlExtras,
   async native({ connection, extras }) {

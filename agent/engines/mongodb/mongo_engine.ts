@@ -203,10 +203,14 @@ export class MongoEngine implements Engine {
         drop: options.drop,
         rename,
         databasePrefix: options.databasePrefix ?? this.#endpoint.databasePrefix,
+        targetDatabase: this.#endpoint.database || undefined,
       }));
   }
 
-  /** Drops database `name`, or with a database prefix every database that starts with it. */
+  /**
+   * Drops database `name`; an engine made for a database prefix (a scratch
+   * restore's) drops every database that starts with it instead.
+   */
   dropDatabase(name: string): Promise<void> {
     return this.#withClient(`dropping ${name}`, async (client) => {
       const prefix = this.#endpoint.databasePrefix;

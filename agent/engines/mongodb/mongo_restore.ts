@@ -33,6 +33,11 @@ export interface MongoRestoreOptions {
   rename?: readonly NamespaceRename[];
   /** Put before every database name (a scratch restore's own databases). */
   databasePrefix?: string;
+  /**
+   * The database the target URL names: a backup of one database is
+   * restored into it, whatever it was called; a backup of several is refused.
+   */
+  targetDatabase?: string;
 }
 
 /** A batch is sent when it holds this many documents ... */
@@ -159,11 +164,14 @@ const text = (ns: Namespace) => `${ns.db}.${ns.collection}`;
 class ArchiveRestore {
   readonly #client: MongoClient;
   readonly #options: MongoRestoreOptions;
-  readonly #names: NamespaceMap;
-  readonly #plans: Plan[] = [];
+  readonly #sources: ArchiveNamespace[] = [];
+  #plans: Plan[] = [];
   /** Data namespace of the archive -> its plan. */
   readonly #byData = new Map<string, Plan>();
-  readonly #batches = new Map<string, Batch>();
+  /** Batches still filling, by archive namespace. */
+  readonly #open = new Map<string, Batch>();
+  /** Full batches, and those of namespaces that ended, in the order they are sent. */
+  readonly #ready: Batch[] = [];
   #pendingBytes = 0;
   #preludeRead = false;
   #setUp = false;
@@ -174,34 +182,64 @@ class ArchiveRestore {
   constructor(client: MongoClient, options: MongoRestoreOptions) {
     this.#client = client;
     this.#options = options;
-    this.#names = new NamespaceMap(options.rename ?? [], options.databasePrefix ?? "");
   }
 
-  /** The demultiplexer's events: plans for the prelude, documents into batches. */
+  /** The demultiplexer's events: plans once the prelude is read, documents into batches. */
   demultiplexer(): ArchiveDemultiplexer {
     return new ArchiveDemultiplexer({
-      namespace: (source) => {
-        const plan = planFor(source, this.#names, this.#options.databasePrefix ?? "");
-        this.#plans.push(plan);
-        const data = source.type === "timeseries"
-          ? `${source.db}.system.buckets.${source.collection}`
-          : `${source.db}.${source.collection}`;
-        this.#byData.set(data, plan);
-      },
-      preludeEnd: () => void (this.#preludeRead = true),
+      namespace: (source) => void this.#sources.push(source),
+      preludeEnd: () => this.#plan(),
       document: (ns, document) => this.#add(ns, document),
-      namespaceEnd: (ns) => {
-        const batch = this.#batches.get(ns);
-        if (batch) batch.bytes = Infinity; // sent at the next drain, whatever its size
-      },
+      namespaceEnd: (ns) => this.#close(ns),
       problem: (problem) => void (this.#problem ??= problem),
     });
+  }
+
+  /** Where each namespace of the prelude goes; throws before anything is written. */
+  #plan(): void {
+    const prefix = this.#options.databasePrefix ?? "";
+    const rules = [...this.#options.rename ?? []];
+    const names = new NamespaceMap(rules, prefix);
+    const unused = names.unused(this.#sources);
+    const databases = [...new Set(this.#sources.map((s) => s.db))];
+    if (unused.length) {
+      throw new DumpError(
+        `--rename names ${unused.join(", ")}, which the backup does not hold (it holds ${
+          databases.join(", ")
+        })`,
+      );
+    }
+    const into = this.#options.targetDatabase;
+    const userDatabases = databases.filter((db) => db !== "admin" || databases.length === 1);
+    if (into && !userDatabases.every((db) => db === into)) {
+      if (userDatabases.length > 1) {
+        throw new DumpError(
+          `the backup holds the databases ${userDatabases.join(", ")} and the target names one ` +
+            `(${into}): leave the database out of the target URL to restore them all, or ` +
+            "--rename each of them",
+        );
+      }
+      // One database, restored under the target's name unless a rule says otherwise.
+      if (!rules.some((r) => r.from.db === userDatabases[0] && r.from.collection === undefined)) {
+        rules.push({ from: { db: userDatabases[0] }, to: { db: into } });
+      }
+    }
+    const renamed = new NamespaceMap(rules, prefix);
+    this.#plans = this.#sources.map((source) => planFor(source, renamed, prefix));
+    for (const plan of this.#plans) {
+      const { source } = plan;
+      const data = source.type === "timeseries"
+        ? `${source.db}.system.buckets.${source.collection}`
+        : `${source.db}.${source.collection}`;
+      this.#byData.set(data, plan);
+    }
+    this.#preludeRead = true;
   }
 
   #add(ns: string, document: Uint8Array): void {
     const plan = this.#byData.get(ns);
     if (!plan?.dataTarget) return;
-    let batch = this.#batches.get(ns);
+    let batch = this.#open.get(ns);
     if (!batch) {
       batch = {
         target: plan.dataTarget,
@@ -209,12 +247,21 @@ class ArchiveRestore {
         documents: [],
         bytes: 0,
       };
-      this.#batches.set(ns, batch);
+      this.#open.set(ns, batch);
     }
     // A copy: the archive's chunk is not ours to keep.
     batch.documents.push(document.slice());
     batch.bytes += document.length;
     this.#pendingBytes += document.length;
+    if (batch.documents.length >= BATCH_DOCUMENTS || batch.bytes >= BATCH_BYTES) this.#close(ns);
+  }
+
+  /** Moves the open batch of `ns` to the ones to send. */
+  #close(ns: string): void {
+    const batch = this.#open.get(ns);
+    if (!batch) return;
+    this.#open.delete(ns);
+    this.#ready.push(batch);
   }
 
   /** Sends what is due: the setup once the prelude is read, then full batches. */
@@ -225,26 +272,15 @@ class ArchiveRestore {
       this.#setUp = true;
     }
     if (!this.#setUp) return;
-    const all = final || this.#pendingBytes >= PENDING_BYTES;
-    for (const [ns, batch] of this.#batches) {
-      if (
-        all || batch.bytes >= BATCH_BYTES || batch.documents.length >= BATCH_DOCUMENTS
-      ) {
-        this.#batches.delete(ns);
-        await this.#insert(batch);
-      }
+    if (final || this.#pendingBytes >= PENDING_BYTES) {
+      for (const ns of [...this.#open.keys()]) this.#close(ns);
+    }
+    for (let batch = this.#ready.shift(); batch; batch = this.#ready.shift()) {
+      await this.#insert(batch);
     }
   }
 
   async #setUpTarget(): Promise<void> {
-    const unused = this.#names.unused(this.#plans.map((p) => p.source));
-    if (unused.length) {
-      throw new DumpError(
-        `--rename names ${unused.join(", ")}, which the backup does not hold (it holds ${
-          [...new Set(this.#plans.map((p) => p.source.db))].join(", ")
-        })`,
-      );
-    }
     const restored = this.#plans.filter((p) =>
       p.kind !== "skipped" && p.kind !== "users" &&
       p.kind !== "roles"

@@ -18,6 +18,12 @@ import type { ExecTarget } from "./docker_exec_engine.ts";
 import type { DumpFormat, Engine, EngineName } from "./engine.ts";
 import type { FormatCheck } from "./format_check.ts";
 
+/**
+ * An option of `backupy-agent restore` that only some families honour:
+ * `--clean`, `--no-single-transaction`, `--replace`, `--drop`, `--rename`.
+ */
+export type RestoreOption = "clean" | "singleTransaction" | "replace" | "drop" | "rename";
+
 /** What engines may use. */
 export interface EngineContext {
   /** Where engines put temporary files (inside the state directory). */
@@ -110,17 +116,19 @@ export interface EngineModule {
   /**
    * How `verify --level restore` restores a backup without Docker: into a
    * temporary file, into a temporary database on a scratch server of its
-   * family, or into a whole scratch server that must be empty (and is
-   * emptied again afterwards). Absent: not in this build.
+   * family, into databases named with a temporary prefix there (each of the
+   * backup's databases under the prefix; MongoDB), or into a whole scratch
+   * server that must be empty (and is emptied again afterwards). Absent: not
+   * in this build.
    */
-  readonly scratchRestore?: "file" | "database" | "server";
+  readonly scratchRestore?: "file" | "database" | "prefixed" | "server";
   /**
    * For a family `backupy-agent restore` cannot restore yet: what to do
    * instead, with the engine's own tool. Absent when it restores natively.
    */
   readonly manualRestore?: string;
-  /** Options of `backupy-agent restore` it honours (`--clean`, `--no-single-transaction`, `--replace`). */
-  readonly restoreOptions?: readonly ("clean" | "singleTransaction" | "replace")[];
+  /** Options of `backupy-agent restore` it honours. */
+  readonly restoreOptions?: readonly RestoreOption[];
   /**
    * How `verify --docker-image` restores it in a throwaway container of its
    * image: into a database with the image's tools, or by the server loading
