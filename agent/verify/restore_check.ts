@@ -10,7 +10,7 @@
 import { join } from "node:path";
 import { decryptBackup } from "../../decrypt/decrypt_backup.ts";
 import { fileSource } from "../../decrypt/file_source.ts";
-import type { Engine } from "../engines/shared/engine.ts";
+import type { Engine, RestoreOptions } from "../engines/shared/engine.ts";
 import type { EngineName } from "../engines/registry.ts";
 import { create } from "@bufbuild/protobuf";
 import {
@@ -113,12 +113,16 @@ export async function restoreFrom(
  * ended, the restored copy's size as the engine reports it, and the objects
  * its dump counted.
  */
-async function restoreAndReread(engine: Engine, request: RestoreCheckRequest) {
+async function restoreAndReread(
+  engine: Engine,
+  request: RestoreCheckRequest,
+  options?: RestoreOptions,
+) {
   await restoreFrom(
     request.input,
     request.key,
     request.signal,
-    (s) => engine.restore!(s, request.signal),
+    (s) => engine.restore!(s, request.signal, options),
   );
   const restoredAt = performance.now();
   const size = await engine.estimateSize().catch(() => undefined);
@@ -226,19 +230,40 @@ export async function restoreCheck(request: RestoreCheckRequest): Promise<Verify
   } else if (family?.scratchRestore === "server") {
     const target = scratchTarget(request, family, "an empty scratch server");
     if (typeof target === "string") return fail(target);
+    // A URL that names a logical database (Redis) scratches that one alone.
+    const database = target.connection!.database;
+    if (database && manifest.objects.length > 1) {
+      return fail(
+        `the backup holds ${manifest.objects.length} logical databases (${
+          manifest.objects.map((o) => o.name).join(", ")
+        }) and the scratch URL names one: give an empty scratch server instead`,
+      );
+    }
     const engine = await createEngine(
       target,
       { tempDir: request.tempDir },
       urlExtras(request.scratch!),
     );
-    // Everything on the server is emptied afterwards: it must have held nothing before.
+    // What is restored is emptied afterwards: it must have held nothing before.
     if (await engine.holdsData!()) {
       return fail(
-        "the scratch server holds data: give an empty server (everything on it is removed after the check)",
+        database
+          ? `the scratch database ${database} holds data: name an empty one (it is emptied after the check)`
+          : "the scratch server holds data: give an empty server, or name an empty database " +
+            "of it in the URL (everything restored is removed after the check)",
       );
     }
     try {
-      ({ restoredAt, size, found } = await restoreAndReread(engine, request));
+      ({ restoredAt, size, found } = await restoreAndReread(engine, request, {
+        intoNamedDatabase: Boolean(database),
+      }));
+      if (database) {
+        // The server's snapshot holds its other databases too: only the scratch one counts,
+        // under the name it had in the backup.
+        const name = manifest.objects[0]?.name;
+        found = found.filter((o) => o.name === `db${database}`).map((o) => ({ ...o, name }));
+        size = undefined;
+      }
     } finally {
       await engine.empty!();
     }

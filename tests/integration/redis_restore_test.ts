@@ -217,6 +217,85 @@ Deno.test("verify --level restore --scratch: restored into an empty server, comp
   assertStringIncludes(none.stderr, "needs an empty scratch server (--scratch redis://");
 });
 
+Deno.test("verify --level restore --scratch redis://host/N: one logical database of a server that holds data, emptied alone", async () => {
+  await using dir = await tempDir("backupy-redis-verify-db-");
+  await using source = await startRedis(dir.path);
+  await using scratch = await startRedis(dir.path);
+  await source.cli("EVAL", EVERY_TYPE_LUA, "0", "k:");
+  const { out, key } = await backupOf(source.url, dir.path);
+  // The scratch server holds data elsewhere, which the check must leave alone.
+  await scratch.cli("SET", "precious", "keep me");
+  await scratch.cli("-n", "3", "SET", "also", "kept");
+  const args = ["verify", "--in", out, "--key-file", key, "--level", "restore"];
+  const verified = await runAgent([...args, "--scratch", `${scratch.url}/7`]);
+  assertEquals(verified.code, 0, verified.stderr);
+  assertMatch(verified.stderr, /restore: restored in [\d.]+ s.*: 1 objects equal the manifest's/);
+  assertEquals(await scratch.cli("-n", "7", "DBSIZE"), "0");
+  assertEquals(await scratch.cli("GET", "precious"), "keep me");
+  assertEquals(await scratch.cli("-n", "3", "GET", "also"), "kept");
+
+  // A database that holds keys is refused and left as it was.
+  await scratch.cli("-n", "7", "SET", "mine", "1");
+  const busy = await runAgent([...args, "--scratch", `${scratch.url}/7`]);
+  assertEquals(busy.code, 1, busy.stderr);
+  assertStringIncludes(busy.stderr, "the scratch database 7 holds data");
+  assertEquals(await scratch.cli("-n", "7", "GET", "mine"), "1");
+
+  // A snapshot of two databases, or with function libraries, needs a whole server.
+  await source.cli("-n", "5", "SET", "other-db", "five");
+  await Deno.mkdir(join(dir.path, "two"));
+  const two = await backupOf(source.url, join(dir.path, "two"));
+  const twoDbs = await runAgent([
+    "verify",
+    "--in",
+    two.out,
+    "--key-file",
+    two.key,
+    "--level",
+    "restore",
+    "--scratch",
+    `${scratch.url}/8`,
+  ]);
+  assertEquals(twoDbs.code, 1, twoDbs.stderr);
+  assertMatch(
+    twoDbs.stderr,
+    /holds 2 logical databases \(db0, db5\) and the scratch URL names one/,
+  );
+  await source.cli("-n", "5", "FLUSHDB");
+  await source.cli("FUNCTION", "LOAD", LIBRARY);
+  await Deno.mkdir(join(dir.path, "lib"));
+  const lib = await backupOf(source.url, join(dir.path, "lib"));
+  const withLibrary = await runAgent([
+    "verify",
+    "--in",
+    lib.out,
+    "--key-file",
+    lib.key,
+    "--level",
+    "restore",
+    "--scratch",
+    `${scratch.url}/8`,
+  ]);
+  assertEquals(withLibrary.code, 1, withLibrary.stderr);
+  assertStringIncludes(withLibrary.stderr, "holds function libraries");
+  assertEquals(await scratch.cli("-n", "8", "DBSIZE"), "0");
+  assertEquals(await scratch.cli("FUNCTION", "LIST"), "");
+
+  // backupy-agent restore puts databases back under their own numbers: a URL naming one is refused.
+  const restore = await runAgent([
+    "restore",
+    "--target",
+    `${scratch.url}/9`,
+    "--in",
+    out,
+    "--key-file",
+    key,
+  ]);
+  assertEquals(restore.code, 1, restore.stderr);
+  assertStringIncludes(restore.stderr, "leave /9 out of the target URL");
+  assertEquals(await scratch.cli("-n", "9", "DBSIZE"), "0");
+});
+
 Deno.test("rdbVersionFor: the RDB version each Redis release reads at most", () => {
   assertEquals(rdbVersionFor("7.4.1"), 12);
   assertEquals(rdbVersionFor("7.2.4"), 11);

@@ -14,6 +14,15 @@ Deno.test("local targets: sqlite URLs, clear errors that never repeat a password
     "not a valid MongoDB URL",
   );
   assert(!error.message.includes("hunter2"));
+  // A Redis URL's path is a logical database number (a scratch restore's), nothing else.
+  assertEquals(targetFromUrl("redis://127.0.0.1:6379/7").connection?.database, "7");
+  assertEquals(targetFromUrl("redis://127.0.0.1:6379").connection?.database, "");
+  const path = assertThrows(
+    () => targetFromUrl("redis://:hunter2@127.0.0.1/cache"),
+    UsageError,
+    "a database number",
+  );
+  assert(!path.message.includes("hunter2"));
 });
 
 Deno.test("docker:// local-mode URLs", () => {

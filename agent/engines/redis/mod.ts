@@ -27,7 +27,7 @@ export const REDIS: EngineModule = {
   title: "Redis",
   names: [{ name: "redis", dbType: DbType.REDIS }],
   urlForms: [
-    "redis://[user:password@]host[:port] (rediss:// for TLS;",
+    "redis://[user:password@]host[:port][/db] (rediss:// for TLS;",
     "password also from REDISCLI_AUTH)",
   ],
   schemes: { "redis:": "redis", "rediss:": "redis" },
@@ -56,6 +56,7 @@ export const REDIS: EngineModule = {
       caCerts: extras.tls && extras.sslCa ? [readPem(extras.sslCa)] : undefined,
       username: connection.username || undefined,
       password: connection.passwordSecretRef ? new Secret(connection.passwordSecretRef) : undefined,
+      database: connection.database ? Number(connection.database) : undefined,
     });
   },
   async dockerExec(containers, target) {

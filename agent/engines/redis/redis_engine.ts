@@ -98,6 +98,13 @@ export class RedisEngine implements Engine {
     signal: AbortSignal,
     options: RestoreOptions = {},
   ): Promise<RestoreResult> {
+    const into = this.#endpoint.database;
+    if (into !== undefined && !options.intoNamedDatabase) {
+      throw new DumpError(
+        `a Redis restore puts each logical database back under its own number: leave /${into} ` +
+          "out of the target URL",
+      );
+    }
     const redis = await RespPipeline.connect(this.#endpoint);
     const commands: RedisCommands = {
       async pipeline(list) {
@@ -109,24 +116,39 @@ export class RedisEngine implements Engine {
     const onAbort = () => redis.close();
     signal.addEventListener("abort", onAbort, { once: true });
     try {
-      return await restoreRedis(commands, source, signal, { replace: options.replace });
+      return await restoreRedis(commands, source, signal, {
+        replace: options.replace,
+        intoDatabase: into,
+      });
     } finally {
       signal.removeEventListener("abort", onAbort);
       redis.close();
     }
   }
 
-  /** Whether any logical database holds a key (INFO keyspace lists only those that do). */
+  /**
+   * Whether any logical database holds a key, or the one the URL names
+   * (INFO keyspace lists only those that do).
+   */
   async holdsData(): Promise<boolean> {
-    return /^db\d+:keys=/m.test(await this.#info("keyspace"));
+    const db = this.#endpoint.database;
+    return new RegExp(`^db${db ?? "\\d+"}:keys=`, "m").test(await this.#info("keyspace"));
   }
 
-  /** FLUSHALL: only for a scratch server that held nothing before the restore. */
+  /**
+   * FLUSHALL, or FLUSHDB of the logical database the URL names: only for a
+   * scratch server or database that held nothing before the restore.
+   */
   async empty(): Promise<void> {
     const redis = await RespPipeline.connect(this.#endpoint);
     try {
-      const [reply] = await redis.send([["FLUSHALL"], ["FUNCTION", "FLUSH"]]);
-      if (reply instanceof Error) throw new DumpError(`FLUSHALL failed: ${reply.message}`);
+      const db = this.#endpoint.database;
+      // A named logical database is emptied alone; the rest of its server is not ours.
+      const replies = db === undefined
+        ? await redis.send([["FLUSHALL"], ["FUNCTION", "FLUSH"]])
+        : await redis.send([["SELECT", String(db)], ["FLUSHDB"]]);
+      const failed = replies.find((reply) => reply instanceof Error);
+      if (failed) throw new DumpError(`emptying failed: ${(failed as Error).message}`);
     } finally {
       redis.close();
     }

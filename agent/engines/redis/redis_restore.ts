@@ -63,6 +63,12 @@ export interface RedisCommands {
 export interface RedisRestoreOptions {
   /** Overwrite keys (and function libraries) that exist in the target. */
   replace?: boolean;
+  /**
+   * Every key into this logical database (a scratch database): the snapshot
+   * must hold one database and no function libraries, which would land
+   * beside the server's own.
+   */
+  intoDatabase?: number;
 }
 
 /** Keys sent per round trip, or fewer when their payloads are large. */
@@ -93,6 +99,8 @@ export async function restoreRedis(
   let header: Uint8Array = new Uint8Array(0);
   let rdbVersion = -1;
   let selected = -1;
+  /** With `intoDatabase`: the one database of the snapshot. */
+  let sourceDb: number | undefined;
   let restored = 0;
   const conflicts: string[] = [];
   const decoder = new TextDecoder();
@@ -103,6 +111,12 @@ export async function restoreRedis(
         throw new DumpError(
           `the snapshot holds data of a Redis module (module id ${extra.moduleId}), which ` +
             "RESTORE cannot replay: load the RDB file into a server that has the module instead",
+        );
+      }
+      if (options.intoDatabase !== undefined) {
+        throw new DumpError(
+          "the snapshot holds function libraries, which a scratch database cannot keep apart " +
+            "from its server's own: give an empty scratch server instead",
         );
       }
       const [error] = await redis.pipeline([
@@ -117,10 +131,20 @@ export async function restoreRedis(
       let bytes = 0;
       while (pending.length > 0 && keys.length < BATCH_KEYS && bytes < BATCH_BYTES) {
         const entry = pending.shift()!;
-        if (entry.db !== selected) {
-          commands.push(["SELECT", String(entry.db)]);
+        const db = options.intoDatabase ?? entry.db;
+        if (options.intoDatabase !== undefined) {
+          sourceDb ??= entry.db;
+          if (entry.db !== sourceDb) {
+            throw new DumpError(
+              `the snapshot holds keys of db${sourceDb} and db${entry.db}; a scratch database ` +
+                "takes one: give an empty scratch server instead",
+            );
+          }
+        }
+        if (db !== selected) {
+          commands.push(["SELECT", String(db)]);
           keys.push(null);
-          selected = entry.db;
+          selected = db;
         }
         const command: (string | Uint8Array)[] = [
           "RESTORE",

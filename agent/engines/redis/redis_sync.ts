@@ -19,6 +19,8 @@ export interface RedisEndpoint {
   caCerts?: string[];
   username?: string;
   password?: Secret<string>;
+  /** A logical database the URL names (a scratch restore's); a snapshot is of them all. */
+  database?: number;
 }
 
 const MARK_LENGTH = 40;

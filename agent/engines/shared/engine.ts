@@ -123,6 +123,11 @@ export interface RestoreOptions {
   rename?: readonly string[];
   /** Put before every database name: a scratch restore's own databases (MongoDB). */
   databasePrefix?: string;
+  /**
+   * Every key into the logical database the target URL names (a Redis
+   * scratch restore of a one-database snapshot); without it such a URL is refused.
+   */
+  intoNamedDatabase?: boolean;
 }
 
 /** What a restore did. */
