@@ -35,6 +35,17 @@ function idOf(doc: Uint8Array): string {
   return EJSON.stringify(deserialize(doc, { promoteValues: false })._id, { relaxed: false });
 }
 
+/** The _ids of a collection's documents, kept between inserts (rebuilt when it changed otherwise). */
+const knownIds = new WeakMap<Uint8Array[], Set<string>>();
+function idsOf(documents: Uint8Array[]): Set<string> {
+  let ids = knownIds.get(documents);
+  if (!ids || ids.size !== documents.length) {
+    ids = new Set(documents.map(idOf));
+    knownIds.set(documents, ids);
+  }
+  return ids;
+}
+
 /** One collection (or view) the server holds. */
 export interface WireCollection {
   name: string;
@@ -532,6 +543,10 @@ export class MongoWireServer implements AsyncDisposable {
         if (done) this.#cursors.delete(id);
         return cursorReply("nextBatch", batch, done ? 0n : id, cursor.ns);
       }
+      case "count": {
+        const coll = collections(db).find((c) => c.name === body.count);
+        return ok({ n: coll?.documents?.length ?? 0 });
+      }
       case "create": {
         const name = String(body.create);
         if (collections(db).some((c) => c.name === name)) {
@@ -583,7 +598,7 @@ export class MongoWireServer implements AsyncDisposable {
           return fail(166, "CommandNotSupportedOnView", `Namespace ${db}.${coll.name} is a view`);
         }
         // Unordered, as sent: every document with a new _id goes in, the others are write errors.
-        const ids = new Set((coll.documents ??= []).map(idOf));
+        const ids = idsOf(coll.documents ??= []);
         const writeErrors: Record<string, unknown>[] = [];
         raw.forEach((doc, index) => {
           const id = idOf(doc);
