@@ -57,6 +57,31 @@ export class ByteBuilder {
       ByteBuilder.#encoder.encodeInto(value, this.#buffer.subarray(this.#length)).written;
   }
 
+  /**
+   * Appends `value` as UTF-8 when it is ASCII, byte by byte without an
+   * encoder call (protocol words and numbers, millions of times over);
+   * returns false, having written nothing, when it is not ASCII.
+   */
+  ascii(value: string): boolean {
+    const length = value.length;
+    this.#reserve(length);
+    const buffer = this.#buffer;
+    const start = this.#length;
+    for (let i = 0; i < length; i++) {
+      const code = value.charCodeAt(i);
+      if (code > 0x7f) return false;
+      buffer[start + i] = code;
+    }
+    this.#length += length;
+    return true;
+  }
+
+  /** Appends a non-negative integer in decimal. */
+  decimal(value: number): void {
+    if (value < 10) return this.byte(0x30 + value);
+    this.ascii(String(value));
+  }
+
   /** Appends `0x` and the bytes as uppercase hex (a MySQL hex literal). */
   hex(values: Uint8Array): void {
     this.#reserve(2 + values.length * 2);

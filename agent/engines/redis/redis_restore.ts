@@ -105,6 +105,26 @@ export async function restoreRedis(
   const conflicts: string[] = [];
   const decoder = new TextDecoder();
 
+  /** Counts a batch's restored keys and conflicts; throws on any other error. */
+  const check = (results: (Error | null)[], keys: (RdbEntry | null)[], db: number) => {
+    for (let i = 0; i < results.length; i++) {
+      const error = results[i];
+      const entry = keys[i];
+      if (!error) {
+        if (entry) restored++;
+        continue;
+      }
+      if (entry && /BUSYKEY/.test(error.message)) {
+        conflicts.push(`db${entry.db} ${JSON.stringify(decoder.decode(entry.key))}`);
+        continue;
+      }
+      const what = entry
+        ? `key ${JSON.stringify(decoder.decode(entry.key))} of db${entry.db}`
+        : `SELECT ${db}`;
+      throw new DumpError(`restoring ${what} failed: ${error.message}`);
+    }
+  };
+
   const send = async () => {
     for (const extra of extras.splice(0)) {
       if (extra.kind === "module-aux") {
@@ -125,12 +145,14 @@ export async function restoreRedis(
       if (error && /already exists/i.test(error.message)) conflicts.push("a function library");
       else if (error) throw new DumpError(`FUNCTION LOAD failed: ${error.message}`);
     }
-    while (pending.length > 0) {
+    // Taken from the front by index: shift() moves every other entry each time.
+    let next = 0;
+    while (next < pending.length) {
       const commands: (string | Uint8Array)[][] = [];
       const keys: (RdbEntry | null)[] = [];
       let bytes = 0;
-      while (pending.length > 0 && keys.length < BATCH_KEYS && bytes < BATCH_BYTES) {
-        const entry = pending.shift()!;
+      while (next < pending.length && keys.length < BATCH_KEYS && bytes < BATCH_BYTES) {
+        const entry = pending[next++];
         const db = options.intoDatabase ?? entry.db;
         if (options.intoDatabase !== undefined) {
           sourceDb ??= entry.db;
@@ -160,24 +182,9 @@ export async function restoreRedis(
         keys.push(entry);
         bytes += entry.value.length;
       }
-      const results = await redis.pipeline(commands);
-      for (let i = 0; i < results.length; i++) {
-        const error = results[i];
-        const entry = keys[i];
-        if (!error) {
-          if (entry) restored++;
-          continue;
-        }
-        if (entry && /BUSYKEY/.test(error.message)) {
-          conflicts.push(`db${entry.db} ${JSON.stringify(decoder.decode(entry.key))}`);
-          continue;
-        }
-        const what = entry
-          ? `key ${JSON.stringify(decoder.decode(entry.key))} of db${entry.db}`
-          : `SELECT ${selected}`;
-        throw new DumpError(`restoring ${what} failed: ${error.message}`);
-      }
+      check(await redis.pipeline(commands), keys, selected);
     }
+    pending.length = 0;
   };
 
   for await (let chunk of source) {

@@ -17,6 +17,16 @@ export type RespReply = string | number | null | Uint8Array | RespReply[] | Erro
 const READ_SIZE = 256 * 1024;
 const encoder = new TextEncoder();
 
+const STAR = 0x2a;
+const DOLLAR = 0x24;
+const CRLF = new Uint8Array([0x0d, 0x0a]);
+
+/** Whether every character of `text` is ASCII (its UTF-8 is then one byte per character). */
+function isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
 /** Not enough bytes buffered for the whole reply yet. */
 const INCOMPLETE = Symbol("incomplete");
 
@@ -59,12 +69,24 @@ export class RespPipeline {
   async send(commands: readonly (readonly (string | Uint8Array)[])[]): Promise<RespReply[]> {
     const out = new ByteBuilder();
     for (const command of commands) {
-      out.text(`*${command.length}\r\n`);
+      out.byte(STAR);
+      out.decimal(command.length);
+      out.bytes(CRLF);
       for (const arg of command) {
-        const bytes = typeof arg === "string" ? encoder.encode(arg) : arg;
-        out.text(`$${bytes.length}\r\n`);
-        out.bytes(bytes);
-        out.text("\r\n");
+        if (typeof arg === "string" && isAscii(arg)) {
+          // Most arguments are protocol words and numbers: no encoder, no copy.
+          out.byte(DOLLAR);
+          out.decimal(arg.length);
+          out.bytes(CRLF);
+          out.ascii(arg);
+        } else {
+          const bytes = typeof arg === "string" ? encoder.encode(arg) : arg;
+          out.byte(DOLLAR);
+          out.decimal(bytes.length);
+          out.bytes(CRLF);
+          out.bytes(bytes);
+        }
+        out.bytes(CRLF);
       }
     }
     const bytes = out.take();
