@@ -56,6 +56,15 @@ function variant(reflectedPoly: bigint, inverted: boolean): Variant {
 const JONES = variant(0x95ac9329ac4bc9b5n, false);
 const XZ = variant(0xc96c5795d7870f42n, true);
 
+/**
+ * CRC-64/XZ's eight lookup tables (table k: a byte followed by k zero
+ * bytes; entry `k * 256 + n`), as low and high 32-bit halves: for the
+ * WebAssembly row summer, which must compute the very same CRC. Read only.
+ */
+export function crc64XzTables(): { lo: Int32Array; hi: Int32Array } {
+  return { lo: XZ.tableLo, hi: XZ.tableHi };
+}
+
 /** The running [low, high] halves while {@linkcode advance} works: no array, no allocation per call. */
 let runLo = 0;
 let runHi = 0;

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { crc64XzInto, crc64XzPairInto } from "../bytes/crc64.ts";
+import { flushRowSums, stageRow, stageRows } from "../bytes/crc64_row_sums.ts";
 
 /** Rows seen and their digest. */
 export class RowDigest {
@@ -16,25 +16,34 @@ export class RowDigest {
   #lo = 0;
   #hi = 0;
 
-  readonly #crc = new Uint32Array(2);
+  /** Where the row summer hands the sums of this digest's rows. */
+  readonly #owner = {
+    addSum: (lo: number, hi: number) => {
+      const sum = this.#lo + lo;
+      this.#lo = sum >>> 0;
+      this.#hi = (this.#hi + hi + (sum > 0xffffffff ? 1 : 0)) >>> 0;
+    },
+  };
 
   /** Adds one row, given as its canonical bytes. */
   add(row: Uint8Array): void {
-    crc64XzInto(row, this.#crc);
-    this.#sum();
+    stageRow(this.#owner, row);
+    this.#rows++;
   }
 
   /** Adds one row given in two pieces (`first` then `second`), as if joined. */
   addPair(first: Uint8Array, second: Uint8Array): void {
-    crc64XzPairInto(first, second, this.#crc);
-    this.#sum();
+    stageRow(this.#owner, first, second);
+    this.#rows++;
   }
 
-  #sum(): void {
-    const lo = this.#lo + this.#crc[0];
-    this.#lo = lo >>> 0;
-    this.#hi = (this.#hi + this.#crc[1] + (lo > 0xffffffff ? 1 : 0)) >>> 0;
-    this.#rows++;
+  /**
+   * Adds `count` rows that lie one after another in `rows`, row i ending
+   * at `ends[i]` (a table's COPY data as it arrived): faster than row by row.
+   */
+  addRows(rows: Uint8Array, ends: Uint32Array, count: number): void {
+    stageRows(this.#owner, rows, ends, count);
+    this.#rows += count;
   }
 
   /** Counts a row without digesting it (a check that only counts). */
@@ -49,6 +58,7 @@ export class RowDigest {
 
   /** The digest: 16 lowercase hex digits. */
   hex(): string {
+    flushRowSums(this.#owner);
     return this.#hi.toString(16).padStart(8, "0") + this.#lo.toString(16).padStart(8, "0");
   }
 }

@@ -8,7 +8,7 @@
  */
 import type { ByteBuilder } from "../../../../bytes/byte_builder.ts";
 import { RowDigest } from "../../../../manifest/row_digest.ts";
-import { type PausableStream, pausedStreamPieces } from "../../../shared/paused_stream_pieces.ts";
+import { copyOutRows, type CopySql } from "../copy_out_rows.ts";
 import type { DumpContext } from "../dump_context.ts";
 import { catalogKey, dumpObject, PRIORITY } from "../dump_object.ts";
 import type { TableFacts } from "./tables.ts";
@@ -31,19 +31,18 @@ export function collectTableData(
       needs: [catalogKey("pg_class", table.oid)],
       write: async function* (out) {
         out.text(`COPY ${table.name}${list} FROM stdin;\n`);
-        const stream = await context.sql.unsafe(`COPY ${table.name}${list} TO STDOUT`).readable();
         let digest: RowDigest | undefined;
         if (context.digests) {
           digest = new RowDigest();
           context.digests.set(table.name, digest);
         }
         yield* copyData(
-          stream as unknown as PausableStream<Uint8Array>,
+          context.sql,
+          `COPY ${table.name}${list} TO STDOUT`,
           out,
           context.chunkBytes,
           digest,
         );
-        resumeAfterCopy(stream);
         out.text("\\.\n\n");
         dumped.add(table.name);
       },
@@ -52,34 +51,64 @@ export function collectTableData(
 }
 
 /**
- * COPY data appended to `out`, yielded in pieces of `chunkBytes`. postgres.js
- * delivers one chunk per row; taking them as events and yielding per piece
- * (not per row) is what keeps the dump near pg_dump's speed. The stream is
- * paused while a full piece waits, so memory stays bounded; what is left at
- * the end stays in `out` for the caller.
+ * COPY data appended to `out`, yielded in pieces of `chunkBytes` (not per
+ * row: that is what keeps the dump near pg_dump's speed). Reading stops
+ * while a full piece waits, so memory stays bounded; what is left at the end
+ * stays in `out` for the caller. The rows are digested a piece at a time,
+ * where they already lie one after another in `out`.
  */
 async function* copyData(
-  stream: PausableStream<Uint8Array>,
+  sql: CopySql,
+  copyStatement: string,
   out: ByteBuilder,
   chunkBytes: number,
   digest?: RowDigest,
 ): AsyncGenerator<Uint8Array> {
-  const pieces = pausedStreamPieces(stream, (chunk) => {
-    // One chunk per row: the server sends each COPY row as its own message.
-    digest?.add(chunk);
-    out.bytes(chunk);
+  const rows = new PieceRows(out, digest);
+  const pieces = copyOutRows(sql, copyStatement, (row) => {
+    out.bytes(row);
+    rows.ended();
     return out.length >= chunkBytes;
   });
-  for await (const _ of pieces) yield out.take();
+  for await (const _ of pieces) {
+    rows.digest();
+    yield out.take();
+  }
+  rows.digest();
 }
 
-/**
- * postgres.js 3.4.9 pauses the socket when a COPY stream's buffer is full
- * and resumes it from the stream's read(); if the COPY ends while paused, no
- * read() ever comes and the connection hangs on the next query (seen in
- * about one dump in three). Calling the stream's read once more after its
- * end resumes the socket; on a socket that is not paused it does nothing.
- */
-function resumeAfterCopy(stream: unknown): void {
-  (stream as { _read?: (size: number) => void })._read?.(0);
+/** Where the rows of the piece being built end in `out`, for the digest. */
+class PieceRows {
+  readonly #out: ByteBuilder;
+  readonly #digest?: RowDigest;
+  /** Where the piece's first row starts: after what `out` held before it. */
+  #from: number;
+  #ends = new Uint32Array(4096);
+  #count = 0;
+
+  constructor(out: ByteBuilder, digest?: RowDigest) {
+    this.#out = out;
+    this.#digest = digest;
+    this.#from = out.length;
+  }
+
+  /** A row was just appended to `out`. */
+  ended(): void {
+    if (!this.#digest) return;
+    if (this.#count === this.#ends.length) {
+      const grown = new Uint32Array(this.#ends.length * 2);
+      grown.set(this.#ends);
+      this.#ends = grown;
+    }
+    this.#ends[this.#count++] = this.#out.length - this.#from;
+  }
+
+  /** Digests the piece's rows; `out` is about to be taken (or ended), so the next piece starts at 0. */
+  digest(): void {
+    if (this.#digest && this.#count > 0) {
+      this.#digest.addRows(this.#out.view(this.#from), this.#ends, this.#count);
+    }
+    this.#count = 0;
+    this.#from = 0;
+  }
 }
