@@ -17,18 +17,12 @@ import { dirname, resolve } from "node:path";
 import { type FlagSpec, parseFlags } from "../decrypt/cli_flags.ts";
 import { BackupyError, UsageError } from "../decrypt/errors.ts";
 import { VERSION } from "../decrypt/version.ts";
-import { dumpState } from "./commands/dump_state_command.ts";
 import { localDockerSocket } from "./docker/docker_socket.ts";
-import { healthProblem } from "./health/health_problem.ts";
 import { versionLine } from "./commands/version_command.ts";
 import { loadAgentConfig } from "./config/agent_config.ts";
 import { ConfigError } from "./config/config_error.ts";
-import { localBackup } from "./local/local_backup.ts";
-import { localRestore } from "./local/local_restore.ts";
 import { ProgressLine } from "../decrypt/progress_line.ts";
 import { Logger } from "./log/logger.ts";
-import { runService } from "./service.ts";
-import { superviseUpdate } from "./update/self_update.ts";
 import { usageText } from "./commands/usage_text.ts";
 
 const USAGE = usageText(VERSION);
@@ -161,6 +155,7 @@ async function backup(
   let progress: ProgressLine | undefined;
   let dumped = 0;
   try {
+    const { localBackup } = await import("./local/local_backup.ts");
     const result = await localBackup({
       target,
       out,
@@ -259,6 +254,7 @@ async function restore(
   const started = performance.now();
   let progress: ProgressLine | undefined;
   try {
+    const { localRestore } = await import("./local/local_restore.ts");
     const result = await localRestore({
       target,
       input,
@@ -304,6 +300,7 @@ type Flags = Record<string, string | boolean | string[] | undefined>;
 
 async function healthCheckCommand(): Promise<number> {
   const { config } = loadAgentConfig(env, { requireKey: false });
+  const { healthProblem } = await import("./health/health_problem.ts");
   const problem = await healthProblem(config.stateDir);
   if (problem) {
     console.error(`unhealthy: ${problem}`);
@@ -313,11 +310,12 @@ async function healthCheckCommand(): Promise<number> {
   return 0;
 }
 
-function dumpStateCommand(values: Flags): Promise<number> {
+async function dumpStateCommand(values: Flags): Promise<number> {
   const { config } = loadAgentConfig(env, { requireKey: values["allow-secrets"] === true });
+  const { dumpState } = await import("./commands/dump_state_command.ts");
   const state = dumpState(config.stateDir, values["allow-secrets"] ? config.agentKey : undefined);
   console.log(JSON.stringify(state, (_, v) => typeof v === "bigint" ? v.toString() : v, 2));
-  return Promise.resolve(0);
+  return 0;
 }
 
 async function verifyCommand(values: Flags): Promise<number> {
@@ -384,6 +382,8 @@ async function runCommand(): Promise<number> {
   const { config, warnings } = loadAgentConfig(env, { requireKey: true });
   const log = Logger.create(config.logLevel);
   for (const warning of warnings) log.warn(warning);
+  const { runService } = await import("./service.ts");
+  const { superviseUpdate } = await import("./update/self_update.ts");
   for (;;) {
     const exit = await runService(config, log);
     if (!exit.update) return exit.code;
