@@ -259,6 +259,29 @@ ALTER EVENT TRIGGER note_ddl_trigger ENABLE ALWAYS;
 COMMENT ON EVENT TRIGGER note_ddl_trigger IS 'an event trigger';
 `;
 
+/**
+ * What only PostgreSQL 18 has, run when the server is 18 or newer (CI's is
+ * 15; run against 18 with BACKUPY_TEST_PG_URL and its psql and pg_dump first
+ * in PATH): named, NO INHERIT and NOT VALID NOT NULL constraints, one with
+ * a comment, a NOT NULL children inherit, virtual generated columns, and a
+ * NOT ENFORCED check.
+ */
+const FIXTURE_18 = String.raw`
+CREATE TABLE nn18 (
+  id integer CONSTRAINT nn18_id_required NOT NULL,
+  plain integer NOT NULL,
+  local_only integer CONSTRAINT nn18_local NOT NULL NO INHERIT,
+  maybe integer,
+  half integer GENERATED ALWAYS AS (id / 2) VIRTUAL,
+  CONSTRAINT nn18_positive CHECK (id > 0) NOT ENFORCED
+);
+INSERT INTO nn18 (id, plain, local_only, maybe) VALUES (1, 1, 1, NULL), (-4, 2, 2, 5);
+ALTER TABLE nn18 ADD CONSTRAINT nn18_maybe_later NOT NULL maybe NOT VALID;
+COMMENT ON CONSTRAINT nn18_plain_not_null ON nn18 IS 'a default-named not-null constraint';
+CREATE TABLE nn18_child (extra text CONSTRAINT child_extra_nn NOT NULL) INHERITS (nn18);
+INSERT INTO nn18_child (id, plain, local_only, maybe, extra) VALUES (3, 3, 3, 3, 'x');
+`;
+
 async function createFixture(): Promise<void> {
   const sql = admin();
   await sql.unsafe(`DROP DATABASE IF EXISTS ${SOURCE} WITH (FORCE)`);
@@ -266,6 +289,8 @@ async function createFixture(): Promise<void> {
   await sql.end();
   const db = admin(SOURCE);
   await db.unsafe(FIXTURE).simple();
+  const [{ version }] = await db`SELECT current_setting('server_version_num')::int AS version`;
+  if (version >= 180000) await db.unsafe(FIXTURE_18).simple();
   await db.end();
 }
 

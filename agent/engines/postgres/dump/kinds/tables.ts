@@ -60,17 +60,19 @@ export async function collectTables(context: DumpContext): Promise<TableFacts[]>
   // Always quoted, as the COPY lines and the manifest name them.
   for (const table of tables) table.name = `${ident(table.schema)}.${ident(table.relname)}`;
   const columns = await context.q(
-    `SELECT a.attrelid::text AS table_oid, a.attnum, quote_ident(a.attname) AS name,
+    `SELECT a.attrelid::text AS table_oid, a.attnum, quote_ident(a.attname) AS name, a.attname AS raw_name,
       format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull AS notnull, a.attidentity AS identity,
       a.attgenerated AS generated, a.attislocal AS local, ${COLUMN_SETTINGS(v)},
       d.oid::text AS default_oid, pg_get_expr(d.adbin, d.adrelid) AS def,
       CASE WHEN a.attcollation <> 0 AND a.attcollation <> t.typcollation
         THEN (SELECT ${qualifiedName("cn.nspname", "co.collname")} FROM pg_collation co
               JOIN pg_namespace cn ON cn.oid = co.collnamespace WHERE co.oid = a.attcollation) END AS collation,
-      seq.name AS seq_name, seq.persistence AS seq_persistence, to_jsonb(seq) AS seq
+      seq.name AS seq_name, seq.persistence AS seq_persistence, to_jsonb(seq) AS seq,
+      ${NOT_NULL_COLUMNS(v)}
     FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
     JOIN pg_type t ON t.oid = a.atttypid
     LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+    ${v >= 180000 ? NOT_NULL_JOIN : ""}
     LEFT JOIN LATERAL (SELECT ${qualifiedName("sn.nspname", "sc.relname")} AS name,
         sc.relpersistence AS persistence, ${SEQUENCE_COLUMNS}
       FROM pg_depend dep JOIN pg_class sc ON sc.oid = dep.objid JOIN pg_namespace sn ON sn.oid = sc.relnamespace
@@ -131,6 +133,11 @@ export async function collectTables(context: DumpContext): Promise<TableFacts[]>
       }));
     }
     for (const column of own) {
+      // A valid NOT NULL (PostgreSQL 18) is written with its table, so what describes it follows the table.
+      if (column.notnull_invalid) invalidNotNull(context, table, key, column);
+      else if (column.notnull_oid) {
+        context.alias(catalogKey("pg_constraint", column.notnull_oid), key);
+      }
       if (column.default_oid === null) continue;
       const defaultKey = catalogKey("pg_attrdef", column.default_oid);
       if (column.generated !== "") {
@@ -162,6 +169,55 @@ export async function collectTables(context: DumpContext): Promise<TableFacts[]>
   return facts;
 }
 
+/**
+ * PostgreSQL 18 keeps NOT NULL as named constraints (pg_constraint, contype
+ * 'n'), which may be NO INHERIT or NOT VALID; before 18 a column is just
+ * NOT NULL or not. What the columns query reads of it (docs/engines.md section 4):
+ * the constraint's name, and whether it is NO INHERIT, NOT VALID or has a
+ * comment (a comment names the constraint, so the name must be kept).
+ */
+const NOT_NULL_COLUMNS = (v: number) =>
+  v >= 180000
+    ? `nn.conname AS notnull_name, nn.connoinherit AS notnull_noinherit,
+      NOT nn.convalidated AS notnull_invalid, nn.oid::text AS notnull_oid,
+      obj_description(nn.oid, 'pg_constraint') IS NOT NULL AS notnull_commented`
+    : `NULL AS notnull_name, false AS notnull_noinherit, false AS notnull_invalid,
+      NULL AS notnull_oid, false AS notnull_commented`;
+const NOT_NULL_JOIN = `LEFT JOIN pg_constraint nn ON nn.conrelid = a.attrelid AND nn.contype = 'n'
+      AND nn.conkey = ARRAY[a.attnum]`;
+
+/**
+ * The NOT NULL clause of a column of `relname` (raw), as pg_dump writes it:
+ * the constraint's name only where it is not the one the server would
+ * choose (`<table>_<column>_not_null`) or a comment needs it; none for a
+ * NOT VALID one, which is added after the data ({@linkcode invalidNotNull}).
+ */
+function notNullClause(c: Row, relname: string): string {
+  if (!c.notnull || c.notnull_invalid) return "";
+  const named = c.notnull_name !== null &&
+    (c.notnull_commented || c.notnull_name !== `${relname}_${c.raw_name}_not_null`);
+  return `${named ? ` CONSTRAINT ${ident(c.notnull_name)}` : ""} NOT NULL${
+    c.notnull_noinherit ? " NO INHERIT" : ""
+  }`;
+}
+
+/** A NOT VALID NOT NULL constraint, added after the data as pg_dump does (rows may break it). */
+function invalidNotNull(context: DumpContext, table: Row, tableKey: string, c: Row): void {
+  context.add(dumpObject({
+    key: catalogKey("pg_constraint", c.notnull_oid),
+    label: `CONSTRAINT ${table.name}.${c.notnull_name}`,
+    priority: PRIORITY.constraint,
+    sortName: `${table.name}.${c.notnull_name}`,
+    section: "post-data",
+    needs: [tableKey],
+    write: () =>
+      // Not ONLY: an inheritable NOT NULL must reach the children (whose own, valid ones it joins).
+      `ALTER TABLE ${table.name} ADD CONSTRAINT ${ident(c.notnull_name)} NOT NULL ${c.name}${
+        c.notnull_noinherit ? " NO INHERIT" : ""
+      } NOT VALID;\n`,
+  }));
+}
+
 /** CREATE TABLE and the ALTERs that say what CREATE TABLE cannot. */
 function createTable(
   table: Row,
@@ -181,7 +237,7 @@ function createTable(
       columnDefinition(
         c,
         !table.ispartition && parentColumns.some((p) => p.name === c.name && p.generated),
-      )
+      ) + notNullClause(c, table.relname)
     ),
     ...checks,
   ];
@@ -205,8 +261,15 @@ function createTable(
     const column = `${alter} ALTER COLUMN ${c.name}`;
     const notWritten = !written.includes(c);
     // NOT NULL that neither the CREATE nor a parent gives.
-    if (c.notnull && notWritten && !parentColumns.some((p) => p.name === c.name && p.notnull)) {
-      sql += `${column} SET NOT NULL;\n`;
+    if (
+      c.notnull && !c.notnull_invalid && notWritten &&
+      // A parent's NOT VALID one comes after the data: a child's valid one is written here.
+      !parentColumns.some((p) => p.name === c.name && p.notnull && !p.notnull_invalid)
+    ) {
+      const clause = notNullClause(c, table.relname);
+      sql += clause.startsWith(" CONSTRAINT")
+        ? `${alter} ADD${clause.replace(" NOT NULL", ` NOT NULL ${c.name}`)};\n`
+        : `${column} SET NOT NULL;\n`;
     }
     sql += columnSettings(column, c);
     // An identity sequence's persistence follows its table unless changed since.
@@ -270,18 +333,19 @@ export function columnSettings(column: string, c: Row): string {
   return sql;
 }
 
-/** One column of CREATE TABLE: type, collation, generation (unless inherited) or identity, NOT NULL. */
+/** One column of CREATE TABLE: type, collation, generation (unless inherited) or identity. */
 function columnDefinition(c: Row, generationInherited: boolean): string {
   let text = `    ${c.name} ${c.type}`;
   if (c.collation) text += ` COLLATE ${c.collation}`;
-  if (c.generated === "s") {
-    if (!generationInherited) text += ` GENERATED ALWAYS AS (${c.def}) STORED`;
+  if (c.generated !== "") {
+    // Stored, or (PostgreSQL 18) virtual: computed when read, never in the data.
+    const kind = c.generated === "v" ? "VIRTUAL" : "STORED";
+    if (!generationInherited) text += ` GENERATED ALWAYS AS (${c.def}) ${kind}`;
   } else if (c.identity) {
     text += ` GENERATED ${c.identity === "a" ? "ALWAYS" : "BY DEFAULT"} AS IDENTITY`;
     if (c.seq_name) {
       text += ` (\n        SEQUENCE NAME ${c.seq_name} ${sequenceOptions(c.seq, false)}\n    )`;
     }
   }
-  if (c.notnull) text += " NOT NULL";
   return text;
 }
