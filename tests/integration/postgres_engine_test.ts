@@ -83,6 +83,14 @@ CREATE MATERIALIZED VIEW mv AS SELECT count(*) AS n FROM types;
 CREATE UNIQUE INDEX mv_n ON mv (n);
 CREATE TRIGGER select_touch BEFORE INSERT ON "Mixed Case"."select" FOR EACH ROW EXECUTE FUNCTION touch();
 CREATE RULE no_delete_scratch AS ON DELETE TO scratch DO INSTEAD NOTHING;
+CREATE TABLE checked_parts (id integer, CONSTRAINT checked_parts_positive CHECK (id > 0))
+  PARTITION BY RANGE (id);
+CREATE TABLE checked_parts_1 PARTITION OF checked_parts FOR VALUES FROM (1) TO (100);
+INSERT INTO checked_parts VALUES (5);
+CREATE RULE no_update_scratch AS ON UPDATE TO scratch DO INSTEAD NOTHING;
+ALTER TABLE scratch DISABLE RULE no_update_scratch;
+CREATE RULE no_insert_scratch AS ON INSERT TO scratch WHERE false DO INSTEAD NOTHING;
+ALTER TABLE scratch ENABLE ALWAYS RULE no_insert_scratch;
 ALTER TABLE scratch ENABLE ROW LEVEL SECURITY;
 CREATE POLICY scratch_mine ON scratch FOR SELECT TO PUBLIC USING (k LIKE 'pub%');
 COMMENT ON TABLE types IS 'every type; ''quoted''';

@@ -20,9 +20,22 @@ import { catalogKey, dumpObject, PRIORITY } from "../dump_object.ts";
  * ours could need what needs the table, so it is added after the data).
  */
 export const INLINE_CHECK = (c: string) =>
-  `(${c}.contype = 'c' AND ${c}.conislocal AND ${c}.convalidated AND NOT EXISTS (SELECT 1 FROM pg_depend x
+  `(${c}.contype = 'c' AND ${c}.conislocal AND ${c}.convalidated AND ${READS_ONLY_ITS_TABLE(c)})`;
+
+/**
+ * Whether `c` is a partition's copy of its parent's CHECK that goes into
+ * the partition's CREATE TABLE too, as pg_dump writes it: a table must
+ * have every CHECK of a parent before `ATTACH PARTITION` takes it.
+ */
+export const PARTITION_CHECK_COPY = (c: string) =>
+  `(${c}.contype = 'c' AND NOT ${c}.conislocal AND ${c}.convalidated AND ${READS_ONLY_ITS_TABLE(c)}
+    AND (SELECT relispartition FROM pg_class WHERE oid = ${c}.conrelid))`;
+
+/** Whether constraint `c` depends on nothing of ours but its own table. */
+const READS_ONLY_ITS_TABLE = (c: string) =>
+  `NOT EXISTS (SELECT 1 FROM pg_depend x
     WHERE x.classid = 'pg_constraint'::regclass AND x.objid = ${c}.oid AND x.refobjid >= 16384
-      AND NOT (x.refclassid = 'pg_class'::regclass AND x.refobjid = ${c}.conrelid)))`;
+      AND NOT (x.refclassid = 'pg_class'::regclass AND x.refobjid = ${c}.conrelid))`;
 
 /** Every table constraint that is not made by another, nor written in its CREATE TABLE. */
 export async function collectConstraints(context: DumpContext): Promise<void> {

@@ -1,6 +1,7 @@
 /**
  * Rules other than a view's own (`_RETURN`, which is the view), after the
- * data.
+ * data, each with the state it was left in (`ev_enabled`: disabled, or
+ * firing always or only on replicas), as pg_dump writes it.
  *
  * @module
  */
@@ -12,7 +13,9 @@ import { catalogKey, dumpObject, PRIORITY } from "../dump_object.ts";
 export async function collectRules(context: DumpContext): Promise<void> {
   const rows = await context.q(
     `SELECT r.oid::text AS oid, r.ev_class::text AS table_oid, pg_get_ruledef(r.oid) AS def,
-      quote_ident(r.rulename) || ' ON ' || ${qualifiedName("n.nspname", "c.relname")} AS name
+      quote_ident(r.rulename) || ' ON ' || ${qualifiedName("n.nspname", "c.relname")} AS name,
+      quote_ident(r.rulename) AS rule, ${qualifiedName("n.nspname", "c.relname")} AS relation,
+      r.ev_enabled AS enabled
     FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE r.rulename <> '_RETURN' AND ${SYSTEM_SCHEMA}`,
   );
@@ -24,7 +27,13 @@ export async function collectRules(context: DumpContext): Promise<void> {
       sortName: r.name,
       section: "post-data",
       needs: [catalogKey("pg_class", r.table_oid)],
-      write: () => `${String(r.def).trimEnd()}\n`,
+      write: () => `${String(r.def).trimEnd()}\n${ruleState(r.enabled, r.relation, r.rule)}`,
     }));
   }
+}
+
+/** What sets a rule's state other than the default ('O', fires on origin and local sessions). */
+function ruleState(enabled: string, relation: string, rule: string): string {
+  const change = { D: "DISABLE", A: "ENABLE ALWAYS", R: "ENABLE REPLICA" }[enabled];
+  return change ? `ALTER TABLE ${relation} ${change} RULE ${rule};\n` : "";
 }

@@ -23,7 +23,7 @@ import {
 import type { DumpContext } from "../dump_context.ts";
 import { catalogKey, dumpObject, PRIORITY } from "../dump_object.ts";
 import { SEQUENCE_COLUMNS, sequenceOptions } from "./sequences.ts";
-import { INLINE_CHECK } from "./constraints.ts";
+import { INLINE_CHECK, PARTITION_CHECK_COPY } from "./constraints.ts";
 
 /** A table as the kinds after this one need it (data, constraints, indexes). */
 export interface TableFacts {
@@ -88,7 +88,8 @@ export async function collectTables(context: DumpContext): Promise<TableFacts[]>
   for (
     const c of await context.q(`SELECT c.oid::text AS oid, c.conrelid::text AS table_oid,
       'CONSTRAINT ' || quote_ident(c.conname) || ' ' || pg_get_constraintdef(c.oid) AS def
-    FROM pg_constraint c WHERE ${INLINE_CHECK("c")} ORDER BY c.conname`)
+    FROM pg_constraint c WHERE ${INLINE_CHECK("c")} OR ${PARTITION_CHECK_COPY("c")}
+    ORDER BY c.conname`)
   ) {
     if (!nameOf.has(c.table_oid)) continue;
     context.alias(catalogKey("pg_constraint", c.oid), catalogKey("pg_class", c.table_oid));
@@ -234,10 +235,8 @@ function createTable(
   // A child's column that a parent generates takes the parent's expression (none may be given).
   const definitions = [
     ...written.map((c) =>
-      columnDefinition(
-        c,
-        !table.ispartition && parentColumns.some((p) => p.name === c.name && p.generated),
-      ) + notNullClause(c, table.relname)
+      columnDefinition(c, !table.ispartition && generationInherited(c, parentColumns)) +
+      notNullClause(c, table.relname)
     ),
     ...checks,
   ];
@@ -333,6 +332,18 @@ export function columnSettings(column: string, c: Row): string {
   return sql;
 }
 
+/**
+ * Whether a child's generated column takes its expression from its parents
+ * (none may then be given: PostgreSQL 15 refuses one): when every parent
+ * that generates it has the child's very expression. Where they differ
+ * (PostgreSQL 16 on; parents in conflict need the child's own) the child's
+ * is written, as pg_dump does.
+ */
+function generationInherited(c: Row, parentColumns: Row[]): boolean {
+  const generating = parentColumns.filter((p) => p.name === c.name && p.generated);
+  return generating.length > 0 && generating.every((p) => p.def === c.def);
+}
+
 /** One column of CREATE TABLE: type, collation, generation (unless inherited) or identity. */
 function columnDefinition(c: Row, generationInherited: boolean): string {
   let text = `    ${c.name} ${c.type}`;
@@ -341,11 +352,11 @@ function columnDefinition(c: Row, generationInherited: boolean): string {
     // Stored, or (PostgreSQL 18) virtual: computed when read, never in the data.
     const kind = c.generated === "v" ? "VIRTUAL" : "STORED";
     if (!generationInherited) text += ` GENERATED ALWAYS AS (${c.def}) ${kind}`;
-  } else if (c.identity) {
+  } else if (c.identity && c.seq_name) {
+    // Only where the identity has its sequence: a partition's (PostgreSQL 17 on) is its
+    // parent's, which it takes when attached (attaching one with its own is refused).
     text += ` GENERATED ${c.identity === "a" ? "ALWAYS" : "BY DEFAULT"} AS IDENTITY`;
-    if (c.seq_name) {
-      text += ` (\n        SEQUENCE NAME ${c.seq_name} ${sequenceOptions(c.seq, false)}\n    )`;
-    }
+    text += ` (\n        SEQUENCE NAME ${c.seq_name} ${sequenceOptions(c.seq, false)}\n    )`;
   }
   return text;
 }
