@@ -669,6 +669,10 @@ Deno.test("--with-privileges: owners and grants restore as they were; without it
     ALTER AGGREGATE app.total(int) OWNER TO backupy_app_owner;
     CREATE TYPE app.state AS ENUM ('on', 'off'); ALTER TYPE app.state OWNER TO backupy_app_owner;
     CREATE DOMAIN app.pos AS int CHECK (VALUE > 0); ALTER DOMAIN app.pos OWNER TO backupy_app_owner;
+    CREATE TYPE app.later; ALTER TYPE app.later OWNER TO backupy_app_owner;
+    CREATE TABLE app.events (at date) PARTITION BY RANGE (at);
+    ALTER TABLE app.events OWNER TO backupy_app_owner;
+    GRANT SELECT ON app.events TO "backupy ""reader""";
     SELECT lo_from_bytea(777001, 'owned');
     ALTER LARGE OBJECT 777001 OWNER TO backupy_app_owner;
     GRANT SELECT ON LARGE OBJECT 777001 TO "backupy ""reader""";

@@ -39,8 +39,10 @@ function objectQuery(): string {
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND ${SYSTEM_SCHEMA}
       AND ${NOT_EXTENSION_MEMBER("pg_class", "c.oid")}
-      -- identity sequences follow their table
-      AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'i')
+      -- identity sequences follow their table (the relation itself is the part: PostgreSQL 18
+      -- also records a partitioned table's key columns as internal parts of their own table)
+      AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+        AND d.objsubid = 0 AND d.deptype = 'i')
     UNION ALL
     SELECT CASE p.prokind WHEN 'p' THEN 'PROCEDURE' WHEN 'a' THEN 'AGGREGATE' ELSE 'FUNCTION' END,
       CASE p.prokind WHEN 'p' THEN 'PROCEDURE' ELSE 'FUNCTION' END,
@@ -55,7 +57,10 @@ function objectQuery(): string {
       ${qualifiedName("n.nspname", "t.typname")}, pg_get_userbyid(t.typowner), t.typacl::text[], 4
     FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
     WHERE ${SYSTEM_SCHEMA} AND ${NOT_EXTENSION_MEMBER("pg_type", "t.oid")}
-      AND (t.typtype IN ('e', 'd', 'r') OR (t.typtype = 'c' AND (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c'))
+      -- base and shell types too, but not the parts of others (array types, multiranges)
+      AND (t.typtype IN ('e', 'd', 'r', 'b', 'p') OR (t.typtype = 'c' AND (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c'))
+      AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_type'::regclass AND d.objid = t.oid
+        AND d.objsubid = 0 AND d.deptype = 'i')
     UNION ALL
     SELECT 'LARGE OBJECT', 'LARGE OBJECT', m.oid::text, pg_get_userbyid(m.lomowner), m.lomacl::text[], 5
     FROM pg_largeobject_metadata m

@@ -134,9 +134,11 @@ export async function collectTables(context: DumpContext): Promise<TableFacts[]>
       }));
     }
     for (const column of own) {
-      // A valid NOT NULL (PostgreSQL 18) is written with its table, so what describes it follows the table.
-      if (column.notnull_invalid) invalidNotNull(context, table, key, column);
-      else if (column.notnull_oid) {
+      // A NOT VALID one of its own comes after the data; any other (valid, or made by a
+      // parent's) is written with its table, so what describes it follows the table.
+      if (column.notnull_invalid && column.notnull_local) {
+        invalidNotNull(context, table, key, column);
+      } else if (column.notnull_oid) {
         context.alias(catalogKey("pg_constraint", column.notnull_oid), key);
       }
       if (column.default_oid === null) continue;
@@ -181,9 +183,10 @@ const NOT_NULL_COLUMNS = (v: number) =>
   v >= 180000
     ? `nn.conname AS notnull_name, nn.connoinherit AS notnull_noinherit,
       NOT nn.convalidated AS notnull_invalid, nn.oid::text AS notnull_oid,
-      obj_description(nn.oid, 'pg_constraint') IS NOT NULL AS notnull_commented`
+      obj_description(nn.oid, 'pg_constraint') IS NOT NULL AS notnull_commented,
+      nn.conislocal AS notnull_local`
     : `NULL AS notnull_name, false AS notnull_noinherit, false AS notnull_invalid,
-      NULL AS notnull_oid, false AS notnull_commented`;
+      NULL AS notnull_oid, false AS notnull_commented, NULL AS notnull_local`;
 const NOT_NULL_JOIN = `LEFT JOIN pg_constraint nn ON nn.conrelid = a.attrelid AND nn.contype = 'n'
       AND nn.conkey = ARRAY[a.attnum]`;
 
@@ -200,6 +203,19 @@ function notNullClause(c: Row, relname: string): string {
   return `${named ? ` CONSTRAINT ${ident(c.notnull_name)}` : ""} NOT NULL${
     c.notnull_noinherit ? " NO INHERIT" : ""
   }`;
+}
+
+/**
+ * Whether a column a parent gives (not written in its table's CREATE
+ * TABLE) still needs its NOT NULL there, as a table constraint (PostgreSQL
+ * 18): when the child defines it too (its own name wins over the one
+ * inheritance would give), or when no parent's is valid (a parent's NOT
+ * VALID one comes after the data; the child's valid one must exist first).
+ */
+function inheritedNotNull(c: Row, parentColumns: Row[]): boolean {
+  if (!c.notnull || c.notnull_invalid || c.notnull_oid === null) return false;
+  return c.notnull_local ||
+    !parentColumns.some((p) => p.name === c.name && p.notnull && !p.notnull_invalid);
 }
 
 /** A NOT VALID NOT NULL constraint, added after the data as pg_dump does (rows may break it). */
@@ -238,6 +254,15 @@ function createTable(
       columnDefinition(c, !table.ispartition && generationInherited(c, parentColumns)) +
       notNullClause(c, table.relname)
     ),
+    ...columns.filter((c) =>
+      !table.oftype && !written.includes(c) && inheritedNotNull(c, parentColumns)
+    )
+      .map((c) =>
+        `    ${notNullClause(c, table.relname).trimStart()}`.replace(
+          /NOT NULL/,
+          `NOT NULL ${c.name}`,
+        )
+      ),
     ...checks,
   ];
   const list = `(${definitions.length ? `\n${definitions.join(",\n")}\n` : ""})`;
@@ -259,11 +284,14 @@ function createTable(
   for (const c of columns) {
     const column = `${alter} ALTER COLUMN ${c.name}`;
     const notWritten = !written.includes(c);
-    // NOT NULL that neither the CREATE nor a parent gives.
+    // NOT NULL that neither the CREATE nor a parent gives (before PostgreSQL 18, or a typed table).
     if (
-      c.notnull && !c.notnull_invalid && notWritten &&
-      // A parent's NOT VALID one comes after the data: a child's valid one is written here.
-      !parentColumns.some((p) => p.name === c.name && p.notnull && !p.notnull_invalid)
+      c.notnull && !c.notnull_invalid && notWritten && c.notnull_oid === null &&
+      !parentColumns.some((p) => p.name === c.name && p.notnull)
+    ) {
+      sql += `${column} SET NOT NULL;\n`;
+    } else if (
+      c.notnull && !c.notnull_invalid && notWritten && c.notnull_oid !== null && table.oftype
     ) {
       const clause = notNullClause(c, table.relname);
       sql += clause.startsWith(" CONSTRAINT")
