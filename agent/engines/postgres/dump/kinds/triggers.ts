@@ -13,6 +13,10 @@ import { catalogKey, dumpObject, PRIORITY } from "../dump_object.ts";
 export async function collectTriggers(context: DumpContext): Promise<void> {
   // Before 13 the server had no tgparentid: partitions' clones are told by being internal there.
   const clone = context.versionNum >= 130000 ? "t.tgparentid" : "0::oid";
+  // On 13 and 14 the clones are internal too: one whose state differs from its parent's is still ours.
+  const changedClone = context.versionNum >= 130000 && context.versionNum < 150000
+    ? "OR (t.tgparentid <> 0 AND t.tgenabled <> (SELECT p.tgenabled FROM pg_trigger p WHERE p.oid = t.tgparentid))"
+    : "";
   const rows = await context.q(
     `SELECT t.oid::text AS oid, t.tgrelid::text AS table_oid, pg_get_triggerdef(t.oid) AS def,
       quote_ident(t.tgname) || ' ON ' || ${qualifiedName("n.nspname", "c.relname")} AS name,
@@ -20,7 +24,7 @@ export async function collectTriggers(context: DumpContext): Promise<void> {
       quote_ident(t.tgname) AS tgname, ${clone}::text AS parent_oid,
       (SELECT p.tgenabled FROM pg_trigger p WHERE p.oid = ${clone}) AS parent_enabled
     FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-    WHERE NOT t.tgisinternal AND ${SYSTEM_SCHEMA}`,
+    WHERE (NOT t.tgisinternal ${changedClone}) AND ${SYSTEM_SCHEMA}`,
   );
   const state: Record<string, string> = { D: "DISABLE", R: "ENABLE REPLICA", A: "ENABLE ALWAYS" };
   for (const t of rows) {
