@@ -246,7 +246,8 @@ Deno.test("a subscription is written as pg_dump writes it; one the user may not 
   assertEquals(refused.code, 1, refused.stderr);
   assertStringIncludes(
     refused.stderr,
-    "the dump cannot write 1 object(s): subscription mirror_sub",
+    // Its comment cannot be written without it either: both are named.
+    "the dump cannot write 2 object(s): subscription mirror_sub; COMMENT ON SUBSCRIPTION mirror_sub",
   );
   assertStringIncludes(refused.stderr, "docker://");
   assertEquals(existsSync(join(dir.path, "r.enc")), false, "no partial backup is left behind");

@@ -18,6 +18,7 @@ import {
   type CatalogObject,
   checkCoverage,
   coverageQuery,
+  dropOrphanDecorations,
   uncoveredObjects,
 } from "../../agent/engines/postgres/dump/object_coverage.ts";
 import { DumpError } from "../../agent/engines/shared/engine.ts";
@@ -105,4 +106,30 @@ Deno.test("coverage query: schemas of the system and publication schemas before 
   assertStringIncludes(coverageQuery(150000), "pg_publication_namespace");
   assertEquals(coverageQuery(140000).includes("pg_publication_namespace"), false);
   assertStringIncludes(coverageQuery(150000), "pg_toast");
+});
+
+Deno.test("coverage: a comment on an object the dump does not write fails it, unless an extension owns the object", () => {
+  const comment = (label: string, target: string, member: boolean) =>
+    dumpObject({
+      key: label,
+      label,
+      priority: PRIORITY.decoration,
+      sortName: label,
+      decorates: target,
+      decoratesExtensionMember: member,
+    });
+  const dumped = objects("pg_class:100");
+  for (
+    const c of [
+      comment("COMMENT ON TABLE t", "pg_class:100", false),
+      comment("COMMENT ON FUNCTION ext_f()", "pg_proc:301", true),
+      comment("COMMENT ON CONSTRAINT nn ON t", "pg_constraint:500", false),
+    ]
+  ) dumped.set(c.key, c);
+  const lost = dropOrphanDecorations(dumped, new ObjectResolver());
+  assertEquals(lost, ["COMMENT ON CONSTRAINT nn ON t"]);
+  // Neither orphan is written; the one on a written table stays.
+  assertEquals([...dumped.keys()], ["pg_class:100", "COMMENT ON TABLE t"]);
+  const error = assertThrows(() => checkCoverage("shop", lost), DumpError);
+  assertStringIncludes(error.message, "COMMENT ON CONSTRAINT nn ON t");
 });

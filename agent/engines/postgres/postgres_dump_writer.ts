@@ -23,6 +23,7 @@ import {
   type CatalogObject,
   checkCoverage,
   coverageQuery,
+  dropOrphanDecorations,
   uncoveredObjects,
 } from "./dump/object_coverage.ts";
 import {
@@ -176,11 +177,12 @@ export async function* writeDatabaseBody(
     .map((t) => `${ident(t.schema)}.${ident(t.name)}`);
 
   applyDependencies(await context.q<DependencyRow>(DEPENDENCY_QUERY), objects, resolver);
-  for (const [key, object] of objects) {
-    if (object.decorates && !objects.has(resolver.resolve(object.decorates))) objects.delete(key);
-  }
+  const lostDecorations = dropOrphanDecorations(objects, resolver);
   const listed = await context.q<CatalogObject>(coverageQuery(context.versionNum));
-  checkCoverage(options.database, uncoveredObjects(listed, objects, resolver));
+  checkCoverage(options.database, [
+    ...uncoveredObjects(listed, objects, resolver),
+    ...lostDecorations,
+  ]);
   refreshAfterWhatIsRead(objects);
 
   out.text(SESSION_SETTINGS);

@@ -87,6 +87,12 @@ export interface DumpObject {
    */
   readonly decorates?: string;
   /**
+   * For a comment or label: the object it describes belongs to an
+   * extension, so when the dump does not write that object the decoration
+   * is the extension's to make, and leaving it out loses nothing.
+   */
+  readonly decoratesExtensionMember?: boolean;
+  /**
    * What a dependency loop through this object may do to break it (object_sort.ts):
    * `postpone`: it may move to post-data (views, materialized views and
    * functions that need a constraint or index).

@@ -82,6 +82,24 @@ export function uncoveredObjects(
     .map((o) => o.what);
 }
 
+/**
+ * Takes out of `objects` every comment or security label on an object the
+ * dump does not write, and returns the ones that would be lost: those not
+ * on an extension's member (which its extension makes again).
+ */
+export function dropOrphanDecorations(
+  objects: Map<string, DumpObject>,
+  resolver: ObjectResolver,
+): string[] {
+  const lost: string[] = [];
+  for (const [key, object] of objects) {
+    if (!object.decorates || objects.has(resolver.resolve(object.decorates))) continue;
+    if (!object.decoratesExtensionMember) lost.push(object.label);
+    objects.delete(key);
+  }
+  return lost;
+}
+
 /** Fails the dump naming what it would leave out. */
 export function checkCoverage(database: string, uncovered: readonly string[]): void {
   if (uncovered.length === 0) return;

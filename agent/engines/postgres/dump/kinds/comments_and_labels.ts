@@ -114,7 +114,12 @@ const decorationQuery = (source: string, text: string, provider: string) => `
 
 /** One object per comment and per security label. */
 export async function collectCommentsAndLabels(context: DumpContext): Promise<void> {
+  const commented = await extensionMembers(context, "pg_description");
   for (const c of await context.q(decorationQuery("pg_description", "d.description", "NULL"))) {
+    // A comment left behind by an object that is gone (DROP SUBSCRIPTION leaves its comment)
+    // describes nothing: pg_dump writes none either.
+    if (c.target === null) continue;
+    c.member = commented.has(catalogKey(c.catalog, c.oid));
     addDecoration(
       context,
       c,
@@ -123,20 +128,29 @@ export async function collectCommentsAndLabels(context: DumpContext): Promise<vo
     );
   }
   const labels = await context.q(decorationQuery("pg_seclabel", "d.label", "d.provider"));
-  const members = new Set(
-    (await context.q(`SELECT x.classid::regclass::text || ':' || x.objid AS key FROM pg_depend x
-      JOIN pg_seclabel l ON l.classoid = x.classid AND l.objoid = x.objid WHERE x.deptype = 'e'`))
-      .map((m) => m.key),
-  );
+  const labelled = await extensionMembers(context, "pg_seclabel");
   for (const l of labels) {
-    l.member = members.has(catalogKey(l.catalog, l.oid));
+    if (l.target === null) continue;
+    l.member = labelled.has(catalogKey(l.catalog, l.oid));
     const on = `SECURITY LABEL FOR ${ident(l.provider)} ON ${l.target}`;
     // pg_dump keeps labels on an extension's members (the extension's script sets none).
     addDecoration(context, l, on, `${on} IS ${literal(l.text)};\n`, l.member);
   }
 }
 
-/** A comment or label: post-data, after its object; dropped when the object is not written. */
+/** The catalog keys of extension members that `source` (pg_description, pg_seclabel) decorates. */
+async function extensionMembers(context: DumpContext, source: string): Promise<Set<string>> {
+  const rows = await context.q(`SELECT x.classid::regclass::text || ':' || x.objid AS key
+    FROM pg_depend x JOIN ${source} d ON d.classoid = x.classid AND d.objoid = x.objid
+    WHERE x.deptype = 'e'`);
+  return new Set(rows.map((m) => m.key));
+}
+
+/**
+ * A comment or label: post-data, after its object. When that object is
+ * not written it is dropped if the object is an extension's member (its
+ * extension's business) and fails the dump otherwise (object_coverage.ts).
+ */
 function addDecoration(
   context: DumpContext,
   row: Row,
@@ -156,6 +170,7 @@ function addDecoration(
     section: "post-data",
     needs: [target],
     decorates: evenIfNotWritten ? undefined : target,
+    decoratesExtensionMember: row.member === true,
     write: () => sql,
   }));
 }
