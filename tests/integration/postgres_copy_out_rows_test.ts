@@ -12,16 +12,29 @@ import { assert, assertEquals, assertRejects } from "../support/assert.ts";
 const url = Deno.env.get("BACKUPY_TEST_PG_URL") ??
   "postgres://backupy:backupy-test-pw@127.0.0.1:5432/postgres";
 
-function connect() {
-  return postgres(url, { max: 1, onnotice: () => {} });
+/**
+ * Runs `body` on a reserved connection of a one-connection pool, ended
+ * afterwards: gracefully, or at once (`endAtOnce`) when the body leaves a
+ * COPY cut off mid-way.
+ */
+async function withReserved(
+  body: (reserved: postgres.ReservedSql) => Promise<void>,
+  endAtOnce = false,
+): Promise<void> {
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    const reserved = await sql.reserve();
+    await body(reserved);
+    if (!endAtOnce) reserved.release();
+  } finally {
+    await sql.end({ timeout: endAtOnce ? 0 : 5 });
+  }
 }
 
 const text = new TextDecoder();
 
 Deno.test("COPY rows: whole and in order with a piece full every 7 rows; the connection is usable after", async () => {
-  const sql = connect();
-  try {
-    const reserved = await sql.reserve();
+  await withReserved(async (reserved) => {
     const rows: string[] = [];
     let pieces = 0;
     for await (
@@ -41,16 +54,11 @@ Deno.test("COPY rows: whole and in order with a piece full every 7 rows; the con
     rows.forEach((row, i) => assertEquals(row, `${i + 1}\t${"r".repeat((i + 1) % 50)}\n`));
     // A paused socket left behind would hang this query.
     assertEquals((await reserved`SELECT 41 + 1 AS n`)[0].n, 42);
-    reserved.release();
-  } finally {
-    await sql.end({ timeout: 5 });
-  }
+  });
 });
 
 Deno.test("COPY rows: an error after some rows is thrown, not waited on forever", async () => {
-  const sql = connect();
-  try {
-    const reserved = await sql.reserve();
+  await withReserved(async (reserved) => {
     let seen = 0;
     await assertRejects(
       async () => {
@@ -67,16 +75,12 @@ Deno.test("COPY rows: an error after some rows is thrown, not waited on forever"
     );
     assert(seen > 0 && seen < 30000, `rows before the error: ${seen}`);
     assertEquals((await reserved`SELECT 1 AS n`)[0].n, 1);
-    reserved.release();
-  } finally {
-    await sql.end({ timeout: 5 });
-  }
+  });
 });
 
 Deno.test("COPY rows: a caller that stops after its first piece gets no further rows", async () => {
-  const sql = connect();
-  try {
-    const reserved = await sql.reserve();
+  // The COPY is cut off mid-way: the connection goes with it.
+  await withReserved(async (reserved) => {
     let seen = 0;
     for await (
       const _ of copyOutRows(
@@ -90,8 +94,10 @@ Deno.test("COPY rows: a caller that stops after its first piece gets no further 
     await new Promise((resolve) => setTimeout(resolve, 300));
     assertEquals(seen, atBreak);
     assert(seen < 200000, `rows after stopping: ${seen}`);
-  } finally {
-    // The COPY is cut off mid-way: the connection goes with it.
-    await sql.end({ timeout: 0 });
-  }
+  }, true);
+});
+
+Deno.test("COPY rows: a driver without the COPY stream it takes rows from fails at once, naming why", async () => {
+  const rows = copyOutRows({ unsafe: () => Promise.resolve([]) }, "COPY t TO STDOUT", () => false);
+  await assertRejects(() => rows.next(), Error, "no COPY stream to take rows from");
 });

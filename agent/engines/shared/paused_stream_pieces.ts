@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { PieceSignals } from "./piece_signals.ts";
 
 /** The parts of a Node readable this reads. */
 export interface PausableStream<T> {
@@ -31,47 +32,22 @@ export async function* pausedStreamPieces<T>(
   add: (chunk: T) => boolean,
   watch?: (lost: (error?: Error) => void) => () => void,
 ): AsyncGenerator<void> {
-  let full = false;
-  let ended = false;
-  let failure: Error | null = null;
-  let wake: (() => void) | null = null;
-  const notify = () => {
-    wake?.();
-    wake = null;
-  };
+  const signals = new PieceSignals();
   stream.on("data", (chunk) => {
     if (add(chunk)) {
-      full = true;
       stream.pause();
-      notify();
+      signals.full();
     }
   });
-  stream.on("end", () => {
-    ended = true;
-    notify();
-  });
-  stream.on("error", (error) => {
-    failure = error;
-    notify();
-  });
+  stream.on("end", () => signals.end());
+  stream.on("error", (error) => signals.fail(error));
   const unwatch = watch?.((error) => {
-    if (!ended && !failure) {
-      failure = error ?? new Error("the connection closed before the table's rows ended");
+    if (!signals.settled) {
+      signals.fail(error ?? new Error("the connection closed before the table's rows ended"));
     }
-    notify();
   });
   try {
-    for (;;) {
-      if (failure) throw failure;
-      if (full) {
-        full = false;
-        yield;
-        stream.resume();
-        continue;
-      }
-      if (ended) return;
-      await new Promise<void>((resolve) => wake = resolve);
-    }
+    yield* signals.pieces(() => stream.resume());
   } finally {
     unwatch?.();
   }

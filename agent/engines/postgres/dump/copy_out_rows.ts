@@ -17,6 +17,7 @@
  *
  * @module
  */
+import { PieceSignals } from "../../shared/piece_signals.ts";
 
 /** The parts of postgres.js's COPY TO stream used here. */
 interface CopyOutStream {
@@ -49,16 +50,9 @@ export async function* copyOutRows(
   add: (row: Uint8Array) => boolean,
 ): AsyncGenerator<void> {
   let stream: CopyOutStream | undefined;
-  let full = false;
-  let ended = false;
   let finished = false;
   let abandoned = false;
-  let failure: Error | null = null;
-  let wake: (() => void) | null = null;
-  const notify = () => {
-    wake?.();
-    wake = null;
-  };
+  const signals = new PieceSignals();
   const query = sql.unsafe(copyStatement) as CopyQuery;
   if (typeof query.resolve !== "function" || typeof query.readable !== "function") {
     throw new Error("internal error: this postgres.js has no COPY stream to take rows from");
@@ -68,42 +62,28 @@ export async function* copyOutRows(
   query.resolve = (value) => {
     query.resolve = resolve;
     stream = value as CopyOutStream;
-    stream.on("error", (error) => {
-      failure = error;
-      notify();
-    });
+    stream.on("error", (error) => signals.fail(error));
     stream.push = (row) => {
       // A caller that stopped early gets nothing more; the socket stays paused.
       if (abandoned) return false;
       if (row === null) {
-        ended = true;
+        signals.end();
       } else if (add(row)) {
-        full = true;
+        signals.full();
       } else {
-        return !full;
+        // True leaves the socket as it is: rows it already holds still come while a piece
+        // waits, and it stays paused until the caller asks for more.
+        return true;
       }
-      notify();
-      // False pauses the socket; for the end, read() below resumes it.
+      // False pauses the socket; after a piece, and at the end, _read() resumes it.
       return false;
     };
     resolve(value);
   };
   await query.readable();
   try {
-    for (;;) {
-      if (failure) throw failure;
-      if (full) {
-        full = false;
-        yield;
-        stream!._read(0);
-        continue;
-      }
-      if (ended) {
-        finished = true;
-        return;
-      }
-      await new Promise<void>((resolve) => wake = resolve);
-    }
+    yield* signals.pieces(() => stream!._read(0));
+    finished = true;
   } finally {
     // The socket may be paused by the last row or the end; the connection's
     // next query needs it reading (a no-op when it is not paused).
