@@ -57,3 +57,14 @@ export function optionList(options: string): string {
 export function optionsClause(list: string | null): string {
   return list ? ` OPTIONS (\n    ${list}\n)` : "";
 }
+
+/**
+ * The ALTER TABLE words that set a trigger's or rule's firing state
+ * (`tgenabled`, `ev_enabled`) other than the default 'O' (on origin and
+ * local sessions): disabled, always, on replicas only.
+ */
+export const FIRING_STATE: Readonly<Record<string, string>> = {
+  D: "DISABLE",
+  A: "ENABLE ALWAYS",
+  R: "ENABLE REPLICA",
+};

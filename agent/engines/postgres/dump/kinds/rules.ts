@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { qualifiedName, SYSTEM_SCHEMA } from "../catalog_sql.ts";
+import { FIRING_STATE, qualifiedName, SYSTEM_SCHEMA } from "../catalog_sql.ts";
 import type { DumpContext } from "../dump_context.ts";
 import { catalogKey, dumpObject, PRIORITY } from "../dump_object.ts";
 
@@ -13,27 +13,24 @@ import { catalogKey, dumpObject, PRIORITY } from "../dump_object.ts";
 export async function collectRules(context: DumpContext): Promise<void> {
   const rows = await context.q(
     `SELECT r.oid::text AS oid, r.ev_class::text AS table_oid, pg_get_ruledef(r.oid) AS def,
-      quote_ident(r.rulename) || ' ON ' || ${qualifiedName("n.nspname", "c.relname")} AS name,
       quote_ident(r.rulename) AS rule, ${qualifiedName("n.nspname", "c.relname")} AS relation,
       r.ev_enabled AS enabled
     FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE r.rulename <> '_RETURN' AND ${SYSTEM_SCHEMA}`,
   );
   for (const r of rows) {
+    const name = `${r.rule} ON ${r.relation}`;
+    const state = FIRING_STATE[r.enabled];
     context.add(dumpObject({
       key: catalogKey("pg_rewrite", r.oid),
-      label: `RULE ${r.name}`,
+      label: `RULE ${name}`,
       priority: PRIORITY.rule,
-      sortName: r.name,
+      sortName: name,
       section: "post-data",
       needs: [catalogKey("pg_class", r.table_oid)],
-      write: () => `${String(r.def).trimEnd()}\n${ruleState(r.enabled, r.relation, r.rule)}`,
+      write: () =>
+        `${String(r.def).trimEnd()}\n` +
+        (state ? `ALTER TABLE ${r.relation} ${state} RULE ${r.rule};\n` : ""),
     }));
   }
-}
-
-/** What sets a rule's state other than the default ('O', fires on origin and local sessions). */
-function ruleState(enabled: string, relation: string, rule: string): string {
-  const change = { D: "DISABLE", A: "ENABLE ALWAYS", R: "ENABLE REPLICA" }[enabled];
-  return change ? `ALTER TABLE ${relation} ${change} RULE ${rule};\n` : "";
 }

@@ -191,16 +191,31 @@ const NOT_NULL_JOIN = `LEFT JOIN pg_constraint nn ON nn.conrelid = a.attrelid AN
       AND nn.conkey = ARRAY[a.attnum]`;
 
 /**
- * The NOT NULL clause of a column of `relname` (raw), as pg_dump writes it:
- * the constraint's name only where it is not the one the server would
- * choose (`<table>_<column>_not_null`) or a comment needs it; none for a
- * NOT VALID one, which is added after the data ({@linkcode invalidNotNull}).
+ * The name a column's NOT NULL is written with, as pg_dump writes it: only
+ * where it is not the one the server would choose for `relname` (raw),
+ * `<table>_<column>_not_null`, or a comment needs it; null for none.
+ */
+function notNullName(c: Row, relname: string): string | null {
+  const named = c.notnull_name !== null &&
+    (c.notnull_commented || c.notnull_name !== `${relname}_${c.raw_name}_not_null`);
+  return named ? c.notnull_name : null;
+}
+
+/**
+ * A column's NOT NULL in its column definition; none for a NOT VALID one,
+ * which is added after the data ({@linkcode invalidNotNull}).
  */
 function notNullClause(c: Row, relname: string): string {
   if (!c.notnull || c.notnull_invalid) return "";
-  const named = c.notnull_name !== null &&
-    (c.notnull_commented || c.notnull_name !== `${relname}_${c.raw_name}_not_null`);
-  return `${named ? ` CONSTRAINT ${ident(c.notnull_name)}` : ""} NOT NULL${
+  const name = notNullName(c, relname);
+  return `${name ? ` CONSTRAINT ${ident(name)}` : ""} NOT NULL${
+    c.notnull_noinherit ? " NO INHERIT" : ""
+  }`;
+}
+
+/** A column's NOT NULL as a table constraint (`[CONSTRAINT name] NOT NULL column`), named `name`. */
+function notNullConstraint(c: Row, name: string | null): string {
+  return `${name ? `CONSTRAINT ${ident(name)} ` : ""}NOT NULL ${c.name}${
     c.notnull_noinherit ? " NO INHERIT" : ""
   }`;
 }
@@ -229,9 +244,7 @@ function invalidNotNull(context: DumpContext, table: Row, tableKey: string, c: R
     needs: [tableKey],
     write: () =>
       // Not ONLY: an inheritable NOT NULL must reach the children (whose own, valid ones it joins).
-      `ALTER TABLE ${table.name} ADD CONSTRAINT ${ident(c.notnull_name)} NOT NULL ${c.name}${
-        c.notnull_noinherit ? " NO INHERIT" : ""
-      } NOT VALID;\n`,
+      `ALTER TABLE ${table.name} ADD ${notNullConstraint(c, c.notnull_name)} NOT VALID;\n`,
   }));
 }
 
@@ -257,12 +270,7 @@ function createTable(
     ...columns.filter((c) =>
       !table.oftype && !written.includes(c) && inheritedNotNull(c, parentColumns)
     )
-      .map((c) =>
-        `    ${notNullClause(c, table.relname).trimStart()}`.replace(
-          /NOT NULL/,
-          `NOT NULL ${c.name}`,
-        )
-      ),
+      .map((c) => `    ${notNullConstraint(c, notNullName(c, table.relname))}`),
     ...checks,
   ];
   const list = `(${definitions.length ? `\n${definitions.join(",\n")}\n` : ""})`;
@@ -284,19 +292,16 @@ function createTable(
   for (const c of columns) {
     const column = `${alter} ALTER COLUMN ${c.name}`;
     const notWritten = !written.includes(c);
-    // NOT NULL that neither the CREATE nor a parent gives (before PostgreSQL 18, or a typed table).
-    if (
-      c.notnull && !c.notnull_invalid && notWritten && c.notnull_oid === null &&
-      !parentColumns.some((p) => p.name === c.name && p.notnull)
-    ) {
-      sql += `${column} SET NOT NULL;\n`;
-    } else if (
-      c.notnull && !c.notnull_invalid && notWritten && c.notnull_oid !== null && table.oftype
-    ) {
-      const clause = notNullClause(c, table.relname);
-      sql += clause.startsWith(" CONSTRAINT")
-        ? `${alter} ADD${clause.replace(" NOT NULL", ` NOT NULL ${c.name}`)};\n`
-        : `${column} SET NOT NULL;\n`;
+    // NOT NULL that neither the CREATE nor a parent gives: before PostgreSQL 18, one no parent
+    // has; on 18, a typed table's (the others are in CREATE TABLE, inheritedNotNull), named
+    // where it must be.
+    const before18 = c.notnull_oid === null;
+    const needed = before18
+      ? !parentColumns.some((p) => p.name === c.name && p.notnull)
+      : Boolean(table.oftype);
+    if (c.notnull && !c.notnull_invalid && notWritten && needed) {
+      const name = before18 ? null : notNullName(c, table.relname);
+      sql += name ? `${alter} ADD ${notNullConstraint(c, name)};\n` : `${column} SET NOT NULL;\n`;
     }
     sql += columnSettings(column, c);
     // An identity sequence's persistence follows its table unless changed since.

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { qualifiedName, SYSTEM_SCHEMA } from "../catalog_sql.ts";
+import { FIRING_STATE, qualifiedName, SYSTEM_SCHEMA } from "../catalog_sql.ts";
 import type { DumpContext } from "../dump_context.ts";
 import { catalogKey, dumpObject, PRIORITY } from "../dump_object.ts";
 
@@ -26,7 +26,6 @@ export async function collectTriggers(context: DumpContext): Promise<void> {
     FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE (NOT t.tgisinternal ${changedClone}) AND ${SYSTEM_SCHEMA}`,
   );
-  const state: Record<string, string> = { D: "DISABLE", R: "ENABLE REPLICA", A: "ENABLE ALWAYS" };
   for (const t of rows) {
     // A partition's clone of its parent's trigger is made by the parent's; only a changed state is ours.
     if (t.parent_oid !== "0") {
@@ -38,7 +37,8 @@ export async function collectTriggers(context: DumpContext): Promise<void> {
         sortName: t.name,
         section: "post-data",
         needs: [catalogKey("pg_class", t.table_oid), catalogKey("pg_trigger", t.parent_oid)],
-        write: () => `ALTER TABLE ${t.tbl} ${state[t.enabled] ?? "ENABLE"} TRIGGER ${t.tgname};\n`,
+        write: () =>
+          `ALTER TABLE ${t.tbl} ${FIRING_STATE[t.enabled] ?? "ENABLE"} TRIGGER ${t.tgname};\n`,
       }));
       continue;
     }
@@ -51,7 +51,9 @@ export async function collectTriggers(context: DumpContext): Promise<void> {
       needs: [catalogKey("pg_class", t.table_oid)],
       write: () =>
         `${t.def};\n` +
-        (state[t.enabled] ? `ALTER TABLE ${t.tbl} ${state[t.enabled]} TRIGGER ${t.tgname};\n` : ""),
+        (FIRING_STATE[t.enabled]
+          ? `ALTER TABLE ${t.tbl} ${FIRING_STATE[t.enabled]} TRIGGER ${t.tgname};\n`
+          : ""),
     }));
   }
 }
