@@ -12,7 +12,10 @@ import { ZSTD_CONTINUE, ZSTD_END, zstdCompressHandle } from "./zlib_sync_handle.
 export const ZSTD_LEVEL = 3;
 
 /** zstd as one frame; an empty input gives zero bytes. */
-function zstdCompressStream(level: number): TransformStream<Uint8Array, Uint8Array> {
+function zstdCompressStream(
+  level: number,
+  consumed?: (chunk: Uint8Array) => void,
+): TransformStream<Uint8Array, Uint8Array> {
   const handle = zstdCompressHandle(level);
   let sawInput = false;
   return new TransformStream({
@@ -20,6 +23,7 @@ function zstdCompressStream(level: number): TransformStream<Uint8Array, Uint8Arr
       if (chunk.length === 0) return;
       sawInput = true;
       for (const out of handle.write(chunk, ZSTD_CONTINUE)) controller.enqueue(out);
+      consumed?.(chunk);
     },
     flush(controller) {
       try {
@@ -38,6 +42,9 @@ function zstdCompressStream(level: number): TransformStream<Uint8Array, Uint8Arr
 
 /**
  * A compressing stage for `compression`; "none" passes bytes through.
+ * `consumed`, when given, is told each input chunk that the stage has
+ * taken in whole and will not read again (zstd only: it compresses each
+ * chunk before the next), so its buffer can be reused.
  *
  * @example
  * ```ts
@@ -47,10 +54,13 @@ function zstdCompressStream(level: number): TransformStream<Uint8Array, Uint8Arr
  * console.assert(await new Response(decompressStream(packed)).text() === "hello");
  * ```
  */
-export function compressStream(compression: Compression): TransformStream<Uint8Array, Uint8Array> {
+export function compressStream(
+  compression: Compression,
+  consumed?: (chunk: Uint8Array) => void,
+): TransformStream<Uint8Array, Uint8Array> {
   switch (compression) {
     case "zstd":
-      return zstdCompressStream(ZSTD_LEVEL);
+      return zstdCompressStream(ZSTD_LEVEL, consumed);
     case "gzip":
       // Deno types the writable as BufferSource; Uint8Array chunks are what it takes.
       return new CompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>;

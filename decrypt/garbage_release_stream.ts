@@ -14,11 +14,10 @@
  * Without `gc` this is a plain pass-through.
  *
  * The same places pass `--max-semi-space-size=2` (MiB): a stream that
- * allocates per row (postgres.js delivers one Buffer per COPY row) otherwise
- * grows V8's young generation to its 16 MiB-per-semispace ceiling; capped,
- * a PostgreSQL backup peaked 29 MiB lower. Such streams produce garbage
- * that scavenges free, and full collections only cost them time (about 15%
- * of a PostgreSQL backup), so they can be turned off per stream.
+ * allocates per row (a driver's object per document or row) otherwise
+ * grows V8's young generation to its 16 MiB-per-semispace ceiling. Such
+ * streams produce garbage that scavenges free, and full collections only
+ * cost them time, so they can be turned off per stream.
  *
  * @module
  */

@@ -1,3 +1,5 @@
+import type { BufferPool } from "./buffer_pool.ts";
+
 const HEX = new TextEncoder().encode("0123456789ABCDEF");
 
 /**
@@ -15,11 +17,16 @@ const HEX = new TextEncoder().encode("0123456789ABCDEF");
 export class ByteBuilder {
   #buffer: Uint8Array;
   #length = 0;
+  readonly #pool?: BufferPool;
   static #encoder = new TextEncoder();
 
-  /** Starts with room for `capacity` bytes. */
-  constructor(capacity = 64 * 1024) {
-    this.#buffer = new Uint8Array(capacity);
+  /**
+   * Starts with room for `capacity` bytes, or with a buffer of `pool`
+   * (and takes each next one from it).
+   */
+  constructor(capacity = 64 * 1024, pool?: BufferPool) {
+    this.#pool = pool;
+    this.#buffer = pool ? pool.lend() : new Uint8Array(capacity);
   }
 
   /** Bytes written since the last take. */
@@ -48,6 +55,29 @@ export class ByteBuilder {
     this.#reserve(values.length);
     this.#buffer.set(values, this.#length);
     this.#length += values.length;
+  }
+
+  /**
+   * Appends `count` spans of `source` one after another, span i being
+   * `source[spans[2i], spans[2i+1])`, spans in order and not overlapping:
+   * one copy of the whole stretch, then each span moved down over the gaps
+   * (no object per span).
+   */
+  spans(source: Uint8Array, spans: Uint32Array, count: number): void {
+    if (count === 0) return;
+    const first = spans[0];
+    this.#reserve(spans[2 * count - 1] - first);
+    const buffer = this.#buffer;
+    const shift = this.#length - first;
+    buffer.set(source.subarray(first, spans[2 * count - 1]), this.#length);
+    let at = this.#length;
+    for (let i = 0; i < 2 * count; i += 2) {
+      const from = spans[i] + shift;
+      const to = spans[i + 1] + shift;
+      if (from !== at) buffer.copyWithin(at, from, to);
+      at += to - from;
+    }
+    this.#length = at;
   }
 
   /** Appends text as UTF-8. */
@@ -110,7 +140,8 @@ export class ByteBuilder {
     // replaced; a mostly empty one keeps its room and gives a copy of what it holds.
     if (length < this.#buffer.length / 2) return this.#buffer.slice(0, length);
     const out = this.#buffer.subarray(0, length);
-    this.#buffer = new Uint8Array(this.#buffer.length);
+    // A pool's buffer even after growing past its size: the growth was for one large write.
+    this.#buffer = this.#pool ? this.#pool.lend() : new Uint8Array(this.#buffer.length);
     return out;
   }
 }

@@ -77,7 +77,8 @@ export async function runBackupPipeline(options: PipelineOptions): Promise<Pipel
           options.garbage === "objects" ? Infinity : undefined,
         ),
       )
-      .pipeThrough(compressStream(options.compression))
+      // The compressor hands each piece back once read, for the dump to reuse.
+      .pipeThrough(compressStream(options.compression, options.dump.recycle))
       .pipeThrough(new FrameEncryptStream(options.key))
       .pipeThrough(hasher)
       .pipeTo(sink, { signal: options.signal });

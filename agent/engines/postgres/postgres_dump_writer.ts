@@ -13,6 +13,7 @@
  */
 import type { ReservedSql, Row } from "postgres";
 import { VERSION } from "../../../decrypt/version.ts";
+import type { BufferPool } from "../../bytes/buffer_pool.ts";
 import { ByteBuilder } from "../../bytes/byte_builder.ts";
 import type { RowDigest } from "../../manifest/row_digest.ts";
 import { checkAllDumped } from "../shared/catalog_check.ts";
@@ -32,6 +33,7 @@ import {
   type DependencyRow,
   ObjectResolver,
 } from "./dump/catalog_dependencies.ts";
+import type { CopyTap } from "./dump/copy_tap.ts";
 import type { DumpContext } from "./dump/dump_context.ts";
 import { type DumpObject, dumpObject, PRIORITY } from "./dump/dump_object.ts";
 import { sortObjects } from "./dump/object_sort.ts";
@@ -60,6 +62,11 @@ import { collectTriggers } from "./dump/kinds/triggers.ts";
 import { collectTypes } from "./dump/kinds/types.ts";
 import { collectViews } from "./dump/kinds/views.ts";
 
+/** The size of the pieces the dump is yielded in. */
+export const PIECE_BYTES = 256 * 1024;
+/** Room for a piece and the socket read that completes it. */
+export const PIECE_BUFFER_BYTES = PIECE_BYTES + PIECE_BYTES / 4;
+
 /** What the writer needs to know. */
 export interface PostgresDumpOptions {
   /** `server_version` as the server reports it. */
@@ -68,10 +75,14 @@ export interface PostgresDumpOptions {
   versionNum: number;
   database: string;
   warn: (message: string) => void;
+  /** The tap on the connection's socket, that COPY rows are read with. */
+  copyTap: () => CopyTap;
   /** Owners (`ALTER ... OWNER TO`) and grants too. */
   includePrivileges?: boolean;
   /** Yield output in pieces of about this size. */
   chunkBytes?: number;
+  /** Buffers of {@linkcode PIECE_BUFFER_BYTES} to build the pieces in, reused once taken back. */
+  pieces?: BufferPool;
   /**
    * Per table (`schema.table` as the COPY line names it), the rows' digest
    * for the manifest: each COPY data line, newline included, is one row.
@@ -102,13 +113,16 @@ export async function* writeDatabaseBody(
   sql: ReservedSql,
   options: PostgresDumpOptions,
 ): AsyncGenerator<Uint8Array> {
-  const chunkBytes = options.chunkBytes ?? 256 * 1024;
-  // Room for a piece and the row that completes it: each piece is then handed on without a copy.
-  const out = new ByteBuilder(chunkBytes + chunkBytes / 4);
+  const chunkBytes = options.chunkBytes ?? PIECE_BYTES;
+  // Room for a piece and the read that completes it: each piece is then handed on without a copy.
+  const out = options.pieces && options.pieces.size >= chunkBytes + chunkBytes / 4
+    ? new ByteBuilder(0, options.pieces)
+    : new ByteBuilder(chunkBytes + chunkBytes / 4);
   const objects = new Map<string, DumpObject>();
   const resolver = new ObjectResolver();
   const context: DumpContext = {
     sql,
+    copyTap: options.copyTap,
     versionNum: options.versionNum,
     digests: options.digests,
     includePrivileges: options.includePrivileges ?? false,

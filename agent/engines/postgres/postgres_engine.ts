@@ -7,6 +7,7 @@
  * @module
  */
 import "./engine_names.ts";
+import type { Socket } from "node:net";
 import type { Options, Sql } from "postgres";
 import { RowDigest } from "../../manifest/row_digest.ts";
 import { ident } from "./dump/catalog_sql.ts";
@@ -39,6 +40,10 @@ import {
   type SnapshotInfo,
 } from "./postgres_snapshot.ts";
 import { POSTGRES_FORMAT } from "./postgres_format.ts";
+import type { CopyTap } from "./dump/copy_tap.ts";
+import { BufferPool } from "../../bytes/buffer_pool.ts";
+import { PIECE_BUFFER_BYTES } from "./postgres_dump_writer.ts";
+import { openPostgresSocket, type PostgresSocket, type PostgresTls } from "./postgres_socket.ts";
 
 /** sslmode values, as libpq spells them. */
 export type PostgresSslMode = "disable" | "prefer" | "require" | "verify-ca" | "verify-full";
@@ -58,7 +63,8 @@ export interface PostgresEndpoint {
   lockTimeoutMs?: number;
 }
 
-function sslOption(endpoint: PostgresEndpoint): Options<Record<string, never>>["ssl"] {
+/** How the connection's socket negotiates TLS for `endpoint` (postgres_socket.ts does it). */
+function socketTls(endpoint: PostgresEndpoint): PostgresTls {
   switch (endpoint.sslMode) {
     case "disable":
       return false;
@@ -89,12 +95,21 @@ function sslOption(endpoint: PostgresEndpoint): Options<Record<string, never>>["
 
 const encode = (text: string) => new TextEncoder().encode(text);
 
+/** How long opening a connection may take (TCP, TLS and authentication each). */
+const CONNECT_TIMEOUT_MS = 15_000;
+
+/** postgres.js's `socket` option, in its README but not in its types. */
+interface DriverSocketOption {
+  socket: () => Promise<Socket>;
+}
+
+/** A dump's snapshot, and the tap its COPY rows are read through. */
+type TappedSnapshot = DatabaseSnapshot & { copyTap(): CopyTap };
+
 /** A PostgreSQL server. */
 export class PostgresEngine implements Engine {
   readonly name = "postgresql" as const;
   readonly format = POSTGRES_FORMAT;
-  /** postgres.js delivers a Buffer per COPY row. */
-  readonly dumpGarbage = "objects" as const;
   readonly #endpoint: PostgresEndpoint;
 
   /** The server at `endpoint`. */
@@ -102,25 +117,41 @@ export class PostgresEngine implements Engine {
     this.#endpoint = endpoint;
   }
 
-  #client(database = this.#endpoint.database || "postgres", onclose?: () => void): Sql {
+  /**
+   * A one-connection client of `database`; `onSocket` is told each socket
+   * it opens (the dump reads COPY rows through the socket's tap).
+   */
+  #client(
+    database = this.#endpoint.database || "postgres",
+    onclose?: () => void,
+    onSocket?: (opened: PostgresSocket) => void,
+  ): Sql {
     const e = this.#endpoint;
     if (!driver) throw new Error("internal: the PostgreSQL driver is not loaded");
-    return driver({
+    const target = { host: e.host, port: e.port, tls: socketTls(e), timeoutMs: CONNECT_TIMEOUT_MS };
+    const options: Options<Record<string, never>> & DriverSocketOption = {
       host: e.host,
       port: e.port,
       user: e.user,
       password: e.password?.reveal(),
       database,
-      ssl: sslOption(e),
+      // TLS is negotiated by the socket itself, so that the driver (and the tap) see plain messages.
+      ssl: false,
+      socket: async () => {
+        const opened = await openPostgresSocket(target);
+        onSocket?.(opened);
+        return opened.socket;
+      },
       max: 1,
       idle_timeout: 5,
-      connect_timeout: 15,
+      connect_timeout: CONNECT_TIMEOUT_MS / 1000,
       onnotice: () => {},
       connection: { application_name: "backupy-agent" },
       onclose: onclose ?? (() => {}),
       // fetch_types stays on: catalog arrays arrive as arrays (and with it
       // off, reserve() never resolves in postgres.js 3.4.9).
-    });
+    };
+    return driver(options);
   }
 
   async #with<T>(work: (sql: Sql) => Promise<T>): Promise<T> {
@@ -176,13 +207,25 @@ export class PostgresEngine implements Engine {
     // Manifest facts: per database, per table (named as the dump's COPY lines name it).
     const digests = new Map<string, Map<string, RowDigest>>();
     const positions = new Map<string, SnapshotInfo["position"]>();
+    const pieces = new BufferPool(PIECE_BUFFER_BYTES);
     let current: Sql | null = null;
     const closeCurrent = () => void current?.end({ timeout: 0 });
-    const open = async (database: string): Promise<DatabaseSnapshot> => {
+    const open = async (database: string): Promise<TappedSnapshot> => {
       let lost = false;
-      current = this.#client(database, () => lost = true);
+      let tap: CopyTap | undefined;
+      current = this.#client(database, () => lost = true, (opened) => tap = opened.tap);
       try {
-        return await openSnapshot(current, database, () => lost, this.#endpoint.lockTimeoutMs);
+        const snapshot = await openSnapshot(
+          current,
+          database,
+          () => lost,
+          this.#endpoint.lockTimeoutMs,
+        );
+        const copyTap = () => {
+          if (!tap) throw new Error("internal: the dump's connection has no socket tap");
+          return tap;
+        };
+        return { ...snapshot, copyTap };
       } catch (error) {
         closeCurrent();
         throw this.#explain(error, database);
@@ -191,7 +234,7 @@ export class PostgresEngine implements Engine {
     const named = this.#endpoint.database;
     signal.addEventListener("abort", closeCurrent, { once: true });
     let databases: { name: string }[];
-    let first: DatabaseSnapshot;
+    let first: TappedSnapshot;
     try {
       // Connect before the stream starts: a wrong password fails here, at once.
       databases = named ? [{ name: named }] : await this.#with((sql) => listDatabases(sql));
@@ -217,6 +260,8 @@ export class PostgresEngine implements Engine {
         try {
           yield* writeDatabaseBody(snapshot.sql, {
             ...snapshot.info,
+            copyTap: snapshot.copyTap,
+            pieces,
             ...bodyOptions,
             digests: options.manifest ? tables : undefined,
           });
@@ -239,7 +284,9 @@ export class PostgresEngine implements Engine {
         },
       },
     );
-    if (!options.manifest) return dump;
+    // The pieces are built in a few reused buffers, taken back once compressed.
+    const recycled = { ...dump, recycle: (chunk: Uint8Array) => pieces.giveBack(chunk) };
+    if (!options.manifest) return recycled;
     const manifest = dump.finished.then(() => ({
       snapshot: Object.fromEntries(
         [...positions].flatMap(([database, at]) => {
@@ -257,7 +304,7 @@ export class PostgresEngine implements Engine {
       ),
     }));
     manifest.catch(() => {});
-    return { ...dump, manifest };
+    return { ...recycled, manifest };
   }
 
   /**

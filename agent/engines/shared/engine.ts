@@ -48,6 +48,12 @@ export interface DumpStream {
    * when the dump turned out to be in a format that has none.
    */
   manifest?: Promise<DumpManifest | undefined>;
+  /**
+   * Takes back a chunk of `readable` that its reader will not read again
+   * (its buffer may be reused for a later chunk); for dumps that build
+   * their chunks in reusable buffers.
+   */
+  recycle?: (chunk: Uint8Array) => void;
 }
 
 /** What a dump may tell its caller while it runs. */

@@ -7,12 +7,15 @@
  */
 import type { ReservedSql, Row } from "postgres";
 import type { RowDigest } from "../../../manifest/row_digest.ts";
+import type { CopyTap } from "./copy_tap.ts";
 import type { DumpObject } from "./dump_object.ts";
 
 /** What the kinds share while the dump collects its objects. */
 export interface DumpContext {
   /** The dump's connection, inside its snapshot (data is read through it too). */
   readonly sql: ReservedSql;
+  /** The tap on the connection's socket, that COPY rows are read with. */
+  copyTap(): CopyTap;
   /** `server_version_num`, for catalog differences between releases. */
   readonly versionNum: number;
   /** Per table, the digest of its COPY rows, when a manifest is asked for. */

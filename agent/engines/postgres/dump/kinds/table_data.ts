@@ -8,7 +8,7 @@
  */
 import type { ByteBuilder } from "../../../../bytes/byte_builder.ts";
 import { RowDigest } from "../../../../manifest/row_digest.ts";
-import { copyOutRows, type CopySql } from "../copy_out_rows.ts";
+import { copyOutRows } from "../copy_out_rows.ts";
 import type { DumpContext } from "../dump_context.ts";
 import { catalogKey, dumpObject, PRIORITY } from "../dump_object.ts";
 import type { TableFacts } from "./tables.ts";
@@ -36,13 +36,7 @@ export function collectTableData(
           digest = new RowDigest();
           context.digests.set(table.name, digest);
         }
-        yield* copyData(
-          context.sql,
-          `COPY ${table.name}${list} TO STDOUT`,
-          out,
-          context.chunkBytes,
-          digest,
-        );
+        yield* copyData(context, `COPY ${table.name}${list} TO STDOUT`, out, digest);
         out.text("\\.\n\n");
         dumped.add(table.name);
       },
@@ -58,18 +52,23 @@ export function collectTableData(
  * where they already lie one after another in `out`.
  */
 async function* copyData(
-  sql: CopySql,
+  context: DumpContext,
   copyStatement: string,
   out: ByteBuilder,
-  chunkBytes: number,
   digest?: RowDigest,
 ): AsyncGenerator<Uint8Array> {
   const rows = new PieceRows(out, digest);
-  const pieces = copyOutRows(sql, copyStatement, (row) => {
-    out.bytes(row);
-    rows.ended();
-    return out.length >= chunkBytes;
-  });
+  const pieces = copyOutRows(
+    context.sql,
+    context.copyTap(),
+    copyStatement,
+    (source, spans, count) => {
+      const before = out.length;
+      out.spans(source, spans, count);
+      rows.appended(before, spans, count);
+      return out.length >= context.chunkBytes;
+    },
+  );
   for await (const _ of pieces) {
     rows.digest();
     yield out.take();
@@ -92,15 +91,21 @@ class PieceRows {
     this.#from = out.length;
   }
 
-  /** A row was just appended to `out`. */
-  ended(): void {
+  /** `count` rows, spanning as in `spans`, were just appended to `out` from offset `at`. */
+  appended(at: number, spans: Uint32Array, count: number): void {
     if (!this.#digest) return;
-    if (this.#count === this.#ends.length) {
-      const grown = new Uint32Array(this.#ends.length * 2);
-      grown.set(this.#ends);
+    if (this.#count + count > this.#ends.length) {
+      let size = this.#ends.length * 2;
+      while (size < this.#count + count) size *= 2;
+      const grown = new Uint32Array(size);
+      grown.set(this.#ends.subarray(0, this.#count));
       this.#ends = grown;
     }
-    this.#ends[this.#count++] = this.#out.length - this.#from;
+    let end = at - this.#from;
+    for (let i = 0; i < 2 * count; i += 2) {
+      end += spans[i + 1] - spans[i];
+      this.#ends[this.#count++] = end;
+    }
   }
 
   /** Digests the piece's rows; `out` is about to be taken (or ended), so the next piece starts at 0. */
