@@ -258,12 +258,24 @@ CREATE EVENT TRIGGER note_ddl_trigger ON ddl_command_end WHEN TAG IN ('CREATE TA
   EXECUTE FUNCTION note_ddl();
 ALTER EVENT TRIGGER note_ddl_trigger ENABLE ALWAYS;
 COMMENT ON EVENT TRIGGER note_ddl_trigger IS 'an event trigger';
+CREATE TYPE numrange_named AS RANGE (subtype = numeric, multirange_type_name = num_multi);
+CREATE TABLE spans (id integer PRIMARY KEY, m num_multi, fm floatmultirange);
+INSERT INTO spans VALUES (1, '{[1,2), [5,6)}', '{[1.5,2.5)}'), (2, '{}', NULL);
+COMMENT ON TYPE num_multi IS 'a multirange named by its range';
+CREATE LANGUAGE plpgsql_again HANDLER plpgsql_call_handler INLINE plpgsql_inline_handler
+  VALIDATOR plpgsql_validator;
+COMMENT ON LANGUAGE plpgsql_again IS 'a language of its own, not an extension''s';
+CREATE FUNCTION in_again() RETURNS integer LANGUAGE plpgsql_again AS $$ BEGIN RETURN 7; END $$;
+CREATE FUNCTION pairs_check() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$;
+CREATE CONSTRAINT TRIGGER pairs_checked AFTER INSERT OR UPDATE ON pairs
+  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION pairs_check();
+COMMENT ON TRIGGER pairs_checked ON pairs IS 'a constraint trigger';
 `;
 
 /**
  * What PostgreSQL 15 added (CI's server; run after FIXTURE where the
  * server has it): unlogged sequences, publications with column lists, row
- * filters and schemas, and an ICU collation (which 14 and older have only
+ * filters and schemas, NULLS NOT DISTINCT, and an ICU collation (which 14 and older have only
  * when built with ICU).
  */
 const FIXTURE_15 = String.raw`
@@ -274,6 +286,9 @@ CREATE PUBLICATION pub_some FOR TABLE big (id, label) WHERE (id > 10), counters
 CREATE PUBLICATION pub_schema FOR TABLES IN SCHEMA billing WITH (publish = 'insert');
 COMMENT ON COLLATION und_icu IS 'a collation';
 COMMENT ON PUBLICATION pub_some IS 'a publication';
+CREATE TABLE nulls_once (a integer, b integer, CONSTRAINT nulls_once_a UNIQUE NULLS NOT DISTINCT (a));
+CREATE UNIQUE INDEX nulls_once_b ON nulls_once (b) NULLS NOT DISTINCT;
+INSERT INTO nulls_once VALUES (NULL, 1), (2, NULL);
 `;
 
 /**
