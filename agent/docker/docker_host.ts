@@ -1,7 +1,9 @@
 /**
- * The Docker engine on this host, through `dockerode` on a UNIX socket:
- * what discovery reads (running containers, their inspect data, events) and
- * the exec API the DOCKER_EXEC strategy and docker hooks run commands with.
+ * The Docker engine on this host, on a UNIX socket: what discovery reads
+ * (running containers, their inspect data, events; plain GETs, see
+ * engine_reads.ts) and, through `dockerode`, the exec API the DOCKER_EXEC
+ * strategy and docker hooks run commands with and the containers restore
+ * checks start.
  *
  * Exec has no kill, so every command starts as `sh -c 'echo $$ >&2; exec
  * ...'`: the first stderr line is the process id (the exec'd process leads
@@ -20,6 +22,7 @@ import type {
   ExecProcess,
 } from "../engines/shared/container_exec.ts";
 import { TailBuffer } from "../bytes/tail_buffer.ts";
+import { DockerApiError, getJson, getJsonLines, query } from "./engine_reads.ts";
 import { ChunkCoalescer, FrameParser } from "./multiplexed_stream.ts";
 
 /**
@@ -171,7 +174,7 @@ export class DockerHost implements ContainerRuntime {
   /** The engine's version; rejects with {@linkcode DockerError} when unreachable. */
   async version(): Promise<string> {
     try {
-      return (await (await this.#api()).version()).Version;
+      return (await getJson<{ Version: string }>(this.socketPath, "/version")).Version;
     } catch (error) {
       throw new DockerError(
         `the Docker engine at ${this.socketPath} is not reachable: ${describe(error)}`,
@@ -261,10 +264,10 @@ export class DockerHost implements ContainerRuntime {
     label: string,
   ): Promise<{ id: string; labels: Record<string, string> }[]> {
     try {
-      const list = await (await this.#api()).listContainers({
-        all: true,
-        filters: { label: [label] },
-      });
+      const list = await getJson<Docker.ContainerInfo[]>(
+        this.socketPath,
+        `/containers/json${query({ all: true, filters: { label: [label] } })}`,
+      );
       return list.map((c) => ({ id: c.Id, labels: c.Labels ?? {} }));
     } catch (error) {
       throw new DockerError(`cannot list containers: ${describe(error)}`);
@@ -274,7 +277,7 @@ export class DockerHost implements ContainerRuntime {
   /** Ids of the running containers. */
   async runningContainerIds(): Promise<string[]> {
     try {
-      const list = await (await this.#api()).listContainers({ all: false });
+      const list = await getJson<Docker.ContainerInfo[]>(this.socketPath, "/containers/json");
       return list.map((c) => c.Id);
     } catch (error) {
       throw new DockerError(`cannot list containers: ${describe(error)}`);
@@ -285,9 +288,12 @@ export class DockerHost implements ContainerRuntime {
   async inspect(nameOrId: string): Promise<ContainerFacts | null> {
     let info: Docker.ContainerInspectInfo;
     try {
-      info = await (await this.#api()).getContainer(nameOrId).inspect();
+      info = await getJson<Docker.ContainerInspectInfo>(
+        this.socketPath,
+        `/containers/${encodeURIComponent(nameOrId)}/json`,
+      );
     } catch (error) {
-      if ((error as { statusCode?: number }).statusCode === 404) return null;
+      if (error instanceof DockerApiError && error.statusCode === 404) return null;
       throw new DockerError(`cannot inspect container ${nameOrId}: ${describe(error)}`);
     }
     const env = new Map<string, string>();
@@ -328,34 +334,25 @@ export class DockerHost implements ContainerRuntime {
     onEvent: (action: string, containerId: string) => void,
     signal: AbortSignal,
   ): Promise<void> {
-    let stream: NodeJS.ReadableStream;
+    const path = `/events${query({ filters: { type: ["container"], event: actions } })}`;
+    let opened = false;
     try {
-      stream = await (await this.#api()).getEvents({
-        filters: { type: ["container"], event: actions },
-      }) as NodeJS.ReadableStream;
-    } catch (error) {
-      throw new DockerError(`cannot watch Docker events: ${describe(error)}`);
-    }
-    const destroy = () => void (stream as unknown as Duplex).destroy();
-    if (signal.aborted) return destroy();
-    signal.addEventListener("abort", destroy, { once: true });
-    let buffered = "";
-    try {
-      for await (const chunk of stream) {
-        buffered += typeof chunk === "string" ? chunk : new TextDecoder().decode(chunk);
-        let newline;
-        while ((newline = buffered.indexOf("\n")) >= 0) {
-          const line = buffered.slice(0, newline).trim();
-          buffered = buffered.slice(newline + 1);
-          if (!line) continue;
-          const event = JSON.parse(line) as { Action?: string; status?: string; id?: string };
+      await getJsonLines(
+        this.socketPath,
+        path,
+        (value) => {
+          const event = value as { Action?: string; status?: string; id?: string };
           onEvent(event.Action ?? event.status ?? "", event.id ?? "");
-        }
-      }
+        },
+        signal,
+        () => opened = true,
+      );
     } catch (error) {
-      if (!signal.aborted) throw new DockerError(`Docker events stopped: ${describe(error)}`);
-    } finally {
-      signal.removeEventListener("abort", destroy);
+      throw new DockerError(
+        opened
+          ? `Docker events stopped: ${describe(error)}`
+          : `cannot watch Docker events: ${describe(error)}`,
+      );
     }
   }
 
