@@ -187,3 +187,16 @@ export function crc64XzPairInto(first: Uint8Array, second: Uint8Array, out: Uint
   out[0] = ~runLo;
   out[1] = ~runHi;
 }
+
+/**
+ * CRC-64/Jones of `bytes` into `out` as [low, high] 32-bit halves, without
+ * an object or a BigInt: for a checksum written per key (Redis RESTORE
+ * payloads).
+ */
+export function crc64JonesInto(bytes: Uint8Array, out: Uint32Array): void {
+  runLo = 0;
+  runHi = 0;
+  advance(JONES, bytes);
+  out[0] = runLo;
+  out[1] = runHi;
+}

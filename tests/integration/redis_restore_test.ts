@@ -16,6 +16,8 @@ import { compress, encryptV1 } from "../support/v1_fixtures.ts";
 import { type RdbEntry, RdbKeys } from "../../agent/engines/redis/rdb_keys.ts";
 import { rdbVersionFor, restorePayload } from "../../agent/engines/redis/redis_restore.ts";
 import { Crc64Jones } from "../../agent/bytes/crc64.ts";
+import type { ByteBuilder } from "../../agent/bytes/byte_builder.ts";
+import { RespPipeline } from "../../agent/engines/redis/resp_pipeline.ts";
 
 const LIBRARY =
   "#!lua name=backupylib\nredis.register_function('ping_back', function() return 'pong' end)";
@@ -334,3 +336,33 @@ async function dumpBytes(port: number, db: number, key: string): Promise<Uint8Ar
     conn.close();
   }
 }
+
+Deno.test("RESP pipeline: an argument written in place reaches the server as given; one that writes another length than it announced is refused before sending", async () => {
+  await using dir = await tempDir("backupy-resp-");
+  await using redis = await startRedis(dir.path);
+  const pipeline = await RespPipeline.connect({
+    hostname: "127.0.0.1",
+    port: redis.port,
+    tls: false,
+  });
+  try {
+    const value = new TextEncoder().encode("written\r\nin place");
+    const inPlace = { length: value.length, writeTo: (out: ByteBuilder) => out.bytes(value) };
+    const [set, got] = await pipeline.send([["SET", "k", inPlace], ["GET", "k"]]);
+    assertEquals(set, "OK");
+    assertEquals(new TextDecoder().decode(got as Uint8Array), "written\r\nin place");
+    const lying = { length: 3, writeTo: (out: ByteBuilder) => out.bytes(value) };
+    let refused: unknown;
+    try {
+      await pipeline.send([["SET", "k", lying]]);
+    } catch (error) {
+      refused = error;
+    }
+    assert(refused instanceof Error && refused.message.includes("another length"));
+    // Nothing was sent: the connection is still in step.
+    const [again] = await pipeline.send([["GET", "k"]]);
+    assertEquals(new TextDecoder().decode(again as Uint8Array), "written\r\nin place");
+  } finally {
+    pipeline.close();
+  }
+});

@@ -13,10 +13,12 @@
  * @module
  */
 import { concatBytes } from "../../../decrypt/concat_bytes.ts";
-import { Crc64Jones } from "../../bytes/crc64.ts";
+import { ByteBuilder } from "../../bytes/byte_builder.ts";
+import { crc64JonesInto } from "../../bytes/crc64.ts";
 import { DumpError, type RestoreResult } from "../shared/engine.ts";
 import type { RdbEntry, RdbExtra } from "./rdb_keys.ts";
 import { RdbKeys } from "./rdb_keys.ts";
+import type { RespArgument, RespWritable } from "./resp_pipeline.ts";
 
 /** The RDB version each Redis release writes and reads at most. */
 const RDB_VERSIONS: readonly [minVersion: [number, number], rdb: number][] = [
@@ -37,24 +39,45 @@ export function rdbVersionFor(redisVersion: string): number {
   return 6;
 }
 
-/** The `RESTORE` payload of one entry: type, value, RDB version (LE), CRC-64 (LE). */
+/** The CRC's halves, reused for every payload. */
+const crcHalves = new Uint32Array(2);
+
+/**
+ * The `RESTORE` payload of one entry (type, value, RDB version LE, CRC-64
+ * LE), written straight into the request: no array per key.
+ */
+export function restorePayloadArgument(entry: RdbEntry, rdbVersion: number): RespWritable {
+  return {
+    length: 1 + entry.value.length + 2 + 8,
+    writeTo(out) {
+      const start = out.length;
+      out.byte(entry.type);
+      out.bytes(entry.value);
+      out.byte(rdbVersion & 0xff);
+      out.byte(rdbVersion >> 8);
+      crc64JonesInto(out.view(start), crcHalves);
+      for (const half of crcHalves) {
+        out.byte(half & 0xff);
+        out.byte((half >>> 8) & 0xff);
+        out.byte((half >>> 16) & 0xff);
+        out.byte(half >>> 24);
+      }
+    },
+  };
+}
+
+/** The `RESTORE` payload of one entry on its own, as `DUMP` gives it. */
 export function restorePayload(entry: RdbEntry, rdbVersion: number): Uint8Array {
-  const payload = new Uint8Array(1 + entry.value.length + 2 + 8);
-  payload[0] = entry.type;
-  payload.set(entry.value, 1);
-  const at = 1 + entry.value.length;
-  payload[at] = rdbVersion & 0xff;
-  payload[at + 1] = rdbVersion >> 8;
-  const crc = new Crc64Jones();
-  crc.update(payload.subarray(0, at + 2));
-  new DataView(payload.buffer).setBigUint64(at + 2, crc.value(), true);
-  return payload;
+  const argument = restorePayloadArgument(entry, rdbVersion);
+  const out = new ByteBuilder(argument.length);
+  argument.writeTo(out);
+  return out.take();
 }
 
 /** The commands the restore sends, one round trip at a time (a RespPipeline in production). */
 export interface RedisCommands {
   /** Runs `commands` in one round trip; each result, or the server's error for it. */
-  pipeline(commands: (string | Uint8Array)[][]): Promise<(Error | null)[]>;
+  pipeline(commands: RespArgument[][]): Promise<(Error | null)[]>;
   /** INFO server's redis_version. */
   serverVersion(): Promise<string>;
 }
@@ -148,7 +171,7 @@ export async function restoreRedis(
     // Taken from the front by index: shift() moves every other entry each time.
     let next = 0;
     while (next < pending.length) {
-      const commands: (string | Uint8Array)[][] = [];
+      const commands: RespArgument[][] = [];
       const keys: (RdbEntry | null)[] = [];
       let bytes = 0;
       while (next < pending.length && keys.length < BATCH_KEYS && bytes < BATCH_BYTES) {
@@ -168,11 +191,11 @@ export async function restoreRedis(
           keys.push(null);
           selected = db;
         }
-        const command: (string | Uint8Array)[] = [
+        const command: RespArgument[] = [
           "RESTORE",
           entry.key,
           String(entry.expireAtMs ?? 0),
-          restorePayload(entry, rdbVersion),
+          restorePayloadArgument(entry, rdbVersion),
         ];
         if (options.replace) command.push("REPLACE");
         if (entry.expireAtMs !== undefined) command.push("ABSTTL");

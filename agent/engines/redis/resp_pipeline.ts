@@ -27,6 +27,20 @@ function isAscii(text: string): boolean {
   return true;
 }
 
+/**
+ * A command argument that writes its own bytes into the request (a
+ * RESTORE payload built in place, without an array of its own per key).
+ */
+export interface RespWritable {
+  /** Bytes {@linkcode RespWritable.writeTo} appends. */
+  readonly length: number;
+  /** Appends exactly `length` bytes. */
+  writeTo(out: ByteBuilder): void;
+}
+
+/** An argument of a command: text, bytes, or bytes written in place. */
+export type RespArgument = string | Uint8Array | RespWritable;
+
 /** Not enough bytes buffered for the whole reply yet. */
 const INCOMPLETE = Symbol("incomplete");
 
@@ -66,7 +80,7 @@ export class RespPipeline {
   }
 
   /** Sends `commands` in one write and resolves with their replies, in order. */
-  async send(commands: readonly (readonly (string | Uint8Array)[])[]): Promise<RespReply[]> {
+  async send(commands: readonly (readonly RespArgument[])[]): Promise<RespReply[]> {
     const out = new ByteBuilder();
     for (const command of commands) {
       out.byte(STAR);
@@ -79,6 +93,15 @@ export class RespPipeline {
           out.decimal(arg.length);
           out.bytes(CRLF);
           out.ascii(arg);
+        } else if (typeof arg === "object" && !(arg instanceof Uint8Array)) {
+          out.byte(DOLLAR);
+          out.decimal(arg.length);
+          out.bytes(CRLF);
+          const before = out.length;
+          arg.writeTo(out);
+          if (out.length - before !== arg.length) {
+            throw new Error("internal: an argument wrote another length than it announced");
+          }
         } else {
           const bytes = typeof arg === "string" ? encoder.encode(arg) : arg;
           out.byte(DOLLAR);
