@@ -11,6 +11,7 @@
  */
 import type { Connection as PromiseConnection, RowDataPacket } from "mysql2/promise";
 import { VERSION } from "../../../decrypt/version.ts";
+import type { BufferPool } from "../../bytes/buffer_pool.ts";
 import { ByteBuilder } from "../../bytes/byte_builder.ts";
 import { RowDigest } from "../../manifest/row_digest.ts";
 import { checkAllDumped } from "../shared/catalog_check.ts";
@@ -38,6 +39,8 @@ export interface DumpWriterOptions {
   omitDefiner?: boolean;
   /** Yield output in pieces of about this size. */
   chunkBytes?: number;
+  /** Buffers to build the pieces in, reused once taken back (DumpStream.recycle). */
+  pieces?: BufferPool;
   /**
    * Per table, the rows' digest for the manifest: each row's `(...)` tuple
    * as written. Named `` `table` ``, or `` `db`/`table` `` in a dump of
@@ -45,6 +48,12 @@ export interface DumpWriterOptions {
    */
   digests?: Map<string, RowDigest>;
 }
+
+/**
+ * Room for a piece (256 KiB by default) and the batch of rows that
+ * completes it, for the buffers pieces are built in.
+ */
+export const PIECE_BUFFER_BYTES = 512 * 1024;
 
 /** Databases that belong to the server, never dumped. */
 export const SYSTEM_DATABASES = ["information_schema", "performance_schema", "mysql", "sys"];
@@ -114,7 +123,7 @@ export async function* writeMysqlDump(
 ): AsyncGenerator<Uint8Array> {
   const w: Writer = {
     conn,
-    out: new ByteBuilder(),
+    out: options.pieces ? new ByteBuilder(0, options.pieces) : new ByteBuilder(),
     options,
     chunkBytes: options.chunkBytes ?? 256 * 1024,
     maxStatement: options.maxStatementBytes ?? 1024 * 1024,

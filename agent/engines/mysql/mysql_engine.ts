@@ -19,10 +19,11 @@ import {
   type Engine,
   type RestoreResult,
 } from "../shared/engine.ts";
-import { SYSTEM_DATABASES, writeMysqlDump } from "./mysql_dump_writer.ts";
+import { PIECE_BUFFER_BYTES, SYSTEM_DATABASES, writeMysqlDump } from "./mysql_dump_writer.ts";
 import { quoteName } from "./sql_literal.ts";
 import { StatementSplitter } from "./sql_statement_splitter.ts";
 import { RowDigest } from "../../manifest/row_digest.ts";
+import { BufferPool } from "../../bytes/buffer_pool.ts";
 import { MYSQL_FORMAT } from "./mysql_format.ts";
 
 /** ssl-mode values, as the mysql client spells them. */
@@ -188,7 +189,10 @@ export class MysqlEngine implements Engine {
       const snapshot = digests && server.flavor === "MariaDB"
         ? await mariadbSnapshotPosition(conn)
         : undefined;
+      // The pieces are built in a few reused buffers, taken back once compressed.
+      const pieces = new BufferPool(PIECE_BUFFER_BYTES);
       const source = ReadableStream.from(writeMysqlDump(conn, {
+        pieces,
         flavor: server.flavor,
         serverVersion: String(rows[0].v),
         database: this.#endpoint.database || null,
@@ -203,13 +207,14 @@ export class MysqlEngine implements Engine {
           return conn.end().catch(close);
         },
       });
-      if (!digests) return dump;
+      const recycled = { ...dump, recycle: (chunk: Uint8Array) => pieces.giveBack(chunk) };
+      if (!digests) return recycled;
       const manifest = dump.finished.then(() => ({
         ...(snapshot ? { snapshot } : {}),
         objects: [...digests].map(([name, d]) => ({ name, rows: d.rows, digest: d.hex() })),
       }));
       manifest.catch(() => {});
-      return { ...dump, manifest };
+      return { ...recycled, manifest };
     } catch (error) {
       close();
       if (error instanceof DumpError) throw error;
