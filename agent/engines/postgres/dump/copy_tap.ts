@@ -43,6 +43,8 @@ const COPY_DONE = 0x63; // 'c'
 const ERROR_RESPONSE = 0x45; // 'E'
 const READY_FOR_QUERY = 0x5a; // 'Z'
 const HEADER = 5;
+/** Room for a row cut by a read that is kept between rows; a larger row gets its own. */
+const CARRY_KEPT = 64 * 1024;
 
 /**
  * The framing follower on one connection's socket; made by the socket
@@ -62,7 +64,7 @@ export class CopyTap {
   /** Whether the message under way is a row being taken. */
   #taking = false;
   /** A row cut by a read: its first part, waiting for the rest. */
-  #carry = new Uint8Array(1024);
+  #carry = new Uint8Array(CARRY_KEPT);
   #carryLength = 0;
   readonly #carrySpan = new Uint32Array(2);
   #sink: CopyRowsSink | null = null;
@@ -266,5 +268,7 @@ export class CopyTap {
     this.#carrySpan[1] = this.#carryLength;
     this.#carryLength = 0;
     if (this.#sink?.rows(this.#carry, this.#carrySpan, 1)) this.#full = true;
+    // One huge row must not keep its room for the rest of the connection.
+    if (this.#carry.length > CARRY_KEPT) this.#carry = new Uint8Array(CARRY_KEPT);
   }
 }
