@@ -115,7 +115,9 @@ export class RdbKeys {
 
   /**
    * Counts and digests keys; with `onEntry`, also hands over every key with
-   * its value's bytes (held one value at a time), and with `onExtra` the
+   * its value's bytes (held one value at a time; a value may be a view of
+   * a chunk given to {@linkcode RdbKeys.update}, so the caller must not
+   * change a chunk while it keeps entries), and with `onExtra` the
    * functions and module data a restore must deal with.
    */
   constructor(
@@ -186,9 +188,11 @@ export class RdbKeys {
 
   #stopRecording(): Uint8Array {
     const pieces = this.#recording!;
-    pieces.push(this.#current.slice(this.#recordFrom, this.#pos));
     this.#recording = null;
-    if (pieces.length === 1) return pieces[0];
+    // A value that lies in one chunk is a view of it: a copy would be an ArrayBuffer
+    // (and the runtime's bookkeeping for it) per key, freed only by a full GC.
+    if (pieces.length === 0) return this.#current.subarray(this.#recordFrom, this.#pos);
+    pieces.push(this.#current.slice(this.#recordFrom, this.#pos));
     const out = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0));
     let at = 0;
     for (const piece of pieces) {
