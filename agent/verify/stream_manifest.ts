@@ -62,5 +62,6 @@ export async function withStreamManifest(
     return snapshot ? { objects, snapshot } : { objects };
   });
   manifest.catch(() => {});
-  return { ...dump, readable, manifest };
+  // The format checks may keep views of the chunks they were fed: none goes back for reuse.
+  return { ...dump, readable, manifest, recycle: undefined };
 }

@@ -107,3 +107,17 @@ Deno.test("stream manifest: an engine whose dump finished before its bytes were 
     1,
   ]]);
 });
+
+Deno.test("stream manifest: a dump read for its manifest hands no chunk back for reuse; one with its own manifest keeps that", async () => {
+  const recycle = () => {};
+  // The format checks may keep views of what they were fed.
+  const read = await withStreamManifest({ ...dumpOf(rdb()), recycle }, Deno.cwd());
+  assertEquals(read.recycle, undefined);
+  await new Response(read.readable).bytes();
+  const own: DumpStream = {
+    ...dumpOf(rdb()),
+    manifest: Promise.resolve(undefined),
+    recycle,
+  };
+  assertEquals((await withStreamManifest(own, Deno.cwd())).recycle, recycle);
+});
