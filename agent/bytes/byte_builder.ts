@@ -1,4 +1,5 @@
 import type { BufferPool } from "./buffer_pool.ts";
+import { withRoom } from "./with_room.ts";
 
 const HEX = new TextEncoder().encode("0123456789ABCDEF");
 
@@ -35,13 +36,7 @@ export class ByteBuilder {
   }
 
   #reserve(extra: number): void {
-    const needed = this.#length + extra;
-    if (needed <= this.#buffer.length) return;
-    let size = this.#buffer.length * 2;
-    while (size < needed) size *= 2;
-    const grown = new Uint8Array(size);
-    grown.set(this.#buffer.subarray(0, this.#length));
-    this.#buffer = grown;
+    this.#buffer = withRoom(this.#buffer, this.#length, this.#length + extra);
   }
 
   /** Appends one byte. */

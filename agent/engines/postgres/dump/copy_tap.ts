@@ -17,6 +17,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
+import { withRoom } from "../../../bytes/with_room.ts";
 
 /** Where the rows of an armed COPY go. */
 export interface CopyRowsSink {
@@ -234,11 +235,7 @@ export class CopyTap {
 
   /** Notes a whole row of the current read. */
   #span(from: number, to: number): void {
-    if (2 * this.#count === this.#spans.length) {
-      const grown = new Uint32Array(this.#spans.length * 2);
-      grown.set(this.#spans);
-      this.#spans = grown;
-    }
+    this.#spans = withRoom(this.#spans, 2 * this.#count, 2 * this.#count + 2);
     this.#spans[2 * this.#count] = from;
     this.#spans[2 * this.#count + 1] = to;
     this.#count++;
@@ -254,11 +251,7 @@ export class CopyTap {
 
   #carryPart(chunk: Uint8Array, from: number, to: number): void {
     const needed = this.#carryLength + to - from;
-    if (needed > this.#carry.length) {
-      const grown = new Uint8Array(Math.max(needed, this.#carry.length * 2));
-      grown.set(this.#carry.subarray(0, this.#carryLength));
-      this.#carry = grown;
-    }
+    this.#carry = withRoom(this.#carry, this.#carryLength, needed);
     this.#carry.set(chunk.subarray(from, to), this.#carryLength);
     this.#carryLength = needed;
   }

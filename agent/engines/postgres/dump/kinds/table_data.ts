@@ -7,6 +7,7 @@
  * @module
  */
 import type { ByteBuilder } from "../../../../bytes/byte_builder.ts";
+import { withRoom } from "../../../../bytes/with_room.ts";
 import { RowDigest } from "../../../../manifest/row_digest.ts";
 import { copyOutRows } from "../copy_out_rows.ts";
 import type { DumpContext } from "../dump_context.ts";
@@ -94,13 +95,7 @@ class PieceRows {
   /** `count` rows, spanning as in `spans`, were just appended to `out` from offset `at`. */
   appended(at: number, spans: Uint32Array, count: number): void {
     if (!this.#digest) return;
-    if (this.#count + count > this.#ends.length) {
-      let size = this.#ends.length * 2;
-      while (size < this.#count + count) size *= 2;
-      const grown = new Uint32Array(size);
-      grown.set(this.#ends.subarray(0, this.#count));
-      this.#ends = grown;
-    }
+    this.#ends = withRoom(this.#ends, this.#count, this.#count + count);
     let end = at - this.#from;
     for (let i = 0; i < 2 * count; i += 2) {
       end += spans[i + 1] - spans[i];
