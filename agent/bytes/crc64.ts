@@ -168,11 +168,17 @@ export class Crc64Xz extends Crc64 {
  * object or a BigInt: for per-row digests, called once per row.
  */
 export function crc64XzInto(bytes: Uint8Array, out: Uint32Array): void {
-  runLo = -1;
-  runHi = -1;
-  advance(XZ, bytes);
-  out[0] = ~runLo;
-  out[1] = ~runHi;
+  crcInto(XZ, bytes, out);
+}
+
+/** CRC `v` of `bytes` into `out` as [low, high] halves: the one-shot both variants share. */
+function crcInto(v: Variant, bytes: Uint8Array, out: Uint32Array): void {
+  const mask = v.inverted ? -1 : 0;
+  runLo = mask;
+  runHi = mask;
+  advance(v, bytes);
+  out[0] = runLo ^ mask;
+  out[1] = runHi ^ mask;
 }
 
 /**
@@ -194,9 +200,5 @@ export function crc64XzPairInto(first: Uint8Array, second: Uint8Array, out: Uint
  * payloads).
  */
 export function crc64JonesInto(bytes: Uint8Array, out: Uint32Array): void {
-  runLo = 0;
-  runHi = 0;
-  advance(JONES, bytes);
-  out[0] = runLo;
-  out[1] = runHi;
+  crcInto(JONES, bytes, out);
 }
