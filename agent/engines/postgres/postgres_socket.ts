@@ -39,14 +39,17 @@ const SSL_REQUEST = new Uint8Array([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]);
 /** The event the server's answer to the SSLRequest is passed on as. */
 const SSL_ANSWER = "backupy:ssl-answer";
 
-/** Settles with `socket`'s first `event`, or fails with its error, its close or the deadline. */
-function first<T>(socket: net.Socket, event: string, deadline: Deadline): Promise<T> {
+/**
+ * Settles with `socket`'s first `event`, or fails with its error, its close
+ * or the deadline's reason once `deadline` aborts.
+ */
+function first<T>(socket: net.Socket, event: string, deadline: AbortSignal): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const done = () => {
       socket.off(event, onEvent);
       socket.off("error", onError);
       socket.off("close", onClose);
-      deadline.off(reject);
+      deadline.removeEventListener("abort", onDeadline);
     };
     const onEvent = (value: T) => {
       done();
@@ -60,40 +63,13 @@ function first<T>(socket: net.Socket, event: string, deadline: Deadline): Promis
       done();
       reject(new Error("the server closed the connection while it was being opened"));
     };
+    const onDeadline = () => onError(deadline.reason);
+    if (deadline.aborted) return onDeadline();
     socket.once(event, onEvent);
     socket.once("error", onError);
     socket.once("close", onClose);
-    deadline.on(reject);
+    deadline.addEventListener("abort", onDeadline);
   });
-}
-
-/** One timer for the whole opening, however many steps it takes. */
-class Deadline {
-  readonly #timer: ReturnType<typeof setTimeout>;
-  #expired: Error | null = null;
-  readonly #waiters = new Set<(error: Error) => void>();
-
-  /** Fails the waiters after `ms`; `socket` is the one to close then. */
-  constructor(ms: number, socket: () => net.Socket) {
-    this.#timer = setTimeout(() => {
-      this.#expired = new Error(`the connection was not open within ${ms / 1000} s`);
-      for (const waiter of this.#waiters) waiter(this.#expired);
-      socket().destroy();
-    }, ms);
-  }
-
-  on(waiter: (error: Error) => void): void {
-    if (this.#expired) waiter(this.#expired);
-    else this.#waiters.add(waiter);
-  }
-
-  off(waiter: (error: Error) => void): void {
-    this.#waiters.delete(waiter);
-  }
-
-  clear(): void {
-    clearTimeout(this.#timer);
-  }
 }
 
 /** postgres.js's default keepalive delay. */
@@ -147,7 +123,14 @@ export async function openPostgresSocket(target: PostgresSocketTarget): Promise<
   // As postgres.js does on its own sockets: a dead peer is noticed during a long COPY.
   raw.setKeepAlive(true, KEEPALIVE_MS);
   let socket = raw;
-  const deadline = new Deadline(target.timeoutMs, () => socket);
+  // One deadline for the whole opening, however many steps it takes.
+  const expiry = new AbortController();
+  const deadline = expiry.signal;
+  const timer = setTimeout(
+    () =>
+      expiry.abort(new Error(`the connection was not open within ${target.timeoutMs / 1000} s`)),
+    target.timeoutMs,
+  );
   try {
     await first(raw, "connect", deadline);
     // libpq does not use TLS on a UNIX socket.
@@ -188,6 +171,6 @@ export async function openPostgresSocket(target: PostgresSocketTarget): Promise<
     raw.destroy();
     throw error;
   } finally {
-    deadline.clear();
+    clearTimeout(timer);
   }
 }
