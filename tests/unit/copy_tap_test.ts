@@ -6,6 +6,7 @@
  * a broken message length ends the connection instead of throwing.
  */
 import { Buffer } from "node:buffer";
+import { concatBytes } from "../../decrypt/concat_bytes.ts";
 import { type CopyRowsSink, CopyTap } from "../../agent/engines/postgres/dump/copy_tap.ts";
 import { assert, assertEquals } from "../support/assert.ts";
 
@@ -19,16 +20,6 @@ function message(type: string, body: string | Uint8Array = ""): Uint8Array {
   out[0] = type.charCodeAt(0);
   new DataView(out.buffer).setInt32(1, 4 + bytes.length);
   out.set(bytes, 5);
-  return out;
-}
-
-function join(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
   return out;
 }
 
@@ -113,7 +104,7 @@ const notice = message("N", "SNOTICE\0Mhello\0\0");
 const copyEnd = [message("c"), message("C", "COPY 6\0"), message("Z", "T")];
 const after = [message("T", "\0\0"), message("D", "\0\0"), message("Z", "I")];
 const rowMessages = rows.map((row) => message("d", row));
-const copyAnswer = join([
+const copyAnswer = concatBytes([
   copyStart,
   ...rowMessages.slice(0, 3),
   notice,
@@ -121,7 +112,7 @@ const copyAnswer = join([
   ...copyEnd,
 ]);
 /** What the driver must see of the COPY's answer: all of it but the rows. */
-const driverPart = join([copyStart, notice, ...copyEnd]);
+const driverPart = concatBytes([copyStart, notice, ...copyEnd]);
 
 /** Feeds `bytes` to the tap in reads of `size`, through one reused buffer wiped after each read. */
 function feedReused(tap: CopyTap, bytes: Uint8Array, size: number, afterRead = () => {}) {
@@ -140,15 +131,15 @@ Deno.test("CopyTap: at every read size, armed rows go whole and in order to the 
     const socket = new FakeSocket();
     const tap = CopyTap.onReads(socket);
     const sink = recordingSink();
-    feedReused(tap, join(before), size);
+    feedReused(tap, concatBytes(before), size);
     tap.arm(sink.sink);
     feedReused(tap, copyAnswer, size);
-    feedReused(tap, join(after), size);
+    feedReused(tap, concatBytes(after), size);
     assertSameRows(sink.rows, rows, `read size ${size}`);
     assertEquals(sink.ends(), 1, `read size ${size}`);
     assertSameBytes(
-      join(socket.delivered),
-      join([...before, driverPart, ...after]),
+      concatBytes(socket.delivered),
+      concatBytes([...before, driverPart, ...after]),
       `size ${size}`,
     );
     assertEquals(socket.paused, false);
@@ -159,9 +150,9 @@ Deno.test("CopyTap: at every read size, armed rows go whole and in order to the 
 Deno.test("CopyTap: unarmed, every byte goes to the driver, a CopyData too", () => {
   const socket = new FakeSocket();
   const tap = CopyTap.onReads(socket);
-  const stream = join([...before, copyAnswer, ...after]);
+  const stream = concatBytes([...before, copyAnswer, ...after]);
   feedReused(tap, stream, 7);
-  assertSameBytes(join(socket.delivered), stream);
+  assertSameBytes(concatBytes(socket.delivered), stream);
 });
 
 Deno.test("CopyTap: a full piece pauses the socket; reads that still come wait, and resume goes on in order", () => {
@@ -185,7 +176,7 @@ Deno.test("CopyTap: a full piece pauses the socket; reads that still come wait, 
     assert(pauses > 0, `no pause at read size ${size}`);
     assertSameRows(sink.rows, rows, `read size ${size}`);
     assertEquals(sink.ends(), 1);
-    assertSameBytes(join(socket.delivered), driverPart, `read size ${size}`);
+    assertSameBytes(concatBytes(socket.delivered), driverPart, `read size ${size}`);
     assertEquals(socket.paused, false);
   }
 });
@@ -195,10 +186,10 @@ Deno.test("CopyTap: while paused, a read is refused (false) and kept as a copy, 
   const tap = CopyTap.onReads(socket);
   const sink = recordingSink(1);
   tap.arm(sink.sink);
-  const first = join([copyStart, rowMessages[0]]);
+  const first = concatBytes([copyStart, rowMessages[0]]);
   assertEquals(tap.read(first), false);
   assertEquals(socket.paused, true);
-  const rest = join([...rowMessages.slice(1), ...copyEnd]);
+  const rest = concatBytes([...rowMessages.slice(1), ...copyEnd]);
   const reused = rest.slice();
   assertEquals(tap.read(reused), false);
   reused.fill(0xee);
@@ -215,10 +206,13 @@ Deno.test("CopyTap: an error in the middle of the rows goes to the driver and di
   tap.arm(sink.sink);
   const error = message("E", "SERROR\0C22012\0Mdivision by zero\0\0");
   const stray = message("d", "late\n");
-  feedReused(tap, join([copyStart, rowMessages[0], error, message("Z", "I"), stray]), 9);
+  feedReused(tap, concatBytes([copyStart, rowMessages[0], error, message("Z", "I"), stray]), 9);
   assertSameRows(sink.rows, rows.slice(0, 1));
   assertEquals(sink.ends(), 0);
-  assertSameBytes(join(socket.delivered), join([copyStart, error, message("Z", "I"), stray]));
+  assertSameBytes(
+    concatBytes(socket.delivered),
+    concatBytes([copyStart, error, message("Z", "I"), stray]),
+  );
   // Disarmed: a new COPY can be armed.
   tap.arm(recordingSink().sink);
 });
@@ -242,7 +236,7 @@ Deno.test("CopyTap: on a socket's own data events (TLS) other events pass untouc
   }
   socket.emit("end");
   assertSameRows(sink.rows, rows);
-  assertSameBytes(join(socket.delivered), driverPart);
+  assertSameBytes(concatBytes(socket.delivered), driverPart);
   assertEquals(socket.others, ["end"]);
 });
 

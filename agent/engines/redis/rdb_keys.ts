@@ -19,6 +19,7 @@
  *
  * @module
  */
+import { concatBytes } from "../../../decrypt/concat_bytes.ts";
 import { RowDigest } from "../../manifest/row_digest.ts";
 
 /** One database's keys. */
@@ -192,14 +193,9 @@ export class RdbKeys {
     // A value that lies in one chunk is a view of it: a copy would be an ArrayBuffer
     // (and the runtime's bookkeeping for it) per key, freed only by a full GC.
     if (pieces.length === 0) return this.#current.subarray(this.#recordFrom, this.#pos);
-    pieces.push(this.#current.slice(this.#recordFrom, this.#pos));
-    const out = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0));
-    let at = 0;
-    for (const piece of pieces) {
-      out.set(piece, at);
-      at += piece.length;
-    }
-    return out;
+    // The joined copy is the value's own; the current chunk's part needs no copy before it.
+    pieces.push(this.#current.subarray(this.#recordFrom, this.#pos));
+    return concatBytes(pieces);
   }
 
   /** A little-endian integer of `n` bytes (expiry times). */
