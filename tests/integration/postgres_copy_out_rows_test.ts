@@ -9,7 +9,7 @@
 import postgres from "postgres";
 import type { CopyTap } from "../../agent/engines/postgres/dump/copy_tap.ts";
 import { openPostgresSocket } from "../../agent/engines/postgres/postgres_socket.ts";
-import { copyOutRows } from "../../agent/engines/postgres/dump/copy_out_rows.ts";
+import { copyOutRows, type CopyRows } from "../../agent/engines/postgres/dump/copy_out_rows.ts";
 import { assert, assertEquals, assertRejects } from "../support/assert.ts";
 
 const url = Deno.env.get("BACKUPY_TEST_PG_URL") ??
@@ -63,23 +63,30 @@ function rowsInto(rows: string[], full: () => boolean) {
   };
 }
 
+/** Runs a COPY through `tap` to its end (or its error); resolves with the pieces it yielded. */
+async function copyAll(
+  reserved: postgres.ReservedSql,
+  tap: CopyTap,
+  statement: string,
+  rows: CopyRows,
+): Promise<number> {
+  let pieces = 0;
+  for await (const _ of copyOutRows(reserved, tap, statement, rows)) pieces++;
+  return pieces;
+}
+
 Deno.test("COPY rows: whole and in order with a piece full every 7 rows, rows longer than a read too; the connection is usable after", async () => {
   await withTapped(async (reserved, tap) => {
     const rows: string[] = [];
-    let pieces = 0;
     const statement =
       "COPY (SELECT x, repeat('r', CASE WHEN x % 1000 = 0 THEN 150000 ELSE x % 50 END)" +
       " FROM generate_series(1, 20000) x) TO STDOUT";
-    for await (
-      const _ of copyOutRows(
-        reserved,
-        tap,
-        statement,
-        rowsInto(rows, () => rows.length % 7 === 0),
-      )
-    ) {
-      pieces++;
-    }
+    const pieces = await copyAll(
+      reserved,
+      tap,
+      statement,
+      rowsInto(rows, () => rows.length % 7 === 0),
+    );
     assertEquals(rows.length, 20000);
     // Rows of the read under way still come after a full piece, so pieces merge; but
     // each full piece stops the reading until the caller asks again.
@@ -93,16 +100,7 @@ Deno.test("COPY rows: whole and in order with a piece full every 7 rows, rows lo
     assertEquals((await reserved`SELECT 41 + 1 AS n`)[0].n, 42);
     // And the next COPY on the same connection is tapped as well.
     const again: string[] = [];
-    for await (
-      const _ of copyOutRows(
-        reserved,
-        tap,
-        "COPY (SELECT 7) TO STDOUT",
-        rowsInto(again, () => false),
-      )
-    ) {
-      /* no full piece */
-    }
+    await copyAll(reserved, tap, "COPY (SELECT 7) TO STDOUT", rowsInto(again, () => false));
     assertEquals(again, ["7\n"]);
   });
 });
@@ -111,16 +109,13 @@ Deno.test("COPY rows: an error after some rows is thrown, not waited on forever"
   await withTapped(async (reserved, tap) => {
     const rows: string[] = [];
     await assertRejects(
-      async () => {
-        for await (
-          const _ of copyOutRows(
-            reserved,
-            tap,
-            "COPY (SELECT 1 / (x - 30000) FROM generate_series(1, 40000) x) TO STDOUT",
-            rowsInto(rows, () => rows.length % 100 === 0),
-          )
-        ) { /* pieces */ }
-      },
+      () =>
+        copyAll(
+          reserved,
+          tap,
+          "COPY (SELECT 1 / (x - 30000) FROM generate_series(1, 40000) x) TO STDOUT",
+          rowsInto(rows, () => rows.length % 100 === 0),
+        ),
       Error,
       "division by zero",
     );
@@ -133,16 +128,7 @@ Deno.test("COPY rows: a COPY that fails before its first row is thrown; the conn
   await withTapped(async (reserved, tap) => {
     const rows: string[] = [];
     await assertRejects(
-      async () => {
-        for await (
-          const _ of copyOutRows(
-            reserved,
-            tap,
-            "COPY no_such_table TO STDOUT",
-            rowsInto(rows, () => false),
-          )
-        ) { /* pieces */ }
-      },
+      () => copyAll(reserved, tap, "COPY no_such_table TO STDOUT", rowsInto(rows, () => false)),
       Error,
       "no_such_table",
     );
