@@ -115,7 +115,7 @@ export async function* writeDatabaseBody(
 ): AsyncGenerator<Uint8Array> {
   const chunkBytes = options.chunkBytes ?? PIECE_BYTES;
   // Room for a piece and the read that completes it: each piece is then handed on without a copy.
-  const out = options.pieces && options.pieces.size >= chunkBytes + chunkBytes / 4
+  const out = options.pieces
     ? new ByteBuilder(0, options.pieces)
     : new ByteBuilder(chunkBytes + chunkBytes / 4);
   const objects = new Map<string, DumpObject>();
