@@ -9,6 +9,14 @@ import client from "prom-client";
 import { VERSION } from "../../decrypt/version.ts";
 import type { ConnectionState } from "./connection_state.ts";
 
+/**
+ * How often the event-loop lag metrics sample the loop. prom-client's
+ * default, 10 ms, wakes an idle agent 100 times a second (about 0.7% of a
+ * core, measured by tests/bench/idle_bench.ts); sampled once a second,
+ * a stall of the loop still shows in the lag metrics.
+ */
+const EVENT_LOOP_SAMPLE_MS = 1000;
+
 /** Run outcome labels. */
 export type RunStatusLabel = "success" | "failure" | "cancelled";
 
@@ -36,7 +44,10 @@ export class AgentMetrics {
   /** Registers everything; `outboxDepth` is read at scrape time. */
   constructor(outboxDepth: () => number, commit = "dev") {
     const registers = [this.registry];
-    client.collectDefaultMetrics({ register: this.registry });
+    client.collectDefaultMetrics({
+      register: this.registry,
+      eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS,
+    });
     this.#runs = new client.Counter({
       name: "backupy_agent_runs_total",
       help: "Backup runs by outcome.",
