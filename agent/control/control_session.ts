@@ -19,8 +19,10 @@ import type { StateStore } from "../state/state_store.ts";
 import { AgentSocket, KeyRejectedError } from "./agent_socket.ts";
 import type { ConnectionState } from "../metrics/connection_state.ts";
 import { Backoff, type BackoffOptions } from "./backoff.ts";
+import { DeliveryConfirmations } from "./delivery_confirmations.ts";
 import { InboundFrames } from "./inbound_frames.ts";
 import { Notifier, sleep } from "./notifier.ts";
+import { watchSilence } from "./silence_watch.ts";
 
 export type { ConnectionState };
 
@@ -196,15 +198,15 @@ export class ControlSession {
     this.#ready = false;
     this.#held = [];
     const connectedAt = Date.now();
-    const timers: ReturnType<typeof setInterval>[] = [];
+    const stops: (() => void)[] = [];
     try {
       const heartbeatSec = await this.#handshake(socket, inbound);
       if (heartbeatSec === undefined) return outcome;
       outcome.handshake = true;
-      await this.#serve(socket, inbound, outboxSignal, heartbeatSec, timers);
+      await this.#serve(socket, inbound, outboxSignal, heartbeatSec, stops);
       return outcome;
     } finally {
-      for (const timer of timers) clearInterval(timer);
+      for (const stop of stops) stop();
       unsubscribe();
       socket.close();
       this.#ready = false;
@@ -321,23 +323,22 @@ export class ControlSession {
     inbound: InboundFrames,
     outboxSignal: Notifier,
     heartbeatSec: number,
-    timers: ReturnType<typeof setInterval>[],
+    stops: (() => void)[],
   ): Promise<void> {
     const pump = this.#pumpOutbox(socket, outboxSignal, () => {
       this.#ready = true;
       for (const bytes of this.#held) void socket.send(bytes);
       this.#held = [];
       void this.#sendHeartbeat();
-      timers.push(setInterval(() => void this.#sendHeartbeat(), heartbeatSec * 1000));
+      const heartbeats = setInterval(() => void this.#sendHeartbeat(), heartbeatSec * 1000);
+      stops.push(() => clearInterval(heartbeats));
     });
-    timers.push(setInterval(() => {
-      if (Date.now() - inbound.lastDataAt > 3 * heartbeatSec * 1000) {
-        this.#o.log.warn("no data from the server for 3 heartbeat intervals: reconnecting", {
-          seconds: 3 * heartbeatSec,
-        });
-        socket.close(4000, "liveness timeout");
-      }
-    }, Math.min(1000, heartbeatSec * 250)));
+    stops.push(watchSilence(() => inbound.lastDataAt, 3 * heartbeatSec * 1000, () => {
+      this.#o.log.warn("no data from the server for 3 heartbeat intervals: reconnecting", {
+        seconds: 3 * heartbeatSec,
+      });
+      socket.close(4000, "liveness timeout");
+    }));
     await socket.closed;
     await pump;
   }
@@ -351,13 +352,11 @@ export class ControlSession {
    * (servers drop duplicates by seq; a lost message cannot be recovered).
    */
   async #pumpOutbox(socket: AgentSocket, signal: Notifier, onFlushed: () => void): Promise<void> {
-    const unconfirmed: { seq: bigint; at: number }[] = [];
-    const confirm = setInterval(() => {
-      const cutoff = Date.now() - this.#timing.deliveryConfirmMs;
-      while (unconfirmed.length > 0 && unconfirmed[0].at <= cutoff && socket.isOpen) {
-        this.#o.outbox.remove(unconfirmed.shift()!.seq);
-      }
-    }, Math.max(10, Math.min(250, this.#timing.deliveryConfirmMs / 4)));
+    const confirmations = new DeliveryConfirmations(
+      this.#timing.deliveryConfirmMs,
+      () => socket.isOpen,
+      (seq) => this.#o.outbox.remove(seq),
+    );
     let last = -1n;
     let flushed = false;
     try {
@@ -375,12 +374,12 @@ export class ControlSession {
         }
         for (const entry of batch) {
           if (!(await socket.send(entry.bytes))) return;
-          unconfirmed.push({ seq: entry.seq, at: Date.now() });
+          confirmations.written(entry.seq);
           last = entry.seq;
         }
       }
     } finally {
-      clearInterval(confirm);
+      confirmations.stop();
     }
   }
 
