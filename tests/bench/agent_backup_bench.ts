@@ -5,9 +5,9 @@
  * usual tools doing the same work in the same run: `sqlite3 .backup`,
  * `zstd -3`, an OpenSSL (node:crypto) AES-256-GCM framing, `curl` PUT.
  * Prints both times, the ratio, and the agent's peak RSS for the large and
- * a 10 MiB database; then an idle agent's RSS and CPU over 60 s.
+ * a 10 MiB database. (An idle agent is tests/bench/idle_bench.ts.)
  *
- *   BENCH_SQLITE_MIB=1024 BENCH_IDLE_S=60 deno task bench
+ *   BENCH_SQLITE_MIB=1024 deno task bench
  */
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
@@ -18,7 +18,6 @@ import { ROOT } from "../support/programs.ts";
 import { S3Server } from "../support/s3_server.ts";
 
 const LARGE_MIB = Number(Deno.env.get("BENCH_SQLITE_MIB") ?? 1024);
-const IDLE_S = Number(Deno.env.get("BENCH_IDLE_S") ?? 60);
 
 /** A database of about `mib` MiB whose pages compress like real data (~3x). */
 function makeDatabase(path: string, mib: number): void {
@@ -43,13 +42,11 @@ function makeDatabase(path: string, mib: number): void {
   db.close();
 }
 
-function readProc(pid: number): { hwmKiB: number; rssKiB: number; cpuTicks: number } {
+function readProc(pid: number): { hwmKiB: number; rssKiB: number } {
   const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ");
   return {
     hwmKiB: Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0),
     rssKiB: Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0),
-    cpuTicks: Number(stat[11]) + Number(stat[12]), // utime + stime
   };
 }
 
@@ -168,39 +165,6 @@ try {
       smallRun.peakRssMiB.toFixed(0)
     } MiB`,
   );
-
-  await using server = new ControlPlane({
-    agentKey: TEST_AGENT_KEY,
-    config: sqliteConfig(small),
-    pingEveryMs: 10_000,
-  });
-  await using idle = AgentProcess.start(
-    {
-      BACKUPY_AGENT_KEY: TEST_AGENT_KEY,
-      BACKUPY_SERVER_URL: server.url,
-      BACKUPY_LOG_LEVEL: "info",
-    },
-    join(dir, "state-idle"),
-    { ...FAST_TUNING },
-  );
-  await server.waitFor("handshake", () => server.payloads("heartbeat").length > 0);
-  await new Promise((r) => setTimeout(r, 2000));
-  const before = readProc(idle.pid);
-  await new Promise((r) => setTimeout(r, IDLE_S * 1000));
-  const after = readProc(idle.pid);
-  const ticks = Number(
-    new TextDecoder().decode(
-      (await new Deno.Command("getconf", { args: ["CLK_TCK"] }).output()).stdout,
-    ),
-  ) || 100;
-  const cpuSeconds = (after.cpuTicks - before.cpuTicks) / ticks;
-  console.log(
-    `idle agent over ${IDLE_S} s: RSS ${(after.rssKiB / 1024).toFixed(0)} MiB, CPU ${
-      cpuSeconds.toFixed(2)
-    } s ` +
-      `(${((100 * cpuSeconds) / IDLE_S).toFixed(2)}% of one core)`,
-  );
-  await idle.stop();
 } finally {
   await Deno.remove(dir, { recursive: true });
 }

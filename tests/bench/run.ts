@@ -1,6 +1,6 @@
 /**
  * `deno task bench`: every benchmark, one after the other.
- * BENCH_ONLY=decrypt, agent, redis, mysql, postgres, docker, mongo or verify runs one.
+ * BENCH_ONLY=decrypt, agent, redis, mysql, postgres, docker, mongo, verify or idle runs one.
  */
 const only = Deno.env.get("BENCH_ONLY");
 if (!only || only === "decrypt") await import("./decrypt_bench.ts");
@@ -11,3 +11,4 @@ if (!only || only === "postgres") await import("./postgres_bench.ts");
 if (!only || only === "docker") await import("./docker_bench.ts");
 if (!only || only === "mongo") await import("./mongo_bench.ts");
 if (!only || only === "verify") await import("./verify_bench.ts");
+if (!only || only === "idle") await import("./idle_bench.ts");
