@@ -79,8 +79,6 @@ export interface PostgresDumpOptions {
   copyTap: () => CopyTap;
   /** Owners (`ALTER ... OWNER TO`) and grants too. */
   includePrivileges?: boolean;
-  /** Yield output in pieces of about this size. */
-  chunkBytes?: number;
   /** Buffers of {@linkcode PIECE_BUFFER_BYTES} to build the pieces in, reused once taken back. */
   pieces?: BufferPool;
   /**
@@ -113,11 +111,10 @@ export async function* writeDatabaseBody(
   sql: ReservedSql,
   options: PostgresDumpOptions,
 ): AsyncGenerator<Uint8Array> {
-  const chunkBytes = options.chunkBytes ?? PIECE_BYTES;
   // Room for a piece and the read that completes it: each piece is then handed on without a copy.
   const out = options.pieces
     ? new ByteBuilder(0, options.pieces)
-    : new ByteBuilder(chunkBytes + chunkBytes / 4);
+    : new ByteBuilder(PIECE_BUFFER_BYTES);
   const objects = new Map<string, DumpObject>();
   const resolver = new ObjectResolver();
   const context: DumpContext = {
@@ -126,7 +123,7 @@ export async function* writeDatabaseBody(
     versionNum: options.versionNum,
     digests: options.digests,
     includePrivileges: options.includePrivileges ?? false,
-    chunkBytes,
+    chunkBytes: PIECE_BYTES,
     q: async <T extends Row = Row>(text: string) => [...await sql.unsafe(text)] as unknown as T[],
     add(object) {
       if (objects.has(object.key)) throw new Error(`internal: two dump objects are ${object.key}`);
@@ -159,7 +156,7 @@ export async function* writeDatabaseBody(
     sortName: "",
     section: "data",
     write: async function* (out) {
-      yield* writeLargeObjects(sql, out, chunkBytes);
+      yield* writeLargeObjects(sql, out, PIECE_BYTES);
     },
   }));
   await collectConstraints(context);
@@ -205,7 +202,7 @@ export async function* writeDatabaseBody(
     const written = object.write(out);
     if (typeof written === "string") out.text(written);
     else yield* written;
-    if (out.length >= chunkBytes) yield out.take();
+    if (out.length >= PIECE_BYTES) yield out.take();
   }
   checkAllDumped(`database ${options.database}`, catalog, dumped);
 
