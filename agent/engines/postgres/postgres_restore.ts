@@ -42,7 +42,8 @@ interface Session {
 
 /**
  * Replays `source` into `database` (a named target) or, when it is empty,
- * into the server the dump's `\connect` sections name.
+ * into the server the dump's `\connect` sections name. A failed restore
+ * drops the databases it created.
  */
 export async function restorePostgres(
   connector: RestoreConnector,
@@ -51,57 +52,162 @@ export async function restorePostgres(
   signal: AbortSignal,
   options: RestoreOptions = {},
 ): Promise<RestoreResult> {
-  const single = options.singleTransaction ?? true;
-  const created: string[] = [];
-  let session: Session | null = null;
-  let copy: CopyWritable | null = null;
-  let executed = 0;
-  const close = () => void session?.client.end({ timeout: 0 });
-  signal.addEventListener("abort", close, { once: true });
+  const restore = new PostgresRestore(connector, database, options);
+  const abort = () => restore.abort();
+  signal.addEventListener("abort", abort, { once: true });
+  try {
+    return await restore.replay(source);
+  } catch (error) {
+    await restore.undo();
+    throw error instanceof DumpError ? error : connector.explain(error, database || "postgres");
+  } finally {
+    signal.removeEventListener("abort", abort);
+  }
+}
 
-  // CREATE and DROP DATABASE run outside any transaction, from another database.
-  const admin = async <T>(about: string, work: (sql: Sql) => Promise<T>): Promise<T> => {
-    const from = about === "postgres" ? "template1" : "postgres";
-    const client = connector.client(from);
-    try {
-      return await work(client);
-    } catch (error) {
-      throw connector.explain(error, from);
-    } finally {
-      await client.end({ timeout: 1 });
+/** One restore: the databases it created, the open one, the COPY under way. */
+class PostgresRestore {
+  readonly #connector: RestoreConnector;
+  /** The named target database; empty for a whole-server dump. */
+  readonly #target: string;
+  readonly #options: RestoreOptions;
+  /** One transaction per database (the default). */
+  readonly #single: boolean;
+  readonly #created: string[] = [];
+  #session: Session | null = null;
+  #copy: CopyWritable | null = null;
+  #executed = 0;
+
+  constructor(connector: RestoreConnector, target: string, options: RestoreOptions) {
+    this.#connector = connector;
+    this.#target = target;
+    this.#options = options;
+    this.#single = options.singleTransaction ?? true;
+  }
+
+  /** Replays the whole script; the number of statements run. */
+  async replay(source: ReadableStream<Uint8Array>): Promise<RestoreResult> {
+    if (this.#target) {
+      await this.#prepare(this.#target);
+      await this.#open(this.#target);
     }
-  };
-  const exists = (name: string) =>
-    admin(
-      name,
-      async (sql) => (await sql`SELECT 1 FROM pg_database WHERE datname = ${name}`).length > 0,
-    );
-  const drop = (name: string) =>
-    admin(name, (sql) => sql.unsafe(`DROP DATABASE IF EXISTS ${ident(name)} WITH (FORCE)`));
+    const reader = new PgScriptReader();
+    for await (const text of source.pipeThrough(new TextDecoderStream())) {
+      for (const item of reader.push(text)) await this.#step(item);
+    }
+    for (const item of reader.finish()) await this.#step(item);
+    await this.#finishSession();
+    return { units: this.#executed, unit: "statements" };
+  }
+
+  /** Cuts the open connection (the run was cancelled): the replay then fails. */
+  abort(): void {
+    void this.#session?.client.end({ timeout: 0 });
+  }
+
+  /** After a failure: closes the open connection and drops every database this restore created. */
+  async undo(): Promise<void> {
+    await this.#session?.client.end({ timeout: 1 });
+    for (const name of this.#created) {
+      await this.#drop(name).catch(() => {});
+    }
+  }
+
+  /** Runs one item; a driver error names the statement it failed at. */
+  async #step(item: ScriptItem): Promise<void> {
+    try {
+      await this.#run(item);
+    } catch (error) {
+      if (error instanceof DumpError) throw error;
+      const what = item.kind === "statement" || item.kind === "copy-start"
+        ? JSON.stringify(item.sql.slice(0, 120))
+        : item.kind === "connect"
+        ? `\\connect ${item.database}`
+        : "COPY data";
+      throw this.#connector.explain(
+        new Error(
+          `restore failed at statement ${this.#executed + 1} (${what}): ${
+            (error as Error).message
+          }`,
+        ),
+        this.#session?.database ?? (this.#target || "postgres"),
+      );
+    }
+  }
+
+  async #run(item: ScriptItem): Promise<void> {
+    const createsDatabase = item.kind === "statement"
+      ? CREATE_DATABASE.exec(item.sql)?.[1]
+      : undefined;
+    if ((item.kind === "connect" || createsDatabase !== undefined) && this.#target) {
+      throw new DumpError(
+        "this dump holds several databases: restore it with a target URL that names no database",
+      );
+    }
+    if (item.kind === "connect") {
+      await this.#finishSession();
+      // A database the dump does not create (postgres) is made empty only on request.
+      if (this.#options.clean && !this.#created.includes(item.database)) {
+        await this.#prepare(item.database);
+      }
+      await this.#open(item.database);
+    } else if (item.kind === "statement" && createsDatabase !== undefined) {
+      await this.#prepare(createsDatabase.slice(1, -1).replaceAll('""', '"'), item.sql);
+      this.#executed++;
+    } else {
+      if (!this.#session) {
+        throw new DumpError(
+          "this is the dump of one database: name the target database in the URL",
+        );
+      }
+      await this.#apply(item, this.#session);
+    }
+  }
+
+  /** A statement or a part of a COPY, in the open database. */
+  async #apply(item: Exclude<ScriptItem, { kind: "connect" }>, session: Session): Promise<void> {
+    if (item.kind === "statement") {
+      await session.sql.unsafe(item.sql);
+      this.#executed++;
+    } else if (item.kind === "copy-start") {
+      this.#copy = await session.sql.unsafe(item.sql).writable() as unknown as CopyWritable;
+      this.#executed++;
+    } else if (item.kind === "copy-data") {
+      const copy = this.#copy!;
+      if (!copy.write(item.text)) await new Promise<void>((resolve) => copy.once("drain", resolve));
+    } else {
+      const copy = this.#copy!;
+      copy.end();
+      await finished(copy as unknown as NodeJS.WritableStream);
+      this.#copy = null;
+    }
+  }
 
   /** Makes `name` ready to receive a dump: present and empty. */
-  const prepare = async (name: string, createStatement?: string) => {
-    const present = await exists(name);
-    if (present && options.clean) await drop(name);
-    if (!present || options.clean) {
-      await admin(
+  async #prepare(name: string, createStatement?: string): Promise<void> {
+    const present = await this.#exists(name);
+    if (present && this.#options.clean) await this.#drop(name);
+    if (!present || this.#options.clean) {
+      await this.#admin(
         name,
         (sql) => sql.unsafe(createStatement ?? `CREATE DATABASE ${ident(name)} TEMPLATE template0`),
       );
-      created.push(name);
+      this.#created.push(name);
     }
-  };
-  const open = async (name: string) => {
+  }
+
+  /** Connects to `name`, refuses it when it has tables, and begins its transaction. */
+  async #open(name: string): Promise<void> {
     let lost = false;
-    const client = connector.client(name, () => lost = true);
+    const client = this.#connector.client(name, () => lost = true);
     const sql = refuseWhenLost(
       await client.reserve().catch((error) => {
         void client.end({ timeout: 0 });
-        throw connector.explain(error, name);
+        throw this.#connector.explain(error, name);
       }),
       () => lost,
     );
-    session = { database: name, client, sql };
+    this.#session = { database: name, client, sql };
     const [{ n }] =
       await sql`SELECT count(*)::int AS n FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace
       WHERE c.relkind IN ('r', 'p') AND s.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')`;
@@ -110,104 +216,43 @@ export async function restorePostgres(
         `database ${name} already has ${n} table(s): restore into an empty database, or pass --clean to drop and recreate it`,
       );
     }
-    if (single) await sql`BEGIN`;
-  };
-  const finishSession = async () => {
-    const current = session as Session | null;
-    if (!current) return;
-    if (single) await current.sql`COMMIT`;
-    current.sql.release();
-    await current.client.end({ timeout: 1 });
-    session = null;
-  };
+    if (this.#single) await sql`BEGIN`;
+  }
 
-  const run = async (item: ScriptItem) => {
-    const current = session as Session | null;
-    const createsDatabase = item.kind === "statement"
-      ? CREATE_DATABASE.exec(item.sql)?.[1]
-      : undefined;
-    if (item.kind === "connect" || createsDatabase !== undefined) {
-      if (database) {
-        throw new DumpError(
-          "this dump holds several databases: restore it with a target URL that names no database",
-        );
-      }
-    }
-    if (item.kind === "connect") {
-      await finishSession();
-      // A database the dump does not create (postgres) is made empty only on request.
-      if (options.clean && !created.includes(item.database)) await prepare(item.database);
-      await open(item.database);
-      return;
-    }
-    if (createsDatabase !== undefined) {
-      await prepare(
-        createsDatabase.slice(1, -1).replaceAll('""', '"'),
-        (item as { sql: string }).sql,
-      );
-      executed++;
-      return;
-    }
-    if (!current) {
-      throw new DumpError(
-        "this is the dump of one database: name the target database in the URL",
-      );
-    }
-    if (item.kind === "statement") {
-      await current.sql.unsafe(item.sql);
-      executed++;
-    } else if (item.kind === "copy-start") {
-      copy = await current.sql.unsafe(item.sql).writable() as unknown as CopyWritable;
-      executed++;
-    } else if (item.kind === "copy-data") {
-      if (!copy!.write(item.text)) {
-        await new Promise<void>((resolve) => copy!.once("drain", resolve));
-      }
-    } else {
-      copy!.end();
-      await finished(copy as unknown as NodeJS.WritableStream);
-      copy = null;
-    }
-  };
+  /** Commits and closes the open database, if any. */
+  async #finishSession(): Promise<void> {
+    const session = this.#session;
+    if (!session) return;
+    if (this.#single) await session.sql`COMMIT`;
+    session.sql.release();
+    await session.client.end({ timeout: 1 });
+    this.#session = null;
+  }
 
-  try {
-    if (database) {
-      await prepare(database);
-      await open(database);
+  #exists(name: string): Promise<boolean> {
+    return this.#admin(
+      name,
+      async (sql) => (await sql`SELECT 1 FROM pg_database WHERE datname = ${name}`).length > 0,
+    );
+  }
+
+  async #drop(name: string): Promise<void> {
+    await this.#admin(
+      name,
+      (sql) => sql.unsafe(`DROP DATABASE IF EXISTS ${ident(name)} WITH (FORCE)`),
+    );
+  }
+
+  /** CREATE and DROP DATABASE run outside any transaction, from another database. */
+  async #admin<T>(about: string, work: (sql: Sql) => Promise<T>): Promise<T> {
+    const from = about === "postgres" ? "template1" : "postgres";
+    const client = this.#connector.client(from);
+    try {
+      return await work(client);
+    } catch (error) {
+      throw this.#connector.explain(error, from);
+    } finally {
+      await client.end({ timeout: 1 });
     }
-    const reader = new PgScriptReader();
-    const step = async (item: ScriptItem) => {
-      try {
-        await run(item);
-      } catch (error) {
-        if (error instanceof DumpError) throw error;
-        const what = item.kind === "statement" || item.kind === "copy-start"
-          ? JSON.stringify(item.sql.slice(0, 120))
-          : item.kind === "connect"
-          ? `\\connect ${item.database}`
-          : "COPY data";
-        throw connector.explain(
-          new Error(
-            `restore failed at statement ${executed + 1} (${what}): ${(error as Error).message}`,
-          ),
-          (session as Session | null)?.database ?? (database || "postgres"),
-        );
-      }
-    };
-    for await (const text of source.pipeThrough(new TextDecoderStream())) {
-      for (const item of reader.push(text)) await step(item);
-    }
-    for (const item of reader.finish()) await step(item);
-    await finishSession();
-    return { units: executed, unit: "statements" };
-  } catch (error) {
-    await (session as Session | null)?.client.end({ timeout: 1 });
-    // A failed restore leaves no database it created behind.
-    for (const name of created) {
-      await drop(name).catch(() => {});
-    }
-    throw error instanceof DumpError ? error : connector.explain(error, database || "postgres");
-  } finally {
-    signal.removeEventListener("abort", close);
   }
 }
