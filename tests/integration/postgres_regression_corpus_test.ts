@@ -4,10 +4,11 @@
  * pg_dump: backed up with no warning, restored with psql it must give zero
  * errors, the same schema as a pg_dump round trip (`pg_dump --schema-only`
  * of both copies), the same rows in every table, the same state of every
- * sequence and every large object with its comment.
+ * sequence and every large object with its comment. The same backup,
+ * restored by the agent's own `restore`, must give the same again.
  *
  * Runs only when BACKUPY_TEST_PG_REGRESS_DB is the URL of such a database
- * (a superuser on a server where it may create two scratch databases, which
+ * (a superuser on a server where it may create three scratch databases, which
  * are dropped afterwards): the corpus is built beside the project from the
  * PostgreSQL source and is never committed. docs/engines.md section 4 says
  * how to build it.
@@ -16,7 +17,7 @@ import postgres from "postgres";
 import { join } from "node:path";
 import { tempDir } from "../support/agent_fixtures.ts";
 import { assertEquals } from "../support/assert.ts";
-import { backupToSql } from "../support/programs.ts";
+import { backupToSql, runAgent } from "../support/programs.ts";
 
 const corpus = Deno.env.get("BACKUPY_TEST_PG_REGRESS_DB");
 
@@ -97,17 +98,22 @@ for (const privileges of [false, true]) {
   Deno.test({
     name: `PostgreSQL's regression database${
       privileges ? " with owners and grants" : ""
-    }: restored with psql, zero errors, schema and rows as a pg_dump round trip`,
+    }: restored with psql and with the agent, schema and rows as a pg_dump round trip`,
     ignore: !corpus,
     fn: () => roundTrip(privileges),
   });
 }
 
-/** Our backup and a pg_dump of the corpus, each restored by psql into a scratch database, compared. */
+/**
+ * Our backup and a pg_dump of the corpus, each restored by psql into a
+ * scratch database, and our backup restored by the agent into a third,
+ * compared.
+ */
 async function roundTrip(privileges: boolean): Promise<void> {
   const source = new URL(corpus!).pathname.slice(1);
   const ours = "backupy_corpus_ours";
   const reference = "backupy_corpus_pg_dump";
+  const native = "backupy_corpus_native";
   await using dir = await tempDir("backupy-pg-corpus-");
   const recreate = async (database: string) => {
     const made = await client("psql", "postgres", [
@@ -155,19 +161,38 @@ async function roundTrip(privileges: boolean): Promise<void> {
       { missing: [], extra: [] },
       "schema as a pg_dump round trip",
     );
-    assertEquals(await tableDigests(ours), await tableDigests(reference));
+    const referenceRows = await tableDigests(reference);
+    assertEquals(await tableDigests(ours), referenceRows);
+
+    // The agent creates the target database itself (from template0).
+    await client("psql", "postgres", ["-X", "-q", "-c", `DROP DATABASE IF EXISTS ${native}`]);
+    const nativeUrl = new URL(corpus!);
+    nativeUrl.pathname = `/${native}`;
+    const restoredNatively = await runAgent([
+      "restore",
+      "--target",
+      nativeUrl.href,
+      "--in",
+      `${dir.path}/corpus.enc`,
+      "--key-file",
+      `${dir.path}/corpus.key`,
+    ]);
+    assertEquals(restoredNatively.code, 0, restoredNatively.stderr);
+    const nativeSchema = await schemaLines(native, privileges);
+    assertEquals(
+      { missing: without(expected, nativeSchema), extra: without(nativeSchema, expected) },
+      { missing: [], extra: [] },
+      "schema after the agent's restore as a pg_dump round trip",
+    );
+    assertEquals(await tableDigests(native), referenceRows);
   } finally {
-    await client("psql", "postgres", [
-      "-X",
-      "-q",
-      "-c",
-      `DROP DATABASE IF EXISTS ${ours} WITH (FORCE)`,
-    ]);
-    await client("psql", "postgres", [
-      "-X",
-      "-q",
-      "-c",
-      `DROP DATABASE IF EXISTS ${reference} WITH (FORCE)`,
-    ]);
+    for (const database of [ours, reference, native]) {
+      await client("psql", "postgres", [
+        "-X",
+        "-q",
+        "-c",
+        `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`,
+      ]);
+    }
   }
 }
