@@ -2,8 +2,8 @@
  * engines/postgres/postgres_socket.ts against small servers of the test's
  * own: the SSLRequest and the one-byte answer, a server that refuses TLS
  * when it is required, an answer with more than one byte, a server that
- * never answers or hangs up, and a plain connection whose reads reach the
- * driver through the tap.
+ * never answers or hangs up, a plain connection whose reads reach the
+ * driver through the tap, and Nagle's algorithm turned off.
  */
 import { Buffer } from "node:buffer";
 import {
@@ -65,6 +65,21 @@ Deno.test("postgres socket: prefer asks for TLS, takes N for plain, and the read
   assertEquals(new TextDecoder().decode(chunk), "R-after-N");
   release.resolve();
   socket.destroy();
+});
+
+Deno.test("postgres socket: TCP connections write without Nagle's delay (TCP_NODELAY)", async () => {
+  await using s = server(() => Promise.resolve());
+  const { socket } = await open(s.port, false);
+  try {
+    // node:net keeps what setNoDelay() last set under this symbol.
+    const noDelay = Object.getOwnPropertySymbols(socket).find((k) =>
+      k.description === "kSetNoDelay"
+    );
+    assert(noDelay, "node:net no longer records TCP_NODELAY on the socket: check it another way");
+    assertEquals((socket as unknown as Record<symbol, unknown>)[noDelay], true);
+  } finally {
+    socket.destroy();
+  }
 });
 
 Deno.test("postgres socket: without TLS no SSLRequest is sent", async () => {

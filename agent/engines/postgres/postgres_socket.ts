@@ -122,6 +122,10 @@ export async function openPostgresSocket(target: PostgresSocketTarget): Promise<
     : net.connect({ host: target.host, port: target.port, onread });
   // As postgres.js does on its own sockets: a dead peer is noticed during a long COPY.
   raw.setKeepAlive(true, KEEPALIVE_MS);
+  // As libpq does: without it, a message written behind an unacknowledged one
+  // waits for the server's delayed ACK, about 16 ms per statement of a restore
+  // (PostgreSQL 15's regression database: 42 s instead of 2).
+  raw.setNoDelay(true);
   let socket = raw;
   // One deadline for the whole opening, however many steps it takes.
   const expiry = new AbortController();
