@@ -210,10 +210,11 @@ async function* writeDatabase(w: Writer, database: string): AsyncGenerator<Uint8
   // Asked separately from the list above: what the data section must cover.
   const catalog = (await rows(conn, `SHOW FULL TABLES FROM ${db} WHERE Table_type = 'BASE TABLE'`))
     .map((row) => String(Object.values(row)[0]));
+  const triggers = await triggersByTable(w, database);
   const dumped = new Set<string>();
   for (const table of tables.filter((t) => t.type !== "VIEW")) {
     yield* writeTable(w, database, table);
-    yield* writeTriggers(w, database, table.name);
+    yield* writeTriggers(w, database, triggers.get(table.name) ?? []);
     dumped.add(table.name);
   }
   checkAllDumped(`database ${database}`, catalog, dumped);
@@ -309,17 +310,31 @@ async function* writeTable(
   out.text(`/*!40000 ALTER TABLE ${name} ENABLE KEYS */;\n\n`);
 }
 
+/**
+ * The database's trigger names per table, each table's in the order the
+ * server lists them (their firing order). Listed once for the database: the
+ * server reads every table of it for any listing, even one filtered to a
+ * single table (4 ms per table at 2,000 tables).
+ */
+async function triggersByTable(w: Writer, database: string): Promise<Map<string, string[]>> {
+  const byTable = new Map<string, string[]>();
+  for (const trigger of await rows(w.conn, `SHOW TRIGGERS FROM ${quoteName(database)}`)) {
+    const table = String(trigger.Table);
+    const names = byTable.get(table);
+    if (names) names.push(String(trigger.Trigger));
+    else byTable.set(table, [String(trigger.Trigger)]);
+  }
+  return byTable;
+}
+
 /** A table's triggers, after its data, each under the session it was created in. */
 async function* writeTriggers(
   w: Writer,
   database: string,
-  tableName: string,
+  triggerNames: string[],
 ): AsyncGenerator<Uint8Array> {
   const db = quoteName(database);
-  for (
-    const trigger of await rows(w.conn, `SHOW TRIGGERS FROM ${db} WHERE \`Table\` = ?`, [tableName])
-  ) {
-    const triggerName = String(trigger.Trigger);
+  for (const triggerName of triggerNames) {
     const row = (await rows(w.conn, `SHOW CREATE TRIGGER ${db}.${quoteName(triggerName)}`))[0];
     const statement = w.definer(definition(
       row,
