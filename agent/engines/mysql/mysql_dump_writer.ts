@@ -208,11 +208,18 @@ async function* writeDatabase(w: Writer, database: string): AsyncGenerator<Uint8
   )) as unknown as TableInfo[];
   const views = tables.filter((t) => t.type === "VIEW");
   // Asked separately from the list above: what the data section must cover.
-  const catalog = (await rows(conn, `SHOW FULL TABLES FROM ${db} WHERE Table_type = 'BASE TABLE'`))
-    .map((row) => String(Object.values(row)[0]));
-  const triggers = await triggersByTable(w, database);
+  const catalog = (await rows(
+    conn,
+    `SHOW FULL TABLES FROM ${db} WHERE Table_type IN ('BASE TABLE', 'SEQUENCE')`,
+  )).map((row) => String(Object.values(row)[0]));
   const dumped = new Set<string>();
-  for (const table of tables.filter((t) => t.type !== "VIEW")) {
+  // Before the tables: a column's default may call one.
+  for (const sequence of tables.filter((t) => t.type === "SEQUENCE")) {
+    await writeSequence(w, database, sequence.name);
+    dumped.add(sequence.name);
+  }
+  const triggers = await triggersByTable(w, database);
+  for (const table of tables.filter((t) => t.type !== "VIEW" && t.type !== "SEQUENCE")) {
     yield* writeTable(w, database, table);
     yield* writeTriggers(w, database, triggers.get(table.name) ?? []);
     dumped.add(table.name);
@@ -225,6 +232,31 @@ async function* writeDatabase(w: Writer, database: string): AsyncGenerator<Uint8
   yield* flush(w);
 }
 
+/**
+ * A MariaDB sequence: its definition, then where it stands, as mariadb-dump
+ * writes it. `SETVAL(s, next_not_cached_value, 0)` makes the restored
+ * sequence go on after every value the source may have handed out, as a
+ * restart of the source would (values cached but unused are skipped).
+ */
+async function writeSequence(w: Writer, database: string, sequence: string): Promise<void> {
+  const name = quoteName(sequence);
+  const qualified = `${quoteName(database)}.${name}`;
+  const create = definition(
+    (await rows(w.conn, `SHOW CREATE SEQUENCE ${qualified}`))[0],
+    "Create Table",
+    `sequence ${database}.${sequence}`,
+  );
+  // As text: the values are BIGINTs, beyond a JavaScript number's exact range.
+  const [state] = await rows(
+    w.conn,
+    `SELECT CAST(next_not_cached_value AS CHAR) AS next FROM ${qualified}`,
+  );
+  w.out.text(
+    `--\n-- Sequence structure for ${name}\n--\n\nDROP SEQUENCE IF EXISTS ${name};\n${create};\n` +
+      `DO SETVAL(${name}, ${String(state.next)}, 0);\n\n`,
+  );
+}
+
 /** A table's structure and its rows, as multi-row INSERTs that fit max_allowed_packet. */
 async function* writeTable(
   w: Writer,
@@ -233,11 +265,6 @@ async function* writeTable(
 ): AsyncGenerator<Uint8Array> {
   const { conn, out, options } = w;
   const db = quoteName(database);
-  if (table.type === "SEQUENCE") {
-    throw new DumpError(
-      `${database}.${table.name} is a SEQUENCE, which this dump does not support yet`,
-    );
-  }
   const name = quoteName(table.name);
   if (table.engine && !TRANSACTIONAL.has(table.engine.toLowerCase())) {
     options.warn(
