@@ -358,20 +358,37 @@ Deno.test("every non-system database with CREATE DATABASE and USE when no databa
   await admin.query(
     "DROP DATABASE IF EXISTS backupy_all_a; CREATE DATABASE backupy_all_a; CREATE TABLE backupy_all_a.t (id INT PRIMARY KEY); INSERT INTO backupy_all_a.t VALUES (7)",
   );
-  await admin.end();
-  await using dir = await tempDir("backupy-mysql-all-");
-  const engine = new MysqlEngine({
-    ...server,
-    password: new Secret(server.password),
-    database: "",
-  });
-  const path = join(dir.path, "all.sql");
-  await dumpToFile(engine, path, []);
-  const text = await Deno.readTextFile(path);
-  assertMatch(text, /CREATE DATABASE \/\*!32312 IF NOT EXISTS\*\/ `backupy_all_a`/);
-  assertStringIncludes(text, "USE `backupy_all_a`;");
-  for (const system of ["mysql", "sys", "information_schema", "performance_schema"]) {
-    assert(!text.includes(`USE \`${system}\`;`), system);
+  // A user who sees this test's database and the system ones, and not the
+  // databases other test files create and drop meanwhile: a snapshot of the
+  // whole server cannot read a table created after it began.
+  await admin.query("DROP USER IF EXISTS 'backupy_all'@'%'");
+  await admin.query("CREATE USER 'backupy_all'@'%' IDENTIFIED BY 'all-pw-1'");
+  for (const database of ["backupy_all_a", "mysql", "sys"]) {
+    await admin.query(
+      `GRANT SELECT, SHOW VIEW, TRIGGER, EVENT ON ${database}.* TO 'backupy_all'@'%'`,
+    );
+  }
+  try {
+    await using dir = await tempDir("backupy-mysql-all-");
+    const engine = new MysqlEngine({
+      ...server,
+      user: "backupy_all",
+      password: new Secret("all-pw-1"),
+      database: "",
+    });
+    const path = join(dir.path, "all.sql");
+    await dumpToFile(engine, path, []);
+    const text = await Deno.readTextFile(path);
+    assertMatch(text, /CREATE DATABASE \/\*!32312 IF NOT EXISTS\*\/ `backupy_all_a`/);
+    assertStringIncludes(text, "USE `backupy_all_a`;");
+    assertStringIncludes(text, "INSERT INTO `t` (`id`) VALUES (7);");
+    assert(!text.includes(`USE \`${SOURCE}\`;`), "only the databases the user may see");
+    for (const system of ["mysql", "sys", "information_schema", "performance_schema"]) {
+      assert(!text.includes(`USE \`${system}\`;`), system);
+    }
+  } finally {
+    await admin.query("DROP USER IF EXISTS 'backupy_all'@'%'");
+    await admin.end();
   }
 });
 
