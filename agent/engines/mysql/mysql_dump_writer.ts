@@ -63,7 +63,7 @@ const TRANSACTIONAL = new Set(["innodb", "xtradb", "rocksdb", "tokudb"]);
 
 interface TableInfo {
   name: string;
-  type: "BASE TABLE" | "VIEW" | "SEQUENCE" | string;
+  type: "BASE TABLE" | "VIEW" | "SEQUENCE" | "SYSTEM VERSIONED" | string;
   engine: string | null;
 }
 
@@ -270,6 +270,12 @@ async function* writeTable(
     options.warn(
       `table ${database}.${table.name} uses ${table.engine}, which is not transactional: ` +
         "its rows are not guaranteed consistent with the rest of the dump",
+    );
+  }
+  if (table.type === "SYSTEM VERSIONED") {
+    options.warn(
+      `table ${database}.${table.name} is system-versioned: the dump holds its current rows, ` +
+        "not its history (as mariadb-dump without --dump-history)",
     );
   }
   const create = definition(

@@ -1,14 +1,16 @@
 /**
- * MariaDB sequences (CREATE SEQUENCE, 10.3 and later) held to mariadb-dump:
- * one used by a table's default, one that has cycled, one beyond a
- * JavaScript number's exact range. Our backup restored with the mariadb
- * client and with `backupy-agent restore`, and a mariadb-dump round trip,
- * must agree on every sequence's definition and state and on the rows; the
- * next value each hands out must be the same. MySQL has no sequences: on a
- * MySQL server (BACKUPY_TEST_MYSQL_URL) the test is left out.
+ * What only MariaDB has, held to mariadb-dump. Sequences (CREATE SEQUENCE,
+ * 10.3 and later): one used by a table's default, one that has cycled, one
+ * beyond a JavaScript number's exact range; our backup restored with the
+ * mariadb client and with `backupy-agent restore`, and a mariadb-dump round
+ * trip, must agree on every sequence's definition and state and on the
+ * rows, and the next value each hands out must be the same. A
+ * system-versioned table: its current rows restore, and the backup says that
+ * its history is not in it. On a MySQL server (BACKUPY_TEST_MYSQL_URL) these
+ * tests are left out.
  */
 import { tempDir } from "../support/agent_fixtures.ts";
-import { assertEquals } from "../support/assert.ts";
+import { assertEquals, assertStringIncludes } from "../support/assert.ts";
 import { backupToSql, runAgent } from "../support/programs.ts";
 import { mariadb, TEST_PASSWORD } from "../support/sql_clients.ts";
 
@@ -112,6 +114,44 @@ Deno.test({
     } finally {
       for (const database of databases) {
         await mariadb(`DROP DATABASE IF EXISTS ${database}`).catch(() => {});
+      }
+    }
+  },
+});
+
+Deno.test({
+  name: "a MariaDB system-versioned table: current rows restored, the missing history said",
+  ignore: onMySql,
+  fn: async () => {
+    const database = "backupy_versioned";
+    const copy = "backupy_versioned_copy";
+    await using dir = await tempDir("backupy-mysql-versioned-");
+    try {
+      for (const name of [database, copy]) await mariadb(`DROP DATABASE IF EXISTS ${name}`);
+      await mariadb(
+        `CREATE DATABASE ${database}; USE ${database};
+         CREATE TABLE prices (id INT PRIMARY KEY, price INT) WITH SYSTEM VERSIONING;
+         INSERT INTO prices VALUES (1, 10), (2, 20); UPDATE prices SET price = 11 WHERE id = 1;`,
+      );
+      const source = `mariadb://backupy:${TEST_PASSWORD}@127.0.0.1:3306/${database}`;
+      const { sql, backup } = await backupToSql(source, dir.path, "versioned");
+      assertStringIncludes(
+        backup.stderr,
+        `warning: table ${database}.prices is system-versioned: the dump holds its current rows, not its history`,
+      );
+      await mariadb(`CREATE DATABASE ${copy}`);
+      await replay(copy, sql);
+      assertEquals(
+        await mariadb(`SELECT id, price FROM ${copy}.prices ORDER BY id`),
+        "1\t11\n2\t20",
+      );
+      assertStringIncludes(
+        await mariadb(`SHOW CREATE TABLE ${copy}.prices`),
+        "WITH SYSTEM VERSIONING",
+      );
+    } finally {
+      for (const name of [database, copy]) {
+        await mariadb(`DROP DATABASE IF EXISTS ${name}`).catch(() => {});
       }
     }
   },
