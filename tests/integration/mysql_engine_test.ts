@@ -459,6 +459,44 @@ Deno.test("a connection killed mid-dump and a table the user may not read fail w
   }
 });
 
+Deno.test("a table rebuilt during the dump, after the snapshot began, fails it saying which and what to do", async () => {
+  const database = "backupy_ddl_race";
+  const admin = await connect();
+  // More rows than a piece holds: the dump is still in `a_big` when it waits for its reader.
+  await admin.query(
+    `DROP DATABASE IF EXISTS ${database}; CREATE DATABASE ${database}; USE ${database};
+     CREATE TABLE a_big (id INT PRIMARY KEY, v TEXT);
+     CREATE TABLE z_late (id INT PRIMARY KEY); INSERT INTO z_late VALUES (1);`,
+  );
+  const big = Array.from({ length: 20_000 }, (_, i) => `(${i}, '${"x".repeat(100)}')`);
+  await admin.query(`INSERT INTO ${database}.a_big VALUES ${big.join(",")}`);
+  try {
+    const engine = new MysqlEngine({
+      ...server,
+      password: new Secret(server.password),
+      database,
+    });
+    const dump = await engine.dump(new AbortController().signal);
+    const reader = dump.readable.getReader();
+    await reader.read();
+    await admin.query(`TRUNCATE TABLE ${database}.z_late`);
+    const drain = async () => {
+      while (!(await reader.read()).done) { /* discard */ }
+    };
+    const outcome = await Promise.allSettled([drain(), dump.finished]);
+    const failure = outcome.find((o) => o.status === "rejected") as
+      | PromiseRejectedResult
+      | undefined;
+    assert(failure, "the dump must fail: z_late's rows of the snapshot are gone");
+    assert(failure.reason instanceof DumpError, String(failure.reason));
+    assertStringIncludes(failure.reason.message, `table ${database}.z_late was created, truncated`);
+    assertStringIncludes(failure.reason.message, "run the backup again");
+  } finally {
+    await admin.query(`DROP DATABASE IF EXISTS ${database}`);
+    await admin.end();
+  }
+});
+
 Deno.test("native restore: backupy-agent restore replays our dump into another database, object for object", async () => {
   await createFixture();
   await using dir = await tempDir("backupy-mysql-restore-");

@@ -318,7 +318,8 @@ async function* writeTable(
     typeCast: (field: { buffer(): Uint8Array | null }) => field.buffer(),
   });
   const stream = query.stream({ highWaterMark: 256 }) as unknown as RowStream;
-  for await (const batch of rowBatches(stream, core)) {
+  const what = `table ${database}.${table.name}`;
+  for await (const batch of changedTableExplained(rowBatches(stream, core), what)) {
     for (const row of batch) {
       const before = out.length;
       if (statementBytes === 0) out.text(head);
@@ -358,6 +359,30 @@ async function triggersByTable(w: Writer, database: string): Promise<Map<string,
     else byTable.set(table, [String(trigger.Trigger)]);
   }
   return byTable;
+}
+
+/** ER_TABLE_DEF_CHANGED: the server's answer to a snapshot read of a table rebuilt since. */
+const TABLE_DEF_CHANGED = 1412;
+
+/**
+ * `batches`, with the server's "Table definition has changed" made into what
+ * happened and what to do: the table was created, truncated or rebuilt after
+ * the snapshot began, so its rows as of the snapshot are gone. mariadb-dump
+ * fails the same way; the next backup reads the table as it is then.
+ */
+async function* changedTableExplained<T>(
+  batches: AsyncIterable<T>,
+  what: string,
+): AsyncGenerator<T> {
+  try {
+    yield* batches;
+  } catch (error) {
+    if ((error as { errno?: number }).errno !== TABLE_DEF_CHANGED) throw error;
+    throw new DumpError(
+      `${what} was created, truncated or rebuilt while the backup ran, after its snapshot began, ` +
+        "so the rows of that moment cannot be read: run the backup again",
+    );
+  }
 }
 
 /** A table's triggers, after its data, each under the session it was created in. */
