@@ -16,6 +16,7 @@ import { runBackupCommand, sqliteConfig, TEST_AGENT_KEY } from "../support/agent
 import { ControlPlane } from "../support/control_plane.ts";
 import { ROOT } from "../support/programs.ts";
 import { S3Server } from "../support/s3_server.ts";
+import { readProc } from "./measure.ts";
 
 const LARGE_MIB = Number(Deno.env.get("BENCH_SQLITE_MIB") ?? 1024);
 
@@ -40,14 +41,6 @@ function makeDatabase(path: string, mib: number): void {
   }
   db.exec("COMMIT");
   db.close();
-}
-
-function readProc(pid: number): { hwmKiB: number; rssKiB: number } {
-  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-  return {
-    hwmKiB: Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0),
-    rssKiB: Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0),
-  };
 }
 
 async function timeCommand(command: string, args: string[]): Promise<number> {

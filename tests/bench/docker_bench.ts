@@ -10,7 +10,7 @@
  */
 import { join } from "node:path";
 import { AGENT_PERMISSIONS, ROOT } from "../support/programs.ts";
-import { measure, type Measurement, median } from "./measure.ts";
+import { measure, type Measurement, measurementLine, median } from "./measure.ts";
 
 const SCALE = Number(Deno.env.get("BENCH_DOCKER_SCALE") ?? 30);
 const SOCKET = Deno.env.get("BACKUPY_TEST_DOCKER_SOCKET") ?? "/var/run/docker.sock";
@@ -115,10 +115,7 @@ try {
   const agent = median(ours);
   const agentWithout = median(oursWithout);
   const size = (await Deno.stat(join(dir, "ours.enc"))).size;
-  const line = (label: string, m: Measurement) =>
-    `${label.padEnd(48)} ${m.seconds.toFixed(2).padStart(6)} s  peak RSS ${
-      m.peakRssMiB.toFixed(0)
-    } MiB`;
+  const line = (label: string, m: Measurement) => measurementLine(label, m, 48);
   console.log(line("docker exec pg_dump -Fc > /dev/null (median of 3)", reference));
   console.log(line("backupy-agent backup docker:// (median of 3)", agent));
   console.log(line("  the same with --no-manifest (median of 3)", agentWithout));

@@ -16,20 +16,11 @@ import { AgentProcess } from "../support/agent_process.ts";
 import { sqliteConfig, TEST_AGENT_KEY } from "../support/agent_fixtures.ts";
 import { ControlPlane } from "../support/control_plane.ts";
 import { V8_FLAGS } from "../../scripts/program_flags.ts";
+import { readProc } from "./measure.ts";
 
 const IDLE_S = Number(Deno.env.get("BENCH_IDLE_S") ?? 60);
 /** How long a process settles after start-up before it counts as idle. */
 const SETTLE_MS = 5000;
-
-/** A process's resident set and CPU time so far, from /proc. */
-function readProc(pid: number): { rssKiB: number; cpuTicks: number } {
-  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ");
-  return {
-    rssKiB: Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0),
-    cpuTicks: Number(stat[11]) + Number(stat[12]), // utime + stime
-  };
-}
 
 function mib(kib: number): string {
   return (kib / 1024).toFixed(0);

@@ -10,7 +10,7 @@
 import { join } from "node:path";
 import mysql from "mysql2/promise";
 import { AGENT_PERMISSIONS, ROOT } from "../support/programs.ts";
-import { measure } from "./measure.ts";
+import { measure, type Measurement, measurementLine } from "./measure.ts";
 
 const MIB = Number(Deno.env.get("BENCH_MYSQL_MIB") ?? 1024);
 const TABLES = Number(Deno.env.get("BENCH_MYSQL_TABLES") ?? 2000);
@@ -79,10 +79,7 @@ async function compare(database: string): Promise<void> {
     server.user,
     database,
   ]);
-  const line = (label: string, m: { seconds: number; peakRssMiB: number }) =>
-    `${label.padEnd(40)} ${m.seconds.toFixed(2).padStart(6)} s  peak RSS ${
-      m.peakRssMiB.toFixed(0)
-    } MiB`;
+  const line = (label: string, m: Measurement) => measurementLine(label, m, 40);
   console.log(line("mariadb-dump --single-transaction", reference));
   console.log(line("backupy MariaDB engine", ours));
   console.log(

@@ -9,37 +9,17 @@
  */
 import { join } from "node:path";
 import { AGENT_PERMISSIONS, ROOT } from "../support/programs.ts";
-import { measure, type Measurement } from "./measure.ts";
+import { PG_CLIENT_ARGS, PG_SERVER, pgTarget } from "./bench_postgres.ts";
+import { measure, type Measurement, measurementLine, runCommand } from "./measure.ts";
 
 const SCALE = Number(Deno.env.get("BENCH_PGBENCH_SCALE") ?? 100);
-const url = new URL(
-  Deno.env.get("BACKUPY_TEST_PG_URL") ??
-    "postgres://backupy:backupy-test-pw@127.0.0.1:5432/postgres",
-);
-const host = url.hostname;
-const port = url.port || "5432";
-const user = decodeURIComponent(url.username);
 const DB = "backupy_pgbench";
-Deno.env.set("PGPASSWORD", decodeURIComponent(url.password));
-
-async function run(command: string, args: string[]): Promise<void> {
-  const output = await new Deno.Command(command, { args, stdout: "null", stderr: "piped" })
-    .output();
-  if (!output.success) {
-    throw new Error(`${command} failed: ${new TextDecoder().decode(output.stderr)}`);
-  }
-}
 
 const dir = await Deno.makeTempDir({ prefix: "backupy-pg-bench-" });
 try {
   console.log(`\npostgres benchmark: pgbench scale ${SCALE}`);
-  await run("psql", [
-    "-h",
-    host,
-    "-p",
-    port,
-    "-U",
-    user,
+  await runCommand("psql", [
+    ...PG_CLIENT_ARGS,
     "-d",
     "postgres",
     "-qc",
@@ -47,26 +27,26 @@ try {
     "-qc",
     `CREATE DATABASE ${DB}`,
   ]);
-  await run("pgbench", ["-i", "-q", "-s", String(SCALE), "-h", host, "-p", port, "-U", user, DB]);
+  await runCommand("pgbench", ["-i", "-q", "-s", String(SCALE), ...PG_CLIENT_ARGS, DB]);
   const key = crypto.getRandomValues(new Uint8Array(32)).toHex();
   await Deno.writeTextFile(join(dir, "key"), key);
 
   const pgDump = await measure("sh", [
     "-c",
-    `pg_dump -Fp -h ${host} -p ${port} -U ${user} ${DB} > /dev/null`,
+    `pg_dump -Fp ${PG_CLIENT_ARGS.join(" ")} ${DB} > /dev/null`,
   ]);
   const ours = await measure(Deno.execPath(), [
     "run",
     ...AGENT_PERMISSIONS,
     join(ROOT, "tests/bench/postgres_dump.ts"),
-    host,
-    port,
-    user,
+    PG_SERVER.host,
+    PG_SERVER.port,
+    PG_SERVER.user,
     DB,
   ]);
   const pipeline = await measure("sh", [
     "-c",
-    `pg_dump -Fp -h ${host} -p ${port} -U ${user} ${DB} | zstd -3 -q -T1 > ${dir}/ref.zst && ` +
+    `pg_dump -Fp ${PG_CLIENT_ARGS.join(" ")} ${DB} | zstd -3 -q -T1 > ${dir}/ref.zst && ` +
     `node ${
       join(ROOT, "tests/bench/reference_encrypt.mjs")
     } ${key} ${dir}/ref.zst ${dir}/ref.enc > /dev/null`,
@@ -77,16 +57,13 @@ try {
     join(ROOT, "agent/main.ts"),
     "backup",
     "--target",
-    `postgres://${user}@${host}:${port}/${DB}`,
+    pgTarget(DB),
     "--out",
     join(dir, "ours.enc"),
     "--key-file",
     join(dir, "key"),
   ]);
-  const line = (label: string, m: Measurement) =>
-    `${label.padEnd(44)} ${m.seconds.toFixed(2).padStart(6)} s  peak RSS ${
-      m.peakRssMiB.toFixed(0)
-    } MiB`;
+  const line = (label: string, m: Measurement) => measurementLine(label, m, 44);
   console.log(line("pg_dump -Fp > /dev/null", pgDump));
   console.log(line("backupy PostgreSQL engine (dump only)", ours));
   console.log(`ratio (dump): ${(ours.seconds / pgDump.seconds).toFixed(2)}x (target <= 1.2x)`);
@@ -96,13 +73,8 @@ try {
     `ratio (end to end): ${(endToEnd.seconds / pipeline.seconds).toFixed(2)}x (target <= 1.25x)`,
   );
 } finally {
-  await run("psql", [
-    "-h",
-    host,
-    "-p",
-    port,
-    "-U",
-    user,
+  await runCommand("psql", [
+    ...PG_CLIENT_ARGS,
     "-d",
     "postgres",
     "-qc",

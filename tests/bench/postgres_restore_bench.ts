@@ -11,61 +11,20 @@
  */
 import { join } from "node:path";
 import { AGENT_PERMISSIONS, ROOT } from "../support/programs.ts";
-import { measure, type Measurement } from "./measure.ts";
+import { PG_CLIENT_ARGS, pgTarget } from "./bench_postgres.ts";
+import { measure, type Measurement, measurementLine, runCommand } from "./measure.ts";
 
 const SCALE = Number(Deno.env.get("BENCH_RESTORE_SCALE") ?? 5);
 const OBJECTS = Number(Deno.env.get("BENCH_RESTORE_OBJECTS") ?? 2000);
-const url = new URL(
-  Deno.env.get("BACKUPY_TEST_PG_URL") ??
-    "postgres://backupy:backupy-test-pw@127.0.0.1:5432/postgres",
-);
-const host = url.hostname;
-const port = url.port || "5432";
-const user = decodeURIComponent(url.username);
+/** psql quiet, without ~/.psqlrc, stopping at the first error, on the benchmarks' server. */
+const PSQL_ARGS = ["-X", "-q", "-v", "ON_ERROR_STOP=1", ...PG_CLIENT_ARGS];
 const SOURCE = "backupy_restore_bench_src";
 const BY_PSQL = "backupy_restore_bench_psql";
 const BY_AGENT = "backupy_restore_bench_agent";
-Deno.env.set("PGPASSWORD", decodeURIComponent(url.password));
-
-async function run(command: string, args: string[], stdin?: string): Promise<void> {
-  const child = new Deno.Command(command, {
-    args,
-    stdin: stdin === undefined ? "null" : "piped",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  if (stdin !== undefined) {
-    const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(stdin));
-    await writer.close();
-  }
-  const output = await child.output();
-  if (!output.success) {
-    throw new Error(`${command} failed: ${new TextDecoder().decode(output.stderr)}`);
-  }
-}
 
 /** psql against `database`, stopping at the first error; `stdin` is the script, if given. */
 const psql = (database: string, args: string[], stdin?: string) =>
-  run(
-    "psql",
-    [
-      "-X",
-      "-q",
-      "-v",
-      "ON_ERROR_STOP=1",
-      "-h",
-      host,
-      "-p",
-      port,
-      "-U",
-      user,
-      "-d",
-      database,
-      ...args,
-    ],
-    stdin,
-  );
+  runCommand("psql", [...PSQL_ARGS, "-d", database, ...args], stdin);
 
 const dropAll = async () => {
   for (const database of [SOURCE, BY_PSQL, BY_AGENT]) {
@@ -91,19 +50,7 @@ try {
   console.log(`\npostgres restore benchmark: pgbench scale ${SCALE} and ${OBJECTS} small tables`);
   await dropAll();
   await psql("postgres", ["-c", `CREATE DATABASE ${SOURCE}`]);
-  await run("pgbench", [
-    "-i",
-    "-q",
-    "-s",
-    String(SCALE),
-    "-h",
-    host,
-    "-p",
-    port,
-    "-U",
-    user,
-    SOURCE,
-  ]);
+  await runCommand("pgbench", ["-i", "-q", "-s", String(SCALE), ...PG_CLIENT_ARGS, SOURCE]);
   await psql(SOURCE, [], objectsScript());
 
   const [encrypted, key, plain] = ["backup.enc", "key", "dump.sql"].map((f) => join(dir, f));
@@ -112,7 +59,7 @@ try {
   await agent([
     "backup",
     "--target",
-    `postgres://${user}@${host}:${port}/${SOURCE}`,
+    pgTarget(SOURCE),
     "--out",
     encrypted,
     "--generate-key",
@@ -132,36 +79,17 @@ try {
   ]);
 
   await psql("postgres", ["-c", `CREATE DATABASE ${BY_PSQL} TEMPLATE template0`]);
-  const byPsql = await measure("psql", [
-    "-X",
-    "-q",
-    "-1",
-    "-v",
-    "ON_ERROR_STOP=1",
-    "-h",
-    host,
-    "-p",
-    port,
-    "-U",
-    user,
-    "-d",
-    BY_PSQL,
-    "-f",
-    plain,
-  ]);
+  const byPsql = await measure("psql", [...PSQL_ARGS, "-1", "-d", BY_PSQL, "-f", plain]);
   const byAgent = await agent([
     "restore",
     "--target",
-    `postgres://${user}@${host}:${port}/${BY_AGENT}`,
+    pgTarget(BY_AGENT),
     "--in",
     encrypted,
     "--key-file",
     key,
   ]);
-  const line = (label: string, m: Measurement) =>
-    `${label.padEnd(52)} ${m.seconds.toFixed(2).padStart(6)} s  peak RSS ${
-      m.peakRssMiB.toFixed(0)
-    } MiB`;
+  const line = (label: string, m: Measurement) => measurementLine(label, m, 52);
   console.log(line("psql -1 -f (the dump decrypted beforehand)", byPsql));
   console.log(line("backupy-agent restore (decrypts as it goes)", byAgent));
   console.log(`ratio (restore): ${(byAgent.seconds / byPsql.seconds).toFixed(2)}x`);

@@ -8,26 +8,22 @@
  */
 import { join } from "node:path";
 import { AGENT_PERMISSIONS, DECRYPT_PERMISSIONS, ROOT } from "../support/programs.ts";
-import { measure, type Measurement } from "./measure.ts";
+import { measure, type Measurement, measurementLine, runCommand } from "./measure.ts";
 
 const SCALE = Number(Deno.env.get("BENCH_PGBENCH_SCALE") ?? 100);
 const PG = { host: "127.0.0.1", port: "5432", user: "backupy" };
 Deno.env.set("PGPASSWORD", "backupy-test-pw");
 const DB = "backupy_vbench";
 
-async function run(command: string, args: string[]): Promise<void> {
-  const out = await new Deno.Command(command, { args, stdout: "null", stderr: "piped" }).output();
-  if (!out.success) throw new Error(`${command}: ${new TextDecoder().decode(out.stderr)}`);
-}
 const psql = (db: string, sql: string) =>
-  run("psql", ["-h", PG.host, "-p", PG.port, "-U", PG.user, "-d", db, "-qc", sql]);
+  runCommand("psql", ["-h", PG.host, "-p", PG.port, "-U", PG.user, "-d", db, "-qc", sql]);
 
 const dir = await Deno.makeTempDir({ prefix: "backupy-verify-bench-" });
 try {
   console.log(`\nverify benchmark: pgbench scale ${SCALE}`);
   await psql("postgres", `DROP DATABASE IF EXISTS ${DB}`);
   await psql("postgres", `CREATE DATABASE ${DB}`);
-  await run("pgbench", [
+  await runCommand("pgbench", [
     "-i",
     "-q",
     "-s",
@@ -43,7 +39,7 @@ try {
   const out = join(dir, "pg.enc");
   const key = join(dir, "pg.key");
   const agent = (args: string[]) => [...AGENT_PERMISSIONS, join(ROOT, "agent/main.ts"), ...args];
-  await run(Deno.execPath(), [
+  await runCommand(Deno.execPath(), [
     "run",
     ...agent([
       "backup",
@@ -60,7 +56,7 @@ try {
   const sha = new TextDecoder().decode(
     (await new Deno.Command("sha256sum", { args: [out], stdout: "piped" }).output()).stdout,
   ).slice(0, 64);
-  await run(Deno.execPath(), [
+  await runCommand(Deno.execPath(), [
     "run",
     ...DECRYPT_PERMISSIONS,
     join(ROOT, "decrypt/main.ts"),
@@ -95,7 +91,7 @@ try {
     ]),
   ]);
   const plain = join(dir, "pg.sql");
-  await run(Deno.execPath(), [
+  await runCommand(Deno.execPath(), [
     "run",
     ...DECRYPT_PERMISSIONS,
     join(ROOT, "decrypt/main.ts"),
@@ -124,10 +120,7 @@ try {
     "-f",
     plain,
   ]);
-  const line = (label: string, m: Measurement) =>
-    `${label.padEnd(52)} ${m.seconds.toFixed(2).padStart(6)} s  peak RSS ${
-      m.peakRssMiB.toFixed(0)
-    } MiB`;
+  const line = (label: string, m: Measurement) => measurementLine(label, m, 52);
   console.log(line("zstd -t of the compressed dump", zstdTest));
   console.log(line("backupy-agent verify --level structure", structure));
   console.log(
