@@ -16,15 +16,21 @@
 import postgres from "postgres";
 import { join } from "node:path";
 import { tempDir } from "../support/agent_fixtures.ts";
-import { assertEquals } from "../support/assert.ts";
+import { assertEquals, assertSameLines } from "../support/assert.ts";
 import { backupToSql, runAgent } from "../support/programs.ts";
 
 const corpus = Deno.env.get("BACKUPY_TEST_PG_REGRESS_DB");
 
-/** psql or pg_dump against `database` on the corpus's server; a password travels in PGPASSWORD, not argv. */
-async function client(program: string, database: string, args: string[]) {
+/** The URL of `database` on the corpus's server. */
+function urlOf(database: string): URL {
   const url = new URL(corpus!);
   url.pathname = `/${database}`;
+  return url;
+}
+
+/** psql or pg_dump against `database` on the corpus's server; a password travels in PGPASSWORD, not argv. */
+async function client(program: string, database: string, args: string[]) {
+  const url = urlOf(database);
   const password = decodeURIComponent(url.password);
   url.password = "";
   const output = await new Deno.Command(program, {
@@ -55,9 +61,7 @@ async function schemaLines(database: string, privileges: boolean): Promise<strin
 
 /** Every table's row count and an ordered digest of its rows; every sequence's state; every large object with its comment. */
 async function tableDigests(database: string): Promise<Record<string, string>> {
-  const url = new URL(corpus!);
-  url.pathname = `/${database}`;
-  const sql = postgres(url.href, { max: 1, onnotice: () => {} });
+  const sql = postgres(urlOf(database).href, { max: 1, onnotice: () => {} });
   try {
     const tables =
       await sql`SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS t FROM pg_class c
@@ -81,17 +85,6 @@ async function tableDigests(database: string): Promise<Record<string, string>> {
   } finally {
     await sql.end();
   }
-}
-
-/** The lines of `a` that `b` lacks, counting repeats. */
-function without(a: string[], b: string[]): string[] {
-  const left = new Map<string, number>();
-  for (const line of b) left.set(line, (left.get(line) ?? 0) + 1);
-  return a.filter((line) => {
-    const n = left.get(line) ?? 0;
-    if (n > 0) left.set(line, n - 1);
-    return n === 0;
-  });
 }
 
 for (const privileges of [false, true]) {
@@ -155,33 +148,25 @@ async function roundTrip(privileges: boolean): Promise<void> {
       await schemaLines(reference, privileges),
       await schemaLines(ours, privileges),
     ];
-    const [missing, extra] = [without(expected, actual), without(actual, expected)];
-    assertEquals(
-      { missing, extra },
-      { missing: [], extra: [] },
-      "schema as a pg_dump round trip",
-    );
+    assertSameLines(actual, expected, "schema as a pg_dump round trip");
     const referenceRows = await tableDigests(reference);
     assertEquals(await tableDigests(ours), referenceRows);
 
     // The agent creates the target database itself (from template0).
     await client("psql", "postgres", ["-X", "-q", "-c", `DROP DATABASE IF EXISTS ${native}`]);
-    const nativeUrl = new URL(corpus!);
-    nativeUrl.pathname = `/${native}`;
     const restoredNatively = await runAgent([
       "restore",
       "--target",
-      nativeUrl.href,
+      urlOf(native).href,
       "--in",
       `${dir.path}/corpus.enc`,
       "--key-file",
       `${dir.path}/corpus.key`,
     ]);
     assertEquals(restoredNatively.code, 0, restoredNatively.stderr);
-    const nativeSchema = await schemaLines(native, privileges);
-    assertEquals(
-      { missing: without(expected, nativeSchema), extra: without(nativeSchema, expected) },
-      { missing: [], extra: [] },
+    assertSameLines(
+      await schemaLines(native, privileges),
+      expected,
       "schema after the agent's restore as a pg_dump round trip",
     );
     assertEquals(await tableDigests(native), referenceRows);

@@ -11,6 +11,33 @@ export function assertEquals<T>(actual: T, expected: T, message?: string): void 
   else nodeAssert.deepStrictEqual(actual, expected, message);
 }
 
+/** The lines of `a` that `b` lacks, counting repeats. */
+function linesWithout(a: readonly string[], b: readonly string[]): string[] {
+  const left = new Map<string, number>();
+  for (const line of b) left.set(line, (left.get(line) ?? 0) + 1);
+  return a.filter((line) => {
+    const n = left.get(line) ?? 0;
+    if (n > 0) left.set(line, n - 1);
+    return n === 0;
+  });
+}
+
+/**
+ * Fails unless `actual` and `expected` hold the same lines as multisets
+ * (order ignored, repeats counted), naming the missing and the extra ones.
+ */
+export function assertSameLines(
+  actual: readonly string[],
+  expected: readonly string[],
+  message?: string,
+): void {
+  assertEquals(
+    { missing: linesWithout(expected, actual), extra: linesWithout(actual, expected) },
+    { missing: [], extra: [] },
+    message,
+  );
+}
+
 /** Fails when `actual` deep-equals `expected`. */
 export function assertNotEquals<T>(actual: T, expected: T, message?: string): void {
   if (message === undefined) nodeAssert.notDeepStrictEqual(actual, expected);
