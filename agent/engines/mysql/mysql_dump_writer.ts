@@ -266,22 +266,23 @@ async function* writeTable(
   const { conn, out, options } = w;
   const db = quoteName(database);
   const name = quoteName(table.name);
+  const what = `table ${database}.${table.name}`;
   if (table.engine && !TRANSACTIONAL.has(table.engine.toLowerCase())) {
     options.warn(
-      `table ${database}.${table.name} uses ${table.engine}, which is not transactional: ` +
+      `${what} uses ${table.engine}, which is not transactional: ` +
         "its rows are not guaranteed consistent with the rest of the dump",
     );
   }
   if (table.type === "SYSTEM VERSIONED") {
     options.warn(
-      `table ${database}.${table.name} is system-versioned: the dump holds its current rows, ` +
+      `${what} is system-versioned: the dump holds its current rows, ` +
         "not its history (as mariadb-dump without --dump-history)",
     );
   }
   const create = definition(
     (await rows(conn, `SHOW CREATE TABLE ${db}.${name}`))[0],
     "Create Table",
-    `table ${database}.${table.name}`,
+    what,
   );
   out.text(
     `--\n-- Table structure for table ${name}\n--\n\nDROP TABLE IF EXISTS ${name};\n${create};\n\n`,
@@ -318,7 +319,6 @@ async function* writeTable(
     typeCast: (field: { buffer(): Uint8Array | null }) => field.buffer(),
   });
   const stream = query.stream({ highWaterMark: 256 }) as unknown as RowStream;
-  const what = `table ${database}.${table.name}`;
   for await (const batch of changedTableExplained(rowBatches(stream, core), what)) {
     for (const row of batch) {
       const before = out.length;
